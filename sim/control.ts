@@ -1,0 +1,32 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import { readJson, SimError, simState, type SimApp } from "./env";
+
+const AdvanceSchema = z.strictObject({
+  status: z.enum(["processing", "completed", "failed"]),
+  cost_cents: z.number().nonnegative().optional(),
+  error: z.string().optional(),
+});
+
+/** The simulator's control API (no auth), for tests and demos: the request record, forced task moves, the callback outbox. */
+export const control = new Hono<SimApp>()
+  .get("/requests", async (c) => {
+    const requests = await simState(c.env).requests({ contains: c.req.query("contains"), path: c.req.query("path") });
+    return c.json({ requests });
+  })
+  .get("/tasks/:id", async (c) => {
+    const task = await simState(c.env).task(c.req.param("id"));
+    if (!task) throw new SimError(404, "not_found", `Task ${c.req.param("id")} not found`);
+    return c.json(task);
+  })
+  .post("/tasks/:id/advance", async (c) => {
+    const parsed = AdvanceSchema.safeParse(await readJson(c));
+    if (!parsed.success) {
+      throw new SimError(400, "invalid_request", parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "));
+    }
+    const task = await simState(c.env).advance(c.req.param("id"), parsed.data);
+    if (!task) throw new SimError(404, "not_found", `Task ${c.req.param("id")} not found`);
+    return c.json(task);
+  })
+  .get("/outbox", async (c) => c.json({ callbacks: await simState(c.env).outbox(c.req.query("task_id") ?? null, false) }))
+  .post("/outbox/take", async (c) => c.json({ callbacks: await simState(c.env).outbox(c.req.query("task_id") ?? null, true) }));
