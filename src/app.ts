@@ -1,0 +1,24 @@
+import { Hono } from "hono";
+import { cors } from "hono/cors";
+import type { AppEnv } from "./env";
+import { errorBody, handleError } from "./lib/errors";
+import { requestContext } from "./middleware/request-context";
+import { account } from "./routes/account";
+import { admin } from "./routes/admin";
+import { hailuo } from "./routes/hailuo";
+import { tasks } from "./routes/tasks";
+import { webhooks } from "./routes/webhooks";
+
+/** The proxy: global middleware, the tenant and operator APIs, RunAPI's callback, one error format. */
+export const app = new Hono<AppEnv>()
+  .use(requestContext)
+  // Front-end apps call with publishable keys; their origins are checked per key by tenantAuth.
+  .use("/api/*", cors({ origin: (origin) => origin, allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Api-Key", "X-Request-Id"], exposeHeaders: ["X-Request-Id", "X-Estimated-Cost-Usd", "X-Budget-Remaining-Usd", "Retry-After"], maxAge: 600 }))
+  .get("/health", (c) => c.json({ ok: true }))
+  .route("/api/v1/hailuo", hailuo)
+  .route("/api/v1/tasks", tasks)
+  .route("/api/v1", account)
+  .route("/webhooks", webhooks)
+  .route("/admin/v1", admin)
+  .notFound((c) => c.json(errorBody("not_found", `No route for ${c.req.method} ${c.req.path}`, c.get("requestId") ?? "unknown"), 404))
+  .onError(handleError);

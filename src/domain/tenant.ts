@@ -1,0 +1,53 @@
+import type { Micros } from "./money";
+
+/** Budget periods: calendar windows in UTC (`week` starts Monday); `total` never resets. */
+export type Period = "day" | "week" | "month" | "total";
+export const PERIODS = ["day", "week", "month", "total"] as const;
+
+/** A spending cap over a period. */
+export interface Budget {
+  limit_micros: Micros;
+  period: Period;
+}
+
+/** A tenant as stored in KV under `tenant:{id}`. */
+export interface TenantRecord {
+  id: string;
+  name: string;
+  status: "active" | "disabled";
+  budget: Budget;
+  limits: {
+    max_concurrent_tasks: number | null;
+    requests_per_minute: number | null;
+  };
+  allowed_models: string[] | null;
+  end_user_budget: Budget | null;
+  webhook_url: string | null;
+  /** Standard Webhooks signing secret (`whsec_…`); shown once, when set. */
+  webhook_secret: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** An API key as stored in KV under `key:{sha256(key)}`; the plaintext is never stored. */
+export interface KeyRecord {
+  id: string;
+  tenant_id: string;
+  kind: "secret" | "publishable";
+  name: string | null;
+  /** The first characters of the key, to recognise it in listings. */
+  prefix: string;
+  budget: Budget | null;
+  allowed_origins: string[] | null;
+  expires_at: string | null;
+  revoked_at: string | null;
+  created_at: string;
+}
+
+/** Who is calling, set by the tenant auth middleware. */
+export interface AuthContext {
+  tenant: TenantRecord;
+  key: KeyRecord;
+  /** The end user a request is made for: a token's `sub`, or the client IP for a publishable key. */
+  endUser: string | null;
+}

@@ -1,0 +1,100 @@
+import { z } from "zod";
+import type { AuthContext } from "./domain/tenant";
+import { AppError } from "./lib/errors";
+
+/** Bindings as deployed, plus the optional ones local runs and tests add. */
+export type Bindings = Env & {
+  /** When bound, RunAPI calls go through this service (the simulator) instead of the network. */
+  RUNAPI?: Fetcher;
+  /** Base delay of the upstream create retry (default 250 ms). */
+  UPSTREAM_RETRY_BASE_MS?: string;
+};
+
+/** Hono's environment for every route and middleware. */
+export type AppEnv = {
+  Bindings: Bindings;
+  Variables: {
+    requestId: string;
+    config: Config;
+    auth: AuthContext;
+  };
+};
+
+const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const flag = z
+  .enum(["true", "false", "1", "0", ""])
+  .default("false")
+  .transform((v) => v === "true" || v === "1");
+const nonEmpty = z.string().min(1, "is not set");
+
+const ConfigSchema = z.object({
+  RUNAPI_BASE_URL: z.url().default("https://runapi.ai"),
+  RUNAPI_API_KEY: nonEmpty,
+  ADMIN_TOKEN: nonEmpty.min(16, "must be at least 16 characters"),
+  SIGNING_SECRET: nonEmpty.min(16, "must be at least 16 characters"),
+  PUBLIC_BASE_URL: z.union([z.literal(""), z.url()]).default(""),
+  TASK_POLL_AFTER_SECONDS: seconds(90),
+  TASK_POLL_INTERVAL_SECONDS: seconds(15),
+  TASK_TTL_SECONDS: seconds(3600),
+  UPSTREAM_TIMEOUT_MS: seconds(30_000),
+  UPSTREAM_RETRY_BASE_MS: z.coerce.number().int().nonnegative().default(250),
+  MAX_BODY_BYTES: seconds(65_536),
+  ALLOW_HTTP_URLS: flag,
+  PRICING_MODE: z.enum(["table", "quote"]).default("table"),
+});
+
+/** Validated configuration: durations in milliseconds, flags as booleans. */
+export interface Config {
+  runapiBaseUrl: string;
+  runapiApiKey: string;
+  adminToken: string;
+  signingSecret: string;
+  publicBaseUrl: string | undefined;
+  taskPollAfterMs: number;
+  taskPollIntervalMs: number;
+  taskTtlMs: number;
+  upstreamTimeoutMs: number;
+  upstreamRetryBaseMs: number;
+  maxBodyBytes: number;
+  allowHttpUrls: boolean;
+  pricingMode: "table" | "quote";
+}
+
+const cache = new WeakMap<object, Config>();
+
+/**
+ * Reads and checks the Worker's vars and secrets once per env object.
+ * A missing or malformed one is a 500 `misconfigured` that names the variable, never its value.
+ */
+export function loadConfig(env: Bindings): Config {
+  const hit = cache.get(env);
+  if (hit) return hit;
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(ConfigSchema.shape)) {
+    const value = (env as unknown as Record<string, unknown>)[key];
+    raw[key] = value === "" && key !== "PUBLIC_BASE_URL" && key !== "ALLOW_HTTP_URLS" ? undefined : value;
+  }
+  const parsed = ConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const names = parsed.error.issues.map((i) => `${i.path.join(".")} ${i.message.startsWith("is ") || i.message.startsWith("must") ? i.message : "is invalid"}`);
+    throw new AppError("misconfigured", `The proxy is misconfigured: ${names.join("; ")}. The operator must set it (see README, Configuration).`);
+  }
+  const v = parsed.data;
+  const config: Config = {
+    runapiBaseUrl: v.RUNAPI_BASE_URL.replace(/\/+$/, ""),
+    runapiApiKey: v.RUNAPI_API_KEY,
+    adminToken: v.ADMIN_TOKEN,
+    signingSecret: v.SIGNING_SECRET,
+    publicBaseUrl: v.PUBLIC_BASE_URL ? v.PUBLIC_BASE_URL.replace(/\/+$/, "") : undefined,
+    taskPollAfterMs: v.TASK_POLL_AFTER_SECONDS * 1000,
+    taskPollIntervalMs: v.TASK_POLL_INTERVAL_SECONDS * 1000,
+    taskTtlMs: v.TASK_TTL_SECONDS * 1000,
+    upstreamTimeoutMs: v.UPSTREAM_TIMEOUT_MS,
+    upstreamRetryBaseMs: v.UPSTREAM_RETRY_BASE_MS,
+    maxBodyBytes: v.MAX_BODY_BYTES,
+    allowHttpUrls: v.ALLOW_HTTP_URLS,
+    pricingMode: v.PRICING_MODE,
+  };
+  cache.set(env, config);
+  return config;
+}

@@ -1,0 +1,49 @@
+import type { Context } from "hono";
+import type { AppEnv } from "../env";
+import { AppError } from "./errors";
+
+/**
+ * Reads a JSON request body with the deployment's size limit: wrong content type → 415,
+ * over the limit → 413 (checked on Content-Length and while streaming), empty or malformed → 400.
+ */
+export async function readJsonBody(c: Context<AppEnv>): Promise<unknown> {
+  const max = c.var.config.maxBodyBytes;
+  const type = c.req.header("content-type") ?? "";
+  if (!/^application\/(.+\+)?json\b/i.test(type.trim())) {
+    throw new AppError("unsupported_media_type", "Content-Type must be application/json", { content_type: type || null });
+  }
+  const declared = Number(c.req.header("content-length") ?? "0");
+  if (declared > max) throw tooLarge(max);
+  const body = c.req.raw.body;
+  if (!body) throw new AppError("invalid_request", "Request body is empty");
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel();
+      throw tooLarge(max);
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  const text = new TextDecoder().decode(bytes);
+  if (text.trim() === "") throw new AppError("invalid_request", "Request body is empty");
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new AppError("invalid_request", "Request body is not valid JSON");
+  }
+}
+
+function tooLarge(max: number): AppError {
+  return new AppError("payload_too_large", `Request body is larger than ${max} bytes`, { max_bytes: max });
+}

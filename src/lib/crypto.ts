@@ -1,0 +1,42 @@
+/** Small Web Crypto helpers: hashing, HMAC, constant-time comparison, random tokens. */
+const encoder = new TextEncoder();
+
+function toHex(buffer: ArrayBuffer): string {
+  return [...new Uint8Array(buffer)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** base64url without padding. */
+export function base64url(bytes: Uint8Array): string {
+  let binary = "";
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/** SHA-256 of a string, hex encoded (how API keys are stored). */
+export async function sha256Hex(text: string): Promise<string> {
+  return toHex(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
+}
+
+async function hmacKey(secret: string | Uint8Array): Promise<CryptoKey> {
+  const raw = typeof secret === "string" ? encoder.encode(secret) : secret;
+  return crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+}
+
+/** HMAC-SHA256 of `message` under `secret`, raw bytes. */
+export async function hmacSha256(secret: string | Uint8Array, message: string): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.sign("HMAC", await hmacKey(secret), encoder.encode(message)));
+}
+
+/** Compares two strings in time that depends only on their lengths. */
+export function timingSafeEqual(a: string, b: string): boolean {
+  const ab = encoder.encode(a);
+  const bb = encoder.encode(b);
+  // Compare against itself when lengths differ so the work done does not reveal where they differ.
+  const other = ab.length === bb.length ? bb : ab;
+  return crypto.subtle.timingSafeEqual(ab, other) && ab.length === bb.length;
+}
+
+/** A random token `${prefix}${base64url(bytes)}` with `bytes * 8` bits of randomness. */
+export function randomToken(prefix: string, bytes = 24): string {
+  return prefix + base64url(crypto.getRandomValues(new Uint8Array(bytes)));
+}

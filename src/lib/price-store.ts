@@ -1,0 +1,51 @@
+import type { Config } from "../env";
+import type { HailuoRequest } from "../domain/hailuo";
+import { centsToMicros, type Micros } from "../domain/money";
+import { DEFAULT_PRICE_TABLE, findPrice, type PriceTable } from "../domain/pricing";
+import type { RunApiClient } from "../upstream/runapi";
+import { AppError } from "./errors";
+
+const KV_KEY = "prices";
+const MEMO_MS = 10_000;
+let memo: { table: PriceTable; overridden: boolean; at: number } | null = null;
+
+/** The active price table: the operator's override from KV, else the default (SPEC §2). Memoised briefly per isolate. */
+export async function activePriceTable(kv: KVNamespace): Promise<{ table: PriceTable; overridden: boolean }> {
+  if (memo && Date.now() - memo.at < MEMO_MS) return memo;
+  const override = await kv.get<PriceTable>(KV_KEY, { type: "json", cacheTtl: 30 });
+  memo = { table: override ?? DEFAULT_PRICE_TABLE, overridden: override !== null, at: Date.now() };
+  return memo;
+}
+
+/** Stores an operator override (already validated) and makes it active in this isolate at once. */
+export async function savePriceTable(kv: KVNamespace, table: PriceTable): Promise<void> {
+  await kv.put(KV_KEY, JSON.stringify(table));
+  memo = { table, overridden: true, at: Date.now() };
+}
+
+/** An estimate: integer micros, and where the number came from. */
+export interface Estimate {
+  micros: Micros;
+  source: "published" | "provisional" | "quote";
+}
+
+/**
+ * Prices a validated request. In `quote` mode RunAPI's price_quotes endpoint gives the
+ * reservation amount; when that call fails the table answers instead.
+ */
+export async function estimate(kv: KVNamespace, config: Config, client: RunApiClient, req: HailuoRequest): Promise<Estimate> {
+  if (config.pricingMode === "quote") {
+    try {
+      const params: Record<string, unknown> = { duration_seconds: req.duration_seconds };
+      if (req.endpoint === "image_to_video") params.output_resolution = req.output_resolution;
+      const cents = await client.priceQuoteCents(req.endpoint, req.model, params);
+      return { micros: centsToMicros(cents), source: "quote" };
+    } catch {
+      // fall back to the table
+    }
+  }
+  const { table } = await activePriceTable(kv);
+  const cell = findPrice(table, req);
+  if (!cell) throw new AppError("misconfigured", `No price is configured for ${req.model} at ${req.duration_seconds} s ${req.output_resolution}`);
+  return { micros: cell.price_micros, source: cell.source };
+}

@@ -1,0 +1,48 @@
+import type { Bindings } from "../env";
+import { formatUsd, microsToUsd } from "../domain/money";
+import type { ReserveResult } from "../durable-objects/tenant-ledger";
+import { AppError } from "./errors";
+
+/** The Durable Object of one task. */
+export function taskStub(env: Bindings, taskId: string) {
+  return env.TASKS.get(env.TASKS.idFromName(taskId));
+}
+
+/** The ledger Durable Object of one tenant. */
+export function ledgerStub(env: Bindings, tenantId: string) {
+  return env.LEDGER.get(env.LEDGER.idFromName(tenantId));
+}
+
+type Refused = Exclude<ReserveResult, { ok: true } | { code: "idempotent_replay" }>;
+
+/** The error a refused reservation answers with: 402, 429, 401 or 409. */
+export function refusal(result: Refused, requiredUsd: number): AppError {
+  switch (result.code) {
+    case "budget_exceeded": {
+      const s = result.scope;
+      return new AppError(
+        "budget_exceeded",
+        `This request needs $${formatUsd(s.required_micros)} but the ${s.scope} budget has $${formatUsd(Math.max(0, s.remaining_micros))} left` +
+          (s.period === "total" ? "" : ` this ${s.period}`),
+        {
+          scope: s.scope,
+          period: s.period,
+          limit_usd: microsToUsd(s.limit_micros),
+          spent_usd: microsToUsd(s.spent_micros),
+          reserved_usd: microsToUsd(s.reserved_micros),
+          required_usd: requiredUsd,
+          remaining_usd: microsToUsd(s.remaining_micros),
+          resets_at: s.resets_at,
+        },
+      );
+    }
+    case "rate_limited": {
+      const what = result.limit === "max_concurrent_tasks" ? "Too many unfinished tasks for this tenant" : "Too many requests per minute for this key";
+      return new AppError("rate_limited", `${what}; retry after ${result.retryAfterSeconds} s`, { limit: result.limit, retry_after_seconds: result.retryAfterSeconds }, { "Retry-After": String(result.retryAfterSeconds) });
+    }
+    case "key_revoked":
+      return new AppError("unauthorized", "This API key has been revoked");
+    case "idempotency_conflict":
+      return new AppError("idempotency_conflict", "This Idempotency-Key was already used with a different request body");
+  }
+}

@@ -1,0 +1,67 @@
+import type { KeyRecord, TenantRecord } from "../domain/tenant";
+import { sha256Hex } from "./crypto";
+
+/**
+ * Tenants and keys in Workers KV. Layout:
+ *   tenant:{id}            → TenantRecord
+ *   key:{sha256(key)}      → KeyRecord (the plaintext key is never stored)
+ *   tkey:{tenantId}:{kid}  → { hash }  (to list and revoke a tenant's keys)
+ * KV is eventually consistent (≈60 s): budgets and revocation of billable use live in the ledger object.
+ */
+const READ_CACHE_TTL = 30; // seconds; KV's minimum edge cache
+
+/** Reads a tenant, or null. */
+export async function getTenant(kv: KVNamespace, id: string): Promise<TenantRecord | null> {
+  return kv.get<TenantRecord>(`tenant:${id}`, { type: "json", cacheTtl: READ_CACHE_TTL });
+}
+
+/** Writes a tenant. */
+export async function putTenant(kv: KVNamespace, tenant: TenantRecord): Promise<void> {
+  await kv.put(`tenant:${tenant.id}`, JSON.stringify(tenant));
+}
+
+/** Lists tenants in id order, one KV page at a time. */
+export async function listTenants(kv: KVNamespace, opts: { limit: number; cursor?: string }) {
+  const page = await kv.list({ prefix: "tenant:", limit: opts.limit, cursor: opts.cursor });
+  const tenants = await Promise.all(page.keys.map((k) => kv.get<TenantRecord>(k.name, "json")));
+  return {
+    tenants: tenants.filter((t): t is TenantRecord => t !== null),
+    next_cursor: page.list_complete ? null : page.cursor,
+  };
+}
+
+/** Finds the key record for a plaintext key, by its hash. */
+export async function findKey(kv: KVNamespace, plaintext: string): Promise<KeyRecord | null> {
+  return kv.get<KeyRecord>(`key:${await sha256Hex(plaintext)}`, { type: "json", cacheTtl: READ_CACHE_TTL });
+}
+
+/** Stores a new key under its hash and indexes it under its tenant. */
+export async function putKey(kv: KVNamespace, key: KeyRecord, hash: string): Promise<void> {
+  await kv.put(`key:${hash}`, JSON.stringify(key));
+  await kv.put(`tkey:${key.tenant_id}:${key.id}`, JSON.stringify({ hash }));
+}
+
+/** Reads one of a tenant's keys by id, with its hash. */
+export async function getKeyById(kv: KVNamespace, tenantId: string, keyId: string) {
+  const index = await kv.get<{ hash: string }>(`tkey:${tenantId}:${keyId}`, "json");
+  if (!index) return null;
+  const key = await kv.get<KeyRecord>(`key:${index.hash}`, "json");
+  return key ? { key, hash: index.hash } : null;
+}
+
+/** Rewrites a key record in place (revocation). */
+export async function updateKey(kv: KVNamespace, key: KeyRecord, hash: string): Promise<void> {
+  await kv.put(`key:${hash}`, JSON.stringify(key));
+}
+
+/** Lists a tenant's keys (without secrets). */
+export async function listKeys(kv: KVNamespace, tenantId: string): Promise<KeyRecord[]> {
+  const page = await kv.list({ prefix: `tkey:${tenantId}:` });
+  const keys = await Promise.all(
+    page.keys.map(async (k) => {
+      const index = await kv.get<{ hash: string }>(k.name, "json");
+      return index ? kv.get<KeyRecord>(`key:${index.hash}`, "json") : null;
+    }),
+  );
+  return keys.filter((k): k is KeyRecord => k !== null);
+}

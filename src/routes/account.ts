@@ -1,0 +1,57 @@
+import { Hono } from "hono";
+import type { AppEnv } from "../env";
+import { budgetsFor, scopeJson } from "../domain/budgets";
+import { ENDPOINTS, type Endpoint } from "../domain/hailuo";
+import { microsToUsd } from "../domain/money";
+import { priceTableJson } from "../domain/pricing";
+import { readJsonBody } from "../lib/body";
+import { invalidRequest } from "../lib/errors";
+import { activePriceTable, estimate } from "../lib/price-store";
+import { ledgerStub } from "../lib/stubs";
+import { tenantAuth } from "../middleware/auth";
+import { RunApiClient } from "../upstream/runapi";
+import { validatedRequest } from "./hailuo";
+
+/** What a tenant can ask about itself: who it is, what things cost, what a request would cost. */
+export const account = new Hono<AppEnv>()
+  .use(tenantAuth)
+  .get("/me", async (c) => {
+    const { tenant, key, endUser } = c.var.auth;
+    const states = await ledgerStub(c.env, tenant.id).usage(Date.now(), budgetsFor(c.var.auth));
+    return c.json({
+      tenant: { id: tenant.id, name: tenant.name },
+      key: { id: key.id, kind: key.kind, name: key.name, expires_at: key.expires_at },
+      end_user: endUser,
+      budgets: Object.fromEntries(states.map((s) => [s.scope, scopeJson(s)])),
+      limits: tenant.limits,
+      allowed_models: tenant.allowed_models,
+    });
+  })
+  .get("/prices", async (c) => {
+    const { table, overridden } = await activePriceTable(c.env.TENANTS);
+    return c.json({ ...priceTableJson(table), overridden, pricing_mode: c.var.config.pricingMode });
+  })
+  .post("/estimate", async (c) => {
+    // The body is a create body; its endpoint follows from its model unless ?endpoint= says.
+    const body = await readJsonBody(c);
+    const endpoint = (c.req.query("endpoint") ?? endpointFromBody(body)) as Endpoint;
+    if (!ENDPOINTS.includes(endpoint)) throw invalidRequest([{ field: "endpoint", message: `must be one of ${ENDPOINTS.join(", ")}` }]);
+    const request = validatedRequest(c, endpoint, body);
+    const price = await estimate(c.env.TENANTS, c.var.config, new RunApiClient(c.var.config, c.env.RUNAPI), request);
+    const states = await ledgerStub(c.env, c.var.auth.tenant.id).usage(Date.now(), budgetsFor(c.var.auth));
+    const remaining = Math.min(...states.map((s) => s.remaining_micros));
+    return c.json({
+      model: request.model,
+      duration_seconds: request.duration_seconds,
+      output_resolution: request.output_resolution,
+      estimated_cost_usd: microsToUsd(price.micros),
+      price_source: price.source,
+      budget: { remaining_usd: microsToUsd(remaining), would_exceed: states.some((s) => s.remaining_micros < price.micros) },
+    });
+  });
+
+/** text_to_video for models with "text-to-video" in their name, else image_to_video (validation names a bad model). */
+function endpointFromBody(body: unknown): Endpoint {
+  const model = body && typeof body === "object" ? (body as { model?: unknown }).model : undefined;
+  return typeof model === "string" && model.includes("text-to-video") ? "text_to_video" : "image_to_video";
+}

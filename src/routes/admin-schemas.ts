@@ -1,0 +1,85 @@
+import { z } from "zod";
+import { MODEL_IDS } from "../domain/hailuo";
+import { microsToUsd, usdToMicros } from "../domain/money";
+import { PERIODS, type Budget, type KeyRecord, type TenantRecord } from "../domain/tenant";
+
+const sixDecimals = (v: number) => Number.isInteger(Math.round(v * 1e6)) && Math.abs(v * 1e6 - Math.round(v * 1e6)) < 1e-6;
+const usd = z.number().finite().nonnegative().max(1e9).refine(sixDecimals, "at most 6 decimals");
+
+/** `{limit_usd, period}` in, integer micros inside. */
+export const BudgetInput = z
+  .object({ limit_usd: usd, period: z.enum(PERIODS) })
+  .strict()
+  .transform((b): Budget => ({ limit_micros: usdToMicros(b.limit_usd), period: b.period }));
+
+const webhookUrl = z.url({ protocol: /^https?$/ }).max(2048);
+const Limits = z
+  .object({
+    max_concurrent_tasks: z.number().int().positive().max(100_000).nullable().optional(),
+    requests_per_minute: z.number().int().positive().max(1_000_000).nullable().optional(),
+  })
+  .strict();
+
+/** `POST /admin/v1/tenants`. */
+export const TenantCreate = z
+  .object({
+    id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "lowercase letters, digits, _ and -, at most 64").optional(),
+    name: z.string().trim().min(1).max(200),
+    budget: BudgetInput,
+    limits: Limits.optional(),
+    allowed_models: z.array(z.enum(MODEL_IDS as [string, ...string[]])).min(1).nullable().optional(),
+    end_user_budget: BudgetInput.nullable().optional(),
+    webhook_url: webhookUrl.nullable().optional(),
+  })
+  .strict();
+
+/** `PATCH /admin/v1/tenants/{id}`: any subset, plus status and secret rotation. */
+export const TenantPatch = z
+  .object({
+    name: z.string().trim().min(1).max(200).optional(),
+    status: z.enum(["active", "disabled"]).optional(),
+    budget: BudgetInput.optional(),
+    limits: Limits.optional(),
+    allowed_models: z.array(z.enum(MODEL_IDS as [string, ...string[]])).min(1).nullable().optional(),
+    end_user_budget: BudgetInput.nullable().optional(),
+    webhook_url: webhookUrl.nullable().optional(),
+    rotate_webhook_secret: z.literal(true).optional(),
+  })
+  .strict();
+
+/** `POST /admin/v1/tenants/{id}/keys`. */
+export const KeyCreate = z
+  .object({
+    kind: z.enum(["secret", "publishable"]),
+    name: z.string().trim().min(1).max(200).optional(),
+    budget: BudgetInput.optional(),
+    allowed_origins: z.array(z.url({ protocol: /^https?$/ }).transform((u) => new URL(u).origin)).min(1).max(50).optional(),
+    expires_at: z.iso.datetime({ offset: true }).refine((v) => Date.parse(v) > Date.now(), "must be in the future").optional(),
+  })
+  .strict();
+
+/** `POST /admin/v1/tenants/{id}/adjustments`: positive credits the tenant, negative debits it. */
+export const AdjustmentInput = z
+  .object({
+    amount_usd: z.number().finite().refine((v) => v !== 0, "must not be zero").refine(sixDecimals, "at most 6 decimals").refine((v) => Math.abs(v) <= 1e9, "too large"),
+    reason: z.string().trim().min(1).max(500),
+  })
+  .strict();
+
+const budgetJson = (b: Budget | null) => (b ? { limit_usd: microsToUsd(b.limit_micros), period: b.period } : null);
+
+/** A tenant as the operator API shows it; the signing secret only when asked (create, rotation). */
+export function tenantJson(t: TenantRecord, opts: { withSecret?: boolean } = {}) {
+  const { webhook_secret, budget, end_user_budget, ...rest } = t;
+  return {
+    ...rest,
+    budget: budgetJson(budget),
+    end_user_budget: budgetJson(end_user_budget),
+    ...(opts.withSecret && webhook_secret ? { webhook_secret } : {}),
+  };
+}
+
+/** A key as the operator API shows it (never the plaintext, never the hash). */
+export function keyJson(k: KeyRecord) {
+  return { ...k, budget: budgetJson(k.budget) };
+}

@@ -1,0 +1,166 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv, Bindings } from "../env";
+import { scopeJson } from "../domain/budgets";
+import { formatUsd, usdToMicros } from "../domain/money";
+import { parsePriceTable, priceTableJson } from "../domain/pricing";
+import type { KeyRecord, TenantRecord } from "../domain/tenant";
+import { newWebhookSecret } from "../domain/webhook-signing";
+import { randomToken, sha256Hex } from "../lib/crypto";
+import { AppError, invalidRequest } from "../lib/errors";
+import { activePriceTable, savePriceTable } from "../lib/price-store";
+import { ledgerStub } from "../lib/stubs";
+import { getKeyById, getTenant, listKeys, listTenants, putKey, putTenant, updateKey } from "../lib/tenant-store";
+import { parseBody, parseQuery } from "../lib/validate";
+import { adminAuth } from "../middleware/auth";
+import { AdjustmentInput, KeyCreate, keyJson, TenantCreate, tenantJson, TenantPatch } from "./admin-schemas";
+
+const ListQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100), cursor: z.string().max(500).optional() });
+const LedgerQuery = z.object({
+  from: z.iso.datetime({ offset: true }).or(z.iso.date()).optional(),
+  to: z.iso.datetime({ offset: true }).or(z.iso.date()).optional(),
+  format: z.enum(["json", "csv"]).default("json"),
+  limit: z.coerce.number().int().min(1).max(100_000).default(10_000),
+});
+
+async function mustGetTenant(env: Bindings, id: string): Promise<TenantRecord> {
+  const tenant = await getTenant(env.TENANTS, id);
+  if (!tenant) throw new AppError("not_found", `No tenant ${id}`);
+  return tenant;
+}
+
+/** The budget scopes the operator sees for a tenant: the tenant's, and each live key's that has one. */
+async function tenantBudgets(env: Bindings, tenant: TenantRecord) {
+  const keys = await listKeys(env.TENANTS, tenant.id);
+  return [
+    { scope: "tenant" as const, subject: tenant.id, ...tenant.budget },
+    ...keys.filter((k) => k.budget && !k.revoked_at).map((k) => ({ scope: "key" as const, subject: k.id, ...k.budget! })),
+  ];
+}
+
+/** The operator API (SPEC §3): tenants, keys, usage, ledger export, adjustments, prices. */
+export const admin = new Hono<AppEnv>()
+  .use(adminAuth)
+  .post("/tenants", async (c) => {
+    const input = await parseBody(c, TenantCreate);
+    const id = input.id ?? `tn_${crypto.randomUUID().replace(/-/g, "").slice(0, 20)}`;
+    if (await getTenant(c.env.TENANTS, id)) throw new AppError("idempotency_conflict", `Tenant ${id} already exists`);
+    const now = new Date().toISOString();
+    const tenant: TenantRecord = {
+      id,
+      name: input.name,
+      status: "active",
+      budget: input.budget,
+      limits: { max_concurrent_tasks: input.limits?.max_concurrent_tasks ?? null, requests_per_minute: input.limits?.requests_per_minute ?? null },
+      allowed_models: input.allowed_models ?? null,
+      end_user_budget: input.end_user_budget ?? null,
+      webhook_url: input.webhook_url ?? null,
+      webhook_secret: newWebhookSecret(),
+      created_at: now,
+      updated_at: now,
+    };
+    await putTenant(c.env.TENANTS, tenant);
+    return c.json({ tenant: tenantJson(tenant, { withSecret: true }) }, 201);
+  })
+  .get("/tenants", async (c) => {
+    const q = parseQuery(c, ListQuery);
+    const page = await listTenants(c.env.TENANTS, q);
+    return c.json({ tenants: page.tenants.map((t) => tenantJson(t)), next_cursor: page.next_cursor });
+  })
+  .get("/tenants/:id", async (c) => c.json({ tenant: tenantJson(await mustGetTenant(c.env, c.req.param("id"))) }))
+  .patch("/tenants/:id", async (c) => {
+    const tenant = await mustGetTenant(c.env, c.req.param("id"));
+    const { rotate_webhook_secret, limits, ...patch } = await parseBody(c, TenantPatch);
+    const next: TenantRecord = {
+      ...tenant,
+      ...patch,
+      limits: { ...tenant.limits, ...limits },
+      webhook_secret: rotate_webhook_secret ? newWebhookSecret() : tenant.webhook_secret,
+      updated_at: new Date().toISOString(),
+    };
+    await putTenant(c.env.TENANTS, next);
+    return c.json({ tenant: tenantJson(next, { withSecret: rotate_webhook_secret }) });
+  })
+  .delete("/tenants/:id", async (c) => {
+    const tenant = await mustGetTenant(c.env, c.req.param("id"));
+    const next: TenantRecord = { ...tenant, status: "disabled", updated_at: new Date().toISOString() };
+    await putTenant(c.env.TENANTS, next);
+    return c.json({ tenant: tenantJson(next) });
+  })
+  .post("/tenants/:id/keys", async (c) => {
+    const tenant = await mustGetTenant(c.env, c.req.param("id"));
+    const input = await parseBody(c, KeyCreate);
+    const plaintext = randomToken(input.kind === "secret" ? "sk_" : "pk_", 24);
+    const key: KeyRecord = {
+      id: randomToken("key_", 9),
+      tenant_id: tenant.id,
+      kind: input.kind,
+      name: input.name ?? null,
+      prefix: plaintext.slice(0, 10),
+      budget: input.budget ?? null,
+      allowed_origins: input.allowed_origins ?? null,
+      expires_at: input.expires_at ? new Date(input.expires_at).toISOString() : null,
+      revoked_at: null,
+      created_at: new Date().toISOString(),
+    };
+    await putKey(c.env.TENANTS, key, await sha256Hex(plaintext));
+    return c.json({ ...keyJson(key), key: plaintext }, 201);
+  })
+  .get("/tenants/:id/keys", async (c) => {
+    const tenant = await mustGetTenant(c.env, c.req.param("id"));
+    return c.json({ keys: (await listKeys(c.env.TENANTS, tenant.id)).map(keyJson) });
+  })
+  .delete("/tenants/:id/keys/:keyId", async (c) => {
+    const { id, keyId } = c.req.param();
+    const found = await getKeyById(c.env.TENANTS, id, keyId);
+    if (!found) throw new AppError("not_found", `No key ${keyId} for tenant ${id}`);
+    const now = Date.now();
+    // The ledger refuses billable use at once; KV reads follow within its propagation delay.
+    await ledgerStub(c.env, id).revokeKey(keyId, now);
+    const key: KeyRecord = { ...found.key, revoked_at: found.key.revoked_at ?? new Date(now).toISOString() };
+    await updateKey(c.env.TENANTS, key, found.hash);
+    return c.json(keyJson(key));
+  })
+  .get("/tenants/:id/usage", async (c) => {
+    const tenant = await mustGetTenant(c.env, c.req.param("id"));
+    const states = await ledgerStub(c.env, tenant.id).usage(Date.now(), await tenantBudgets(c.env, tenant));
+    return c.json({ tenant_id: tenant.id, budgets: states.map(scopeJson) });
+  })
+  .get("/tenants/:id/ledger", async (c) => {
+    const tenant = await mustGetTenant(c.env, c.req.param("id"));
+    const q = parseQuery(c, LedgerQuery);
+    const entries = await ledgerStub(c.env, tenant.id).entries({
+      from: q.from ? Date.parse(q.from) : undefined,
+      to: q.to ? Date.parse(q.to) : undefined,
+      limit: q.limit,
+    });
+    if (q.format === "json") return c.json({ tenant_id: tenant.id, entries });
+    const header = "id,at,type,task_id,key_id,end_user,amount_usd,reserved_usd,reason";
+    const rows = entries.map((e) =>
+      [e.id, e.at, e.type, e.task_id ?? "", e.key_id ?? "", e.end_user ?? "", formatUsd(e.amount_micros), formatUsd(e.reserved_micros ?? 0), e.reason ?? ""].map(csvCell).join(","),
+    );
+    c.header("Content-Disposition", `attachment; filename="ledger-${tenant.id}.csv"`);
+    return c.body([header, ...rows].join("\r\n") + "\r\n", 200, { "Content-Type": "text/csv; charset=utf-8" });
+  })
+  .post("/tenants/:id/adjustments", async (c) => {
+    const tenant = await mustGetTenant(c.env, c.req.param("id"));
+    const input = await parseBody(c, AdjustmentInput);
+    const result = await ledgerStub(c.env, tenant.id).adjust(usdToMicros(input.amount_usd), input.reason, Date.now());
+    const states = await ledgerStub(c.env, tenant.id).usage(Date.now(), await tenantBudgets(c.env, tenant));
+    return c.json({ entry_id: result.entry_id, amount_usd: input.amount_usd, reason: input.reason, budgets: states.map(scopeJson) }, 201);
+  })
+  .get("/prices", async (c) => {
+    const { table, overridden } = await activePriceTable(c.env.TENANTS);
+    return c.json({ ...priceTableJson(table), overridden });
+  })
+  .put("/prices", async (c) => {
+    const parsed = parsePriceTable(await parseBody(c, z.unknown()));
+    if (!parsed.ok) throw invalidRequest(parsed.issues);
+    await savePriceTable(c.env.TENANTS, parsed.table);
+    return c.json({ ...priceTableJson(parsed.table), overridden: true });
+  });
+
+function csvCell(value: string | number): string {
+  const s = String(value);
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}

@@ -1,0 +1,111 @@
+import { Hono, type Context } from "hono";
+import type { AppEnv } from "../env";
+import { budgetsFor } from "../domain/budgets";
+import { parseHailuoRequest, type Endpoint, type HailuoRequest } from "../domain/hailuo";
+import { formatUsd, microsToUsd } from "../domain/money";
+import { callbackToken } from "../domain/webhook-signing";
+import { readJsonBody } from "../lib/body";
+import { sha256Hex } from "../lib/crypto";
+import { AppError, invalidRequest } from "../lib/errors";
+import { estimate } from "../lib/price-store";
+import { refusal, taskStub } from "../lib/stubs";
+import { tenantAuth } from "../middleware/auth";
+import { RunApiClient } from "../upstream/runapi";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const MAX_IDEMPOTENCY_KEY = 512;
+
+/** Validates a create body for an endpoint and checks the model is allowed for the tenant. */
+export function validatedRequest(c: Context<AppEnv>, endpoint: Endpoint, body: unknown): HailuoRequest {
+  const parsed = parseHailuoRequest(endpoint, body, { allowHttp: c.var.config.allowHttpUrls });
+  if (!parsed.ok) throw invalidRequest(parsed.issues);
+  const allowed = c.var.auth.tenant.allowed_models;
+  if (allowed && !allowed.includes(parsed.request.model)) {
+    throw new AppError("forbidden", `Model ${parsed.request.model} is not allowed for this tenant`, { allowed_models: allowed });
+  }
+  return parsed.request;
+}
+
+/** The drop-in RunAPI Hailuo endpoints: create (validate → estimate → reserve → forward) and status. */
+export const hailuo = new Hono<AppEnv>()
+  .use(tenantAuth)
+  .post("/:endpoint{text_to_video|image_to_video}", async (c) => {
+    const endpoint = c.req.param("endpoint") as Endpoint;
+    const idempotencyKey = c.req.header("idempotency-key");
+    if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > MAX_IDEMPOTENCY_KEY)) {
+      throw invalidRequest([{ field: "Idempotency-Key", message: `must be 1 to ${MAX_IDEMPOTENCY_KEY} characters` }]);
+    }
+    const request = validatedRequest(c, endpoint, await readJsonBody(c));
+    const { config, auth } = c.var;
+    const client = new RunApiClient(config, c.env.RUNAPI);
+    const price = await estimate(c.env.TENANTS, config, client, request);
+
+    const taskId = crypto.randomUUID();
+    const ledger = c.env.LEDGER.get(c.env.LEDGER.idFromName(auth.tenant.id));
+    const reservation = await ledger.reserve({
+      taskId,
+      keyId: auth.key.id,
+      endUser: auth.endUser,
+      model: request.model,
+      amountMicros: price.micros,
+      now: Date.now(),
+      budgets: budgetsFor(auth),
+      maxConcurrentTasks: auth.tenant.limits.max_concurrent_tasks,
+      requestsPerMinute: auth.tenant.limits.requests_per_minute,
+      idempotency: idempotencyKey ? { key: idempotencyKey, bodyHash: await sha256Hex(`${endpoint}\n${canonicalJson(request)}`) } : null,
+    });
+    if (!reservation.ok) {
+      if (reservation.code !== "idempotent_replay") throw refusal(reservation, microsToUsd(price.micros));
+      const replay = await taskStub(c.env, reservation.taskId).submission(auth.tenant.id);
+      if (!replay || replay.in_flight) {
+        throw new AppError("idempotency_conflict", "A request with this Idempotency-Key is still in progress; retry shortly", undefined, { "Retry-After": "1" });
+      }
+      c.header("Idempotent-Replayed", "true");
+      c.header("X-Estimated-Cost-Usd", formatUsd(replay.estimate_micros));
+      return c.json(createResponse(replay.view.id, replay.view.model, replay.estimate_micros));
+    }
+
+    const origin = config.publicBaseUrl ?? new URL(c.req.url).origin;
+    const started = await taskStub(c.env, taskId).start({
+      id: taskId,
+      tenantId: auth.tenant.id,
+      keyId: auth.key.id,
+      endUser: auth.endUser,
+      endpoint,
+      request,
+      estimateMicros: price.micros,
+      priceSource: price.source,
+      callbackUrl: `${origin}/webhooks/runapi/${taskId}/${await callbackToken(config.signingSecret, taskId)}`,
+      notifyUrl: request.callback_url ?? auth.tenant.webhook_url,
+      now: Date.now(),
+    });
+    if ("error" in started) {
+      const { code, message, details, headers } = started.error;
+      throw new AppError(code, message, { ...details, task_id: taskId }, headers);
+    }
+    const remaining = Math.min(...reservation.budgets.map((b) => b.remaining_micros));
+    c.header("X-Estimated-Cost-Usd", formatUsd(price.micros));
+    c.header("X-Budget-Remaining-Usd", formatUsd(remaining));
+    return c.json(createResponse(taskId, request.model, price.micros));
+  })
+  .get("/:endpoint{text_to_video|image_to_video}/:id", async (c) => {
+    const id = c.req.param("id");
+    const view = UUID.test(id) ? await taskStub(c.env, id).read(c.var.auth.tenant.id) : null;
+    if (!view) throw new AppError("not_found", "No such task");
+    return c.json(view);
+  });
+
+function createResponse(id: string, model: string, estimateMicros: number) {
+  return { id, task_id: id, status: "pending" as const, model, estimated_cost_usd: microsToUsd(estimateMicros) };
+}
+
+/** JSON with sorted keys, so equal requests hash equally whatever their field order or aliases. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value && typeof value === "object") {
+    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export { UUID };

@@ -1,0 +1,163 @@
+import type { Config } from "../env";
+import type { Endpoint } from "../domain/hailuo";
+import { AppError } from "../lib/errors";
+
+/** A task as RunAPI reports it on a status GET or a callback. */
+export interface UpstreamTask {
+  id: string;
+  status: "pending" | "processing" | "completed" | "failed";
+  videos?: { url: string }[];
+  error?: { code: string; message: string };
+  cost_cents?: number;
+}
+
+const USER_AGENT = "runapi-edge-proxy/0.1";
+const UPSTREAM_STATUSES = new Set(["pending", "processing", "completed", "failed"]);
+
+/**
+ * The RunAPI client: the one place that knows RunAPI's paths, auth and error shapes.
+ * It sends only the upstream key and the headers it chose, never a client's credentials.
+ */
+export class RunApiClient {
+  constructor(
+    private readonly config: Config,
+    /** The simulator's service binding in tests and `npm start`; the network otherwise. */
+    private readonly fetcher: { fetch: typeof fetch } = globalThis,
+  ) {}
+
+  /** Creates a task. Retries a network failure or 5xx at most twice (safe: RunAPI dedupes on Idempotency-Key). */
+  async createTask(endpoint: Endpoint, body: Record<string, unknown>, idempotencyKey: string): Promise<{ id: string }> {
+    const path = `/api/v1/hailuo/${endpoint}`;
+    const init = { method: "POST", body: JSON.stringify(body), headers: { "Idempotency-Key": idempotencyKey } };
+    let attempt = 0;
+    for (;;) {
+      try {
+        const json = await this.request(path, init);
+        const id = typeof json.id === "string" ? json.id : typeof json.task_id === "string" ? json.task_id : null;
+        if (!id) throw new AppError("upstream_error", "RunAPI answered a create without a task id");
+        return { id };
+      } catch (err) {
+        const retryable = err instanceof AppError && (err.code === "upstream_error" || err.code === "upstream_unavailable") && err.details?.retryable === true;
+        if (!retryable || attempt >= 2) throw err;
+        attempt += 1;
+        await new Promise((resolve) => setTimeout(resolve, this.config.upstreamRetryBaseMs * 2 ** (attempt - 1)));
+      }
+    }
+  }
+
+  /** Reads a task; null when RunAPI does not know it (404). */
+  async getTask(endpoint: Endpoint, id: string): Promise<UpstreamTask | null> {
+    try {
+      return parseUpstreamTask(await this.request(`/api/v1/hailuo/${endpoint}/${encodeURIComponent(id)}`, { method: "GET" }));
+    } catch (err) {
+      if (err instanceof AppError && err.code === "not_found") return null;
+      throw err;
+    }
+  }
+
+  /** Asks RunAPI's price_quotes endpoint for a reservation amount, in cents. */
+  async priceQuoteCents(action: Endpoint, model: string, params: Record<string, unknown>): Promise<number> {
+    const json = await this.request("/api/v1/price_quotes", {
+      method: "POST",
+      body: JSON.stringify({ service: "hailuo", action, model, params }),
+    });
+    const quote = json.price_quote as { reservation_amount_cents?: unknown } | undefined;
+    const cents = quote?.reservation_amount_cents;
+    if (typeof cents !== "number" || !Number.isFinite(cents) || cents < 0) throw new AppError("upstream_error", "RunAPI answered a price quote without an amount");
+    return cents;
+  }
+
+  private async request(path: string, init: { method: string; body?: string; headers?: Record<string, string> }): Promise<Record<string, unknown>> {
+    const headers: Record<string, string> = {
+      Authorization: `Bearer ${this.config.runapiApiKey}`,
+      Accept: "application/json",
+      "User-Agent": USER_AGENT,
+      ...init.headers,
+    };
+    if (init.body !== undefined) headers["Content-Type"] = "application/json";
+    let res: Response;
+    try {
+      res = await this.fetcher.fetch(`${this.config.runapiBaseUrl}${path}`, {
+        method: init.method,
+        headers,
+        body: init.body,
+        signal: AbortSignal.timeout(this.config.upstreamTimeoutMs),
+      });
+    } catch (err) {
+      if (err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError")) {
+        throw new AppError("upstream_timeout", `RunAPI did not answer within ${this.config.upstreamTimeoutMs} ms`);
+      }
+      throw new AppError("upstream_unavailable", "RunAPI could not be reached", { retryable: true });
+    }
+    const json = await readJson(res);
+    if (res.ok) {
+      if (!json) throw new AppError("upstream_error", "RunAPI answered with a body that is not JSON");
+      return json;
+    }
+    throw mapUpstreamError(res, json, this.config.runapiApiKey);
+  }
+}
+
+async function readJson(res: Response): Promise<Record<string, unknown> | null> {
+  try {
+    const value: unknown = await res.json();
+    return value && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** RunAPI's `error` (a string or `{code, message}`) as a short, secret-free message. */
+function upstreamMessage(json: Record<string, unknown> | null, secret: string): string {
+  const error = json?.error;
+  const raw = typeof error === "string" ? error : error && typeof error === "object" && "message" in error ? String((error as { message: unknown }).message) : "";
+  return raw.split(secret).join("[redacted]").slice(0, 300);
+}
+
+/** Maps an upstream failure onto the proxy's error codes (SPEC §3); never echoes credentials. */
+function mapUpstreamError(res: Response, json: Record<string, unknown> | null, secret: string): AppError {
+  const message = upstreamMessage(json, secret);
+  const details = { upstream_status: res.status };
+  switch (res.status) {
+    case 400:
+    case 422:
+      return new AppError("invalid_request", `RunAPI rejected the request${message ? `: ${message}` : ""}`, details);
+    case 401:
+    case 403:
+      return new AppError("upstream_error", "RunAPI rejected the proxy's credentials; the operator must check RUNAPI_API_KEY", details);
+    case 402:
+      return new AppError("upstream_unavailable", "The operator's RunAPI account is out of credits; the operator must top it up", details);
+    case 404:
+      return new AppError("not_found", "RunAPI does not know this task", details);
+    case 409:
+      return new AppError("upstream_error", `RunAPI refused the request as a conflict${message ? `: ${message}` : ""}`, details);
+    case 429: {
+      const retryAfter = res.headers.get("retry-after");
+      const seconds = retryAfter && /^\d+$/.test(retryAfter) ? retryAfter : "30";
+      return new AppError("rate_limited", "RunAPI is rate limiting the proxy; retry later", { ...details, retry_after_seconds: Number(seconds) }, { "Retry-After": seconds });
+    }
+    default:
+      if (res.status >= 500) return new AppError("upstream_error", `RunAPI failed with status ${res.status}`, { ...details, retryable: true });
+      return new AppError("upstream_error", `RunAPI answered with unexpected status ${res.status}`, details);
+  }
+}
+
+/** Checks and narrows a task from RunAPI (status GET or callback body); null when it is not one. */
+export function parseUpstreamTask(json: unknown): UpstreamTask | null {
+  if (!json || typeof json !== "object") return null;
+  const t = json as Record<string, unknown>;
+  const id = typeof t.id === "string" ? t.id : typeof t.task_id === "string" ? t.task_id : null;
+  if (!id || typeof t.status !== "string" || !UPSTREAM_STATUSES.has(t.status)) return null;
+  const task: UpstreamTask = { id, status: t.status as UpstreamTask["status"] };
+  if (Array.isArray(t.videos)) {
+    task.videos = t.videos.filter((v): v is { url: string } => !!v && typeof (v as { url?: unknown }).url === "string").map((v) => ({ url: v.url }));
+  }
+  if (t.error !== undefined && t.error !== null) {
+    task.error =
+      typeof t.error === "string"
+        ? { code: "upstream_failed", message: t.error.slice(0, 500) }
+        : { code: String((t.error as { code?: unknown }).code ?? "upstream_failed"), message: String((t.error as { message?: unknown }).message ?? "").slice(0, 500) };
+  }
+  if (typeof t.cost_cents === "number" && Number.isFinite(t.cost_cents) && t.cost_cents >= 0) task.cost_cents = t.cost_cents;
+  return task;
+}

@@ -1,0 +1,167 @@
+import { env, exports } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
+import type { TaskRecord } from "../src/domain/task-record";
+
+/** The upstream key and admin token the test worker is configured with (vitest.config.ts). */
+export const UPSTREAM_KEY = "sk-runapi-UPSTREAM-test-9f2c41d7e0";
+export const ADMIN_TOKEN = "admin-test-token-3b8e1f";
+const BASE = "https://proxy.test";
+
+/** Calls the proxy as a client would. */
+export function proxy(path: string, init: RequestInit = {}): Promise<Response> {
+  return exports.default.fetch(new Request(`${BASE}${path}`, init));
+}
+
+/** Calls the proxy with a tenant key and an optional JSON body. */
+export function api(key: string, path: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}) {
+  return proxy(path, {
+    method: init.method ?? (init.body === undefined ? "GET" : "POST"),
+    headers: { Authorization: `Bearer ${key}`, ...(init.body === undefined ? {} : { "Content-Type": "application/json" }), ...init.headers },
+    body: init.body === undefined ? undefined : typeof init.body === "string" ? init.body : JSON.stringify(init.body),
+  });
+}
+
+/** Calls the operator API. */
+export function admin(path: string, init: { method?: string; body?: unknown } = {}) {
+  return proxy(path, {
+    method: init.method ?? (init.body === undefined ? "GET" : "POST"),
+    headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, ...(init.body === undefined ? {} : { "Content-Type": "application/json" }) },
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+  });
+}
+
+/** Creates a tenant (fresh id) with a secret key; returns both. */
+export async function tenantWithKey(tenant: Record<string, unknown> = {}, key: Record<string, unknown> = {}) {
+  const id = `t-${crypto.randomUUID()}`;
+  const res = await admin("/admin/v1/tenants", { body: { id, name: "Test tenant", budget: { limit_usd: 100, period: "month" }, ...tenant } });
+  if (res.status !== 201) throw new Error(`tenant create failed: ${res.status} ${await res.text()}`);
+  const created = (await res.json()) as { tenant: { id: string; webhook_secret: string } };
+  const k = await newKey(id, key);
+  return { tenantId: id, key: k.key, keyId: k.id, webhookSecret: created.tenant.webhook_secret };
+}
+
+/** Issues another key for a tenant. */
+export async function newKey(tenantId: string, body: Record<string, unknown> = {}) {
+  const res = await admin(`/admin/v1/tenants/${tenantId}/keys`, { body: { kind: "secret", ...body } });
+  if (res.status !== 201) throw new Error(`key create failed: ${res.status} ${await res.text()}`);
+  return (await res.json()) as { id: string; key: string };
+}
+
+/** A unique marker to find this test's traffic in the simulator's record. */
+export function nonce(): string {
+  return `n-${crypto.randomUUID()}`;
+}
+
+/** A valid text-to-video body (02 standard, 6 s = $0.30). */
+export function t2v(prompt: string, extra: Record<string, unknown> = {}) {
+  return { model: "hailuo-02-text-to-video-standard", prompt, duration_seconds: 6, ...extra };
+}
+
+/** A valid image-to-video body (02 standard). */
+export function i2v(prompt: string, extra: Record<string, unknown> = {}) {
+  return { model: "hailuo-02-image-to-video-standard", prompt, first_frame_image_url: "https://img.test/a.png", ...extra };
+}
+
+/** Calls the simulator directly (its control API or RunAPI routes). */
+export function sim(path: string, init: RequestInit = {}): Promise<Response> {
+  return env.RUNAPI!.fetch(`https://runapi.test${path}`, init);
+}
+
+/** What the simulator received whose raw body contains `marker`. */
+export async function simRequests(marker: string) {
+  const res = await sim(`/__sim/requests?contains=${encodeURIComponent(marker)}`);
+  return ((await res.json()) as { requests: { method: string; path: string; headers: Record<string, string>; body: string }[] }).requests;
+}
+
+/** The task object's stored record (to learn the upstream id the proxy got). */
+export function taskRecord(taskId: string): Promise<TaskRecord | undefined> {
+  const stub = env.TASKS.get(env.TASKS.idFromName(taskId));
+  return runInDurableObject(stub, (_instance, state) => state.storage.kv.get<TaskRecord>("task"));
+}
+
+/** Moves the simulator's copy of a task forward (which queues its callback). */
+export async function advanceUpstream(taskId: string, body: { status: "processing" | "completed" | "failed"; cost_cents?: number }) {
+  const record = await taskRecord(taskId);
+  if (!record?.upstream_id) throw new Error(`task ${taskId} has no upstream id`);
+  const res = await sim(`/__sim/tasks/${record.upstream_id}/advance`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  if (!res.ok) throw new Error(`advance failed: ${res.status}`);
+  return record.upstream_id;
+}
+
+/** Delivers the simulator's queued callbacks for a task to the proxy, as RunAPI would; returns their responses. */
+export async function deliverCallbacks(upstreamId: string): Promise<Response[]> {
+  const res = await sim(`/__sim/outbox/take?task_id=${upstreamId}`, { method: "POST" });
+  const { callbacks } = (await res.json()) as { callbacks: { url: string; body: unknown }[] };
+  const out: Response[] = [];
+  for (const cb of callbacks) {
+    out.push(await exports.default.fetch(new Request(cb.url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(cb.body) })));
+  }
+  return out;
+}
+
+/** Waits (briefly) until `check` passes; for work a task object does by alarm after a callback. */
+export async function eventually<T>(check: () => Promise<T>, timeoutMs = 5_000): Promise<T> {
+  const start = Date.now();
+  for (;;) {
+    try {
+      return await check();
+    } catch (err) {
+      if (Date.now() - start > timeoutMs) throw err;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+}
+
+/** Reads JSON with a loose type for assertions. */
+export async function json(res: Response): Promise<any> {
+  return res.json();
+}
+
+/** The task's Durable Object stub (for runDurableObjectAlarm). */
+export function taskObject(taskId: string) {
+  return env.TASKS.get(env.TASKS.idFromName(taskId));
+}
+
+/** The tenant's ledger object stub. */
+export function ledgerObject(tenantId: string) {
+  return env.LEDGER.get(env.LEDGER.idFromName(tenantId));
+}
+
+/** Reads a task through the API. */
+export async function getTask(key: string, taskId: string): Promise<any> {
+  return json(await api(key, `/api/v1/tasks/${taskId}`));
+}
+
+/** Reads the caller's budgets through the API. */
+export async function me(key: string): Promise<any> {
+  return json(await api(key, "/api/v1/me"));
+}
+
+import { expect } from "vitest";
+
+/**
+ * Asserts a SPEC §3 error response — status, `{error:{code,message,request_id}}`, `X-Request-Id`
+ * matching `request_id` — and returns the `error` object.
+ */
+export async function expectError(res: Response, status: number, code: string): Promise<{ code: string; message: string; request_id: string; details?: any }> {
+  const text = await res.text();
+  expect(res.status, text).toBe(status);
+  expect(res.headers.get("Content-Type") ?? "").toMatch(/^application\/json/);
+  const body = JSON.parse(text);
+  expect(body.error, text).toMatchObject({ code, message: expect.any(String), request_id: expect.any(String) });
+  expect(body.error.message.length).toBeGreaterThan(0);
+  expect(res.headers.get("X-Request-Id")).toBe(body.error.request_id);
+  return body.error;
+}
+
+/** The field names a 400's `details.issues` lists. */
+export function issueFields(error: { details?: any }): string[] {
+  return ((error.details?.issues ?? []) as { field: string }[]).map((i) => i.field);
+}
+
+/** `GET /api/v1/me`'s tenant-scope budget (spent/reserved/remaining USD). */
+export async function tenantBudget(key: string): Promise<{ limit_usd: number; spent_usd: number; reserved_usd: number; remaining_usd: number }> {
+  const res = await api(key, "/api/v1/me");
+  if (res.status !== 200) throw new Error(`GET /api/v1/me failed: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as any).budgets.tenant;
+}
