@@ -1,0 +1,236 @@
+import { DurableObject } from "cloudflare:workers";
+import { loadConfig, type Bindings } from "../env";
+import { upstreamBody } from "../domain/hailuo";
+import { centsToMicros } from "../domain/money";
+import { applyObservation, newTaskRecord, taskView, type Observation, type TaskInit, type TaskRecord, type TaskView } from "../domain/task-record";
+import { isTerminal, nextPollDelayMs, type TaskStatus } from "../domain/task-state";
+import { AppError, type ErrorCode } from "../lib/errors";
+import { RunApiClient } from "../upstream/runapi";
+import { deliverWebhook } from "./task-webhook";
+import { TaskEvents } from "./task-events";
+
+/** Why a submission failed, in a form that crosses the RPC boundary. */
+export interface SubmitError {
+  code: ErrorCode;
+  message: string;
+  details?: Record<string, string | number | boolean | null>;
+  headers?: Record<string, string>;
+}
+
+const LEDGER_RETRY_MS = 5_000;
+const RECORD = "task";
+const ALARM_AT = "alarm_at";
+
+/**
+ * One video task: created before the upstream call, then the single source of truth
+ * for its state. Callbacks only wake it; it confirms with RunAPI before money moves,
+ * polls by alarm when no callback comes, settles or releases the reservation exactly once,
+ * and delivers the terminal task to the tenant's webhook.
+ */
+export class VideoTask extends DurableObject<Bindings> {
+  private readonly events = new TaskEvents();
+
+  /** Stores the task, submits it to RunAPI and records the outcome; a failure releases the reservation. */
+  async start(init: TaskInit): Promise<{ ok: true; view: TaskView } | { ok: false; error: SubmitError; view: TaskView }> {
+    const existing = this.load();
+    if (existing) return { ok: true, view: taskView(existing) };
+    const config = loadConfig(this.env);
+    this.save(newTaskRecord(init));
+    try {
+      const body = { ...upstreamBody(init.request), callback_url: init.callbackUrl };
+      const { id } = await this.client().createTask(init.endpoint, body, init.id);
+      const task = this.mustLoad();
+      task.upstream_id = id;
+      task.next_poll_at = Date.now() + config.taskPollAfterMs;
+      this.save(task);
+      await this.schedule(task);
+      return { ok: true, view: taskView(task) };
+    } catch (err) {
+      const error = toSubmitError(err);
+      const task = this.mustLoad();
+      applyObservation(task, { status: "failed", source: "submit", error: { code: error.code, message: error.message } }, Date.now());
+      task.webhook = { state: "none", next_at: null, deliveries: [] }; // the client hears of it in the response
+      this.save(task);
+      await this.syncLedger({ forgetIdempotency: true });
+      return { ok: false, error, view: taskView(this.mustLoad()) };
+    }
+  }
+
+  /** The task for its tenant; null for an unknown task or another tenant's. */
+  async read(tenantId: string): Promise<TaskView | null> {
+    const task = this.load();
+    return task && task.tenant_id === tenantId ? taskView(task) : null;
+  }
+
+  /** For an idempotent replay: the task, whether its submission is still under way, and its estimate. */
+  async submission(tenantId: string): Promise<{ view: TaskView; in_flight: boolean; estimate_micros: number } | null> {
+    const task = this.load();
+    if (!task || task.tenant_id !== tenantId) return null;
+    return { view: taskView(task), in_flight: task.upstream_id === null && !isTerminal(task.status), estimate_micros: task.estimate_micros };
+  }
+
+  /** RunAPI's callback, a wake-up hint only: schedules an immediate status check. False for an unknown task. */
+  async wake(): Promise<boolean> {
+    const task = this.load();
+    if (!task) return false;
+    if (!isTerminal(task.status)) {
+      task.wake_requested = true;
+      this.save(task);
+      await this.schedule(task);
+    }
+    return true;
+  }
+
+  /** What the ledger's sweep needs to reconcile a reservation; null when there is no such task. */
+  async settlementState(): Promise<{ status: TaskStatus; charge_micros: number | null } | null> {
+    const task = this.load();
+    return task ? { status: task.status, charge_micros: task.charge_micros } : null;
+  }
+
+  /** `GET …/events`: server-sent events of the task's state, ending after a terminal state. */
+  override async fetch(request: Request): Promise<Response> {
+    const tenantId = new URL(request.url).searchParams.get("tenant");
+    const task = this.load();
+    if (!task || task.tenant_id !== tenantId) return new Response(null, { status: 404 });
+    return this.events.open(taskView(task), isTerminal(task.status));
+  }
+
+  /** Polls, expires, settles and delivers whatever is due. Safe to run twice. */
+  override async alarm(): Promise<void> {
+    const config = loadConfig(this.env);
+    let task = this.load();
+    if (!task) return;
+    // An alarm runs because its time has come: never judge what is due by a clock earlier than that.
+    const now = Math.max(Date.now(), this.ctx.storage.kv.get<number>(ALARM_AT) ?? 0);
+    const deadline = task.created_at + config.taskTtlMs;
+    if (!isTerminal(task.status) && task.upstream_id && (task.wake_requested || (task.next_poll_at ?? Infinity) <= now || now >= deadline)) {
+      await this.poll(task.upstream_id, now >= deadline);
+    } else if (!isTerminal(task.status) && now >= deadline) {
+      this.observe({ status: "expired", source: "ttl", error: { code: "expired", message: "The task was never submitted to RunAPI" } });
+    }
+    await this.syncLedger();
+    task = this.mustLoad();
+    if (task.webhook.state === "pending" && (task.webhook.next_at ?? 0) <= now) {
+      const tenant = await this.env.TENANTS.get<{ webhook_secret: string | null }>(`tenant:${task.tenant_id}`, "json");
+      const outcome = await deliverWebhook(task, tenant?.webhook_secret ?? null, Date.now());
+      task = this.mustLoad();
+      task.webhook = outcome;
+      this.save(task);
+    }
+    await this.schedule(this.mustLoad());
+  }
+
+  /** Asks RunAPI for the task's state. At the deadline, a task that has not finished expires. */
+  private async poll(upstreamId: string, atDeadline: boolean): Promise<void> {
+    const config = loadConfig(this.env);
+    const task = this.mustLoad();
+    let observation: Observation | null = null;
+    try {
+      const upstream = await this.client().getTask(task.endpoint, upstreamId);
+      if (!upstream) {
+        observation = { status: "failed", source: "poll", error: { code: "upstream_not_found", message: "RunAPI no longer knows this task" } };
+      } else if (upstream.status !== "pending") {
+        observation = {
+          status: upstream.status,
+          source: task.wake_requested ? "callback" : "poll",
+          videos: upstream.videos,
+          error: upstream.status === "failed" ? (upstream.error ?? { code: "generation_failed", message: "RunAPI reported the task failed" }) : undefined,
+          chargeMicros: upstream.cost_cents === undefined ? undefined : centsToMicros(upstream.cost_cents),
+        };
+      }
+    } catch (err) {
+      // Transient: only delays the next poll.
+      console.warn(JSON.stringify({ level: "warn", task_id: task.id, poll_error: err instanceof AppError ? err.code : "unknown" }));
+    }
+    const fresh = this.mustLoad();
+    fresh.polls += 1;
+    fresh.wake_requested = false;
+    fresh.next_poll_at = Date.now() + nextPollDelayMs(config.taskPollIntervalMs, fresh.polls - 1);
+    this.save(fresh);
+    if (observation) this.observe(observation);
+    if (atDeadline && !isTerminal(this.mustLoad().status)) {
+      this.observe({ status: "expired", source: "ttl", error: { code: "expired", message: `No terminal state from RunAPI within ${config.taskTtlMs / 1000} s` } });
+    }
+  }
+
+  /** Applies a forward state change, tells SSE listeners, and reports it to the tenant's task index. */
+  private observe(obs: Observation): void {
+    const task = this.mustLoad();
+    if (!applyObservation(task, obs, Date.now())) return;
+    this.save(task);
+    this.events.publish(taskView(task), isTerminal(task.status));
+    this.ctx.waitUntil(this.ledger(task.tenant_id).setTaskStatus(task.id, task.status, task.updated_at).catch(() => undefined));
+  }
+
+  /** Settles (completed) or releases (failed, expired) the reservation once; retried by alarm until the ledger confirms. */
+  private async syncLedger(opts: { forgetIdempotency?: boolean } = {}): Promise<void> {
+    const task = this.mustLoad();
+    if (task.ledger !== "pending") return;
+    const ledger = this.ledger(task.tenant_id);
+    const now = Date.now();
+    try {
+      if (task.status === "completed") await ledger.settle(task.id, task.charge_micros ?? task.estimate_micros, now);
+      else await ledger.release(task.id, now, `task ${task.status}`, opts);
+      await ledger.setTaskStatus(task.id, task.status, now);
+    } catch (err) {
+      console.warn(JSON.stringify({ level: "warn", task_id: task.id, ledger_error: err instanceof Error ? err.name : "unknown" }));
+      this.ctx.storage.kv.put(ALARM_AT, now + LEDGER_RETRY_MS);
+      await this.ctx.storage.setAlarm(now + LEDGER_RETRY_MS);
+      return;
+    }
+    const fresh = this.mustLoad();
+    fresh.ledger = "done";
+    this.save(fresh);
+  }
+
+  /** Sets the alarm for the earliest due work, or clears it when nothing is left. */
+  private async schedule(task: TaskRecord): Promise<void> {
+    const config = loadConfig(this.env);
+    const times: number[] = [];
+    if (!isTerminal(task.status)) {
+      times.push(task.created_at + config.taskTtlMs);
+      if (task.next_poll_at !== null) times.push(task.next_poll_at);
+      if (task.wake_requested && task.upstream_id) times.push(Date.now());
+    }
+    if (task.ledger === "pending") times.push(Date.now() + LEDGER_RETRY_MS);
+    if (task.webhook.state === "pending" && task.webhook.next_at !== null) times.push(task.webhook.next_at);
+    if (times.length) {
+      const at = Math.min(...times);
+      this.ctx.storage.kv.put(ALARM_AT, at);
+      await this.ctx.storage.setAlarm(at);
+    } else {
+      await this.ctx.storage.deleteAlarm();
+    }
+  }
+
+  private client(): RunApiClient {
+    return new RunApiClient(loadConfig(this.env), this.env.RUNAPI);
+  }
+
+  private ledger(tenantId: string) {
+    return this.env.LEDGER.get(this.env.LEDGER.idFromName(tenantId));
+  }
+
+  private load(): TaskRecord | undefined {
+    return this.ctx.storage.kv.get<TaskRecord>(RECORD);
+  }
+
+  private mustLoad(): TaskRecord {
+    const task = this.load();
+    if (!task) throw new Error("task record missing");
+    return task;
+  }
+
+  private save(task: TaskRecord): void {
+    this.ctx.storage.kv.put(RECORD, task);
+  }
+}
+
+function toSubmitError(err: unknown): SubmitError {
+  if (err instanceof AppError) {
+    const { retryable: _retryable, ...details } = err.details ?? {};
+    return { code: err.code, message: err.message, details: details as SubmitError["details"], headers: err.headers };
+  }
+  console.error(JSON.stringify({ level: "error", submit_error: err instanceof Error ? err.name : "unknown" }));
+  return { code: "upstream_error", message: "The request to RunAPI failed" };
+}

@@ -1,0 +1,266 @@
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { Webhook } from "standardwebhooks";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import type { TaskRecord } from "../src/domain/task-record";
+import { advanceUpstream, api, deliverCallbacks, eventually, getTask, json, ledgerObject, me, nonce, proxy, sim, simRequests, t2v, taskObject, taskRecord, tenantWithKey } from "./helpers";
+
+const HOOK = "https://hooks.tenant.test/runapi";
+
+/** Answers the tenant's webhook receiver in-test; every other request goes out as usual. */
+function webhookReceiver(statuses: number[] = [200]) {
+  const received: { headers: Record<string, string>; body: string }[] = [];
+  const realFetch = globalThis.fetch;
+  vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+    const req = new Request(input as RequestInfo, init);
+    if (!req.url.startsWith(HOOK)) return realFetch(input as RequestInfo, init);
+    received.push({ headers: Object.fromEntries(req.headers), body: await req.text() });
+    return new Response("ok", { status: statuses[Math.min(received.length - 1, statuses.length - 1)] });
+  });
+  return received;
+}
+
+async function createTask(key: string, prompt: string, extra: Record<string, unknown> = {}) {
+  const res = await api(key, "/api/v1/hailuo/text_to_video", { body: t2v(prompt, extra) });
+  expect(res.status).toBe(200);
+  return (await json(res)).id as string;
+}
+
+afterEach(() => vi.restoreAllMocks());
+
+describe("task lifecycle", () => {
+  it("callback → confirmed completed → settled → signed webhook delivered", async () => {
+    const received = webhookReceiver();
+    const { key, webhookSecret } = await tenantWithKey({ webhook_url: HOOK });
+    const id = await createTask(key, nonce());
+    const upstreamId = await advanceUpstream(id, { status: "completed" });
+    const [cb] = await deliverCallbacks(upstreamId);
+    expect(cb!.status).toBe(200);
+
+    const task = await eventually(async () => {
+      const t = await getTask(key, id);
+      expect(t.status).toBe("completed");
+      expect(t.webhook_deliveries).toHaveLength(1);
+      return t;
+    });
+    expect(task.videos[0].url).toMatch(/^https:\/\//);
+    expect(task.charged_usd).toBe(0.3);
+    const budgets = (await me(key)).budgets;
+    expect(budgets.tenant).toMatchObject({ spent_usd: 0.3, reserved_usd: 0 });
+
+    expect(received).toHaveLength(1);
+    const payload = new Webhook(webhookSecret).verify(received[0]!.body, received[0]!.headers) as any;
+    expect(payload).toMatchObject({ type: "task.completed", data: { id, status: "completed", charged_usd: 0.3 } });
+    expect(task.webhook_deliveries[0]).toMatchObject({ attempt: 1, status: 200 });
+  });
+
+  it("charges the upstream's reported cost when there is one", async () => {
+    const { key } = await tenantWithKey();
+    const id = await createTask(key, `${nonce()} [sim:cost=12.5]`);
+    await deliverCallbacks(await advanceUpstream(id, { status: "completed", cost_cents: 12.5 }));
+    await eventually(async () => expect((await getTask(key, id)).charged_usd).toBe(0.125));
+    expect((await me(key)).budgets.tenant).toMatchObject({ spent_usd: 0.125, reserved_usd: 0 });
+  });
+
+  it("polls by alarm when no callback arrives ([sim:no-callback])", async () => {
+    const { key } = await tenantWithKey();
+    const id = await createTask(key, `${nonce()} [sim:no-callback]`);
+    const upstreamId = await advanceUpstream(id, { status: "completed" });
+    expect(await deliverCallbacks(upstreamId)).toHaveLength(0);
+    expect((await getTask(key, id)).status).toBe("pending");
+    expect(await runDurableObjectAlarm(taskObject(id))).toBe(true);
+    expect(await getTask(key, id)).toMatchObject({ status: "completed", charged_usd: 0.3 });
+    expect((await taskRecord(id))!.history.map((h) => h.source)).toEqual(["create", "poll"]);
+  });
+
+  it("RunAPI no longer knowing the task (404 on poll) fails it and releases", async () => {
+    const { key } = await tenantWithKey();
+    const id = await createTask(key, `${nonce()} [sim:no-callback]`);
+    const before = (await taskRecord(id))!;
+    await runInDurableObject(taskObject(id), (_o, state) => {
+      state.storage.kv.put("task", { ...before, endpoint: "image_to_video" } satisfies TaskRecord); // sim answers 404 on the wrong endpoint
+    });
+    await runDurableObjectAlarm(taskObject(id));
+    // An upstream 404 means RunAPI no longer knows the task: failed and released, never charged.
+    expect(await getTask(key, id)).toMatchObject({ status: "failed", charged_usd: 0, error: { code: "upstream_not_found" } });
+    expect((await me(key)).budgets.tenant).toMatchObject({ spent_usd: 0, reserved_usd: 0 });
+  });
+
+  it("[sim:fail]: failed, released, webhook carries the error", async () => {
+    const received = webhookReceiver();
+    const { key, webhookSecret } = await tenantWithKey({ webhook_url: HOOK });
+    const id = await createTask(key, `${nonce()} [sim:fail]`);
+    await deliverCallbacks(await advanceUpstream(id, { status: "failed" }));
+    const task = await eventually(async () => {
+      const t = await getTask(key, id);
+      expect(t.status).toBe("failed");
+      expect(t.webhook_deliveries).toHaveLength(1);
+      return t;
+    });
+    expect(task).toMatchObject({ charged_usd: 0, error: { code: "generation_failed" } });
+    expect((await me(key)).budgets.tenant).toMatchObject({ spent_usd: 0, reserved_usd: 0 });
+    const payload = new Webhook(webhookSecret).verify(received[0]!.body, received[0]!.headers) as any;
+    expect(payload).toMatchObject({ type: "task.failed", data: { id, status: "failed", error: { code: "generation_failed" } } });
+  });
+
+  it("the request's callback_url wins over the tenant's webhook_url", async () => {
+    const received = webhookReceiver();
+    const { key } = await tenantWithKey({ webhook_url: "https://elsewhere.test/hook" });
+    const id = await createTask(key, nonce(), { callback_url: `${HOOK}/per-request` });
+    await deliverCallbacks(await advanceUpstream(id, { status: "completed" }));
+    await eventually(async () => expect(received).toHaveLength(1));
+    expect((await getTask(key, id)).webhook_deliveries[0].status).toBe(200);
+  });
+});
+
+describe("callbacks are only hints", () => {
+  it("a forged token or unknown task is a 404 and changes nothing", async () => {
+    const { key } = await tenantWithKey();
+    const id = await createTask(key, nonce());
+    for (const path of [`/webhooks/runapi/${id}/forged-token`, `/webhooks/runapi/${crypto.randomUUID()}/x`, `/webhooks/runapi/not-a-uuid/x`]) {
+      const res = await proxy(path, { method: "POST", body: JSON.stringify({ id, status: "completed" }) });
+      expect(res.status, path).toBe(404);
+    }
+    expect((await taskRecord(id))!.wake_requested).toBe(false);
+  });
+
+  it("a valid-token callback claiming completion cannot complete a task RunAPI says is pending", async () => {
+    const { key } = await tenantWithKey();
+    const marker = nonce();
+    const id = await createTask(key, marker);
+    const callbackUrl = JSON.parse((await simRequests(marker))[0]!.body).callback_url as string;
+    const forged = { id, status: "completed", videos: [{ url: "https://evil.test/x.mp4" }], cost_cents: 0 };
+    const res = await proxy(new URL(callbackUrl).pathname, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(forged) });
+    expect(res.status).toBe(200);
+    await runDurableObjectAlarm(taskObject(id));
+    await eventually(async () => expect((await taskRecord(id))!.polls).toBeGreaterThan(0));
+    expect(await getTask(key, id)).toMatchObject({ status: "pending", charged_usd: null });
+    expect((await getTask(key, id)).videos).toBeUndefined();
+    expect((await me(key)).budgets.tenant).toMatchObject({ spent_usd: 0, reserved_usd: 0.3 });
+  });
+
+  it("duplicate and replayed callbacks charge once", async () => {
+    const { key, tenantId } = await tenantWithKey();
+    const id = await createTask(key, nonce());
+    const upstreamId = await advanceUpstream(id, { status: "completed" });
+    const res = await sim(`/__sim/outbox/take?task_id=${upstreamId}`, { method: "POST" });
+    const [cb] = ((await res.json()) as { callbacks: { url: string; body: unknown }[] }).callbacks;
+    const send = () => proxy(new URL(cb!.url).pathname, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(cb!.body) });
+    const results = await Promise.all([send(), send(), send()]);
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200]);
+    await eventually(async () => expect((await getTask(key, id)).status).toBe("completed"));
+    expect((await send()).status).toBe(200); // replay after the end
+    await runDurableObjectAlarm(taskObject(id));
+    const entries = await ledgerObject(tenantId).entries({});
+    expect(entries.filter((e) => e.type === "settle")).toHaveLength(1);
+    expect((await me(key)).budgets.tenant).toMatchObject({ spent_usd: 0.3, reserved_usd: 0 });
+    expect((await ledgerObject(tenantId).totalsCheck()).ok).toBe(true);
+  });
+});
+
+describe("retries, expiry, live status, listing", () => {
+  it("retries a webhook answered 500, then records the delivery", async () => {
+    const received = webhookReceiver([500, 200]);
+    const { key } = await tenantWithKey({ webhook_url: HOOK });
+    const id = await createTask(key, nonce());
+    await deliverCallbacks(await advanceUpstream(id, { status: "completed" }));
+    await eventually(async () => expect((await getTask(key, id)).webhook_deliveries).toHaveLength(1));
+    const first = await taskRecord(id);
+    expect(first!.webhook).toMatchObject({ state: "pending" });
+    expect(first!.webhook.next_at! - Date.now()).toBeGreaterThan(3_000); // 5 s backoff
+    expect(await runDurableObjectAlarm(taskObject(id))).toBe(true);
+    const deliveries = (await getTask(key, id)).webhook_deliveries;
+    expect(deliveries.map((d: { status: number }) => d.status)).toEqual([500, 200]);
+    expect((await taskRecord(id))!.webhook.state).toBe("delivered");
+    expect(received).toHaveLength(2);
+    expect(received[0]!.headers["webhook-id"]).toBe(received[1]!.headers["webhook-id"]);
+  });
+
+  it("expires a task with no terminal state within its TTL and releases its reservation", async () => {
+    const { key } = await tenantWithKey();
+    const id = await createTask(key, `${nonce()} [sim:no-callback]`);
+    const record = (await taskRecord(id))!;
+    await runInDurableObject(taskObject(id), (_o, state) => {
+      state.storage.kv.put("task", { ...record, created_at: record.created_at - 2 * 3600_000 } satisfies TaskRecord);
+    });
+    await runDurableObjectAlarm(taskObject(id));
+    expect(await getTask(key, id)).toMatchObject({ status: "expired", charged_usd: 0, error: { code: "expired" } });
+    expect((await me(key)).budgets.tenant).toMatchObject({ spent_usd: 0, reserved_usd: 0 });
+  });
+
+  it("at expiry, a task RunAPI shows completed is settled, not released", async () => {
+    const { key } = await tenantWithKey();
+    const id = await createTask(key, `${nonce()} [sim:no-callback]`);
+    await advanceUpstream(id, { status: "completed" });
+    const record = (await taskRecord(id))!;
+    await runInDurableObject(taskObject(id), (_o, state) => {
+      state.storage.kv.put("task", { ...record, created_at: record.created_at - 2 * 3600_000, next_poll_at: Date.now() + 3600_000 } satisfies TaskRecord);
+    });
+    await runDurableObjectAlarm(taskObject(id));
+    expect(await getTask(key, id)).toMatchObject({ status: "completed", charged_usd: 0.3 });
+  });
+
+  it("streams the current state, then every change, then ends", async () => {
+    const { key } = await tenantWithKey();
+    const id = await createTask(key, nonce());
+    const res = await api(key, `/api/v1/tasks/${id}/events`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toContain("text/event-stream");
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    const readUntil = async (needle: string) => {
+      while (!text.includes(needle)) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += value;
+      }
+    };
+    await readUntil('"status":"pending"');
+    const upstreamId = await advanceUpstream(id, { status: "processing" });
+    await advanceUpstream(id, { status: "completed" });
+    await deliverCallbacks(upstreamId);
+    await readUntil('"status":"completed"');
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+    const statuses = [...text.matchAll(/"status":"(\w+)"/g)].map((m) => m[1]);
+    expect(statuses[0]).toBe("pending");
+    expect(statuses.at(-1)).toBe("completed");
+  });
+
+  it("an already finished task's stream sends its state and ends", async () => {
+    const { key } = await tenantWithKey();
+    const id = await createTask(key, nonce());
+    await deliverCallbacks(await advanceUpstream(id, { status: "completed" }));
+    await eventually(async () => expect((await getTask(key, id)).status).toBe("completed"));
+    const text = await (await api(key, `/api/v1/tasks/${id}/events`)).text();
+    expect(text).toContain("event: status");
+    expect(text).toContain('"status":"completed"');
+  });
+
+  it("lists the caller's tasks newest first, with a status filter and cursor paging", async () => {
+    const { key } = await tenantWithKey();
+    const other = await tenantWithKey();
+    await createTask(other.key, nonce());
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push(await createTask(key, nonce()));
+    await deliverCallbacks(await advanceUpstream(ids[0]!, { status: "completed" }));
+    await eventually(async () => expect((await getTask(key, ids[0]!)).status).toBe("completed"));
+
+    const all = await json(await api(key, "/api/v1/tasks"));
+    expect(all.tasks.map((t: { id: string }) => t.id)).toEqual([...ids].reverse());
+    const done = await json(await api(key, "/api/v1/tasks?status=completed"));
+    await eventually(async () => {
+      const page = await json(await api(key, "/api/v1/tasks?status=completed"));
+      expect(page.tasks.map((t: { id: string }) => t.id)).toEqual([ids[0]]);
+    });
+    void done;
+    const page1 = await json(await api(key, "/api/v1/tasks?limit=2"));
+    expect(page1.tasks).toHaveLength(2);
+    const page2 = await json(await api(key, `/api/v1/tasks?limit=2&cursor=${encodeURIComponent(page1.next_cursor)}`));
+    expect(page2.tasks.map((t: { id: string }) => t.id)).toEqual([ids[0]]);
+    expect(page2.next_cursor).toBeNull();
+    expect((await api(key, "/api/v1/tasks?status=bogus")).status).toBe(400);
+  });
+});

@@ -1,0 +1,109 @@
+import { Webhook } from "standardwebhooks";
+import { describe, expect, it } from "vitest";
+import { applyObservation, newTaskRecord, taskView, type TaskInit } from "../src/domain/task-record";
+import { canTransition, nextPollDelayMs, TASK_STATUSES, webhookRetryDelayMs, type TaskStatus } from "../src/domain/task-state";
+import { callbackToken, newWebhookSecret, signWebhook } from "../src/domain/webhook-signing";
+
+const init: TaskInit = {
+  id: "7d3c0f0e-1111-4222-8333-944445555666",
+  tenantId: "t1",
+  keyId: "k1",
+  endUser: null,
+  endpoint: "text_to_video",
+  request: { endpoint: "text_to_video", model: "hailuo-02-text-to-video-standard", prompt: "p", duration_seconds: 6, output_resolution: "768p" },
+  estimateMicros: 300_000,
+  priceSource: "published",
+  callbackUrl: "https://proxy.test/webhooks/runapi/x/y",
+  notifyUrl: "https://hooks.test/a",
+  now: 1_000,
+};
+
+describe("task state machine", () => {
+  const forward: [TaskStatus, TaskStatus][] = [
+    ["pending", "processing"], ["pending", "completed"], ["pending", "failed"], ["pending", "expired"],
+    ["processing", "completed"], ["processing", "failed"], ["processing", "expired"],
+  ];
+  it.each(forward)("%s → %s moves forward", (from, to) => expect(canTransition(from, to)).toBe(true));
+
+  const rest = TASK_STATUSES.flatMap((from) => TASK_STATUSES.map((to) => [from, to] as [TaskStatus, TaskStatus])).filter(
+    ([from, to]) => !forward.some(([f, t]) => f === from && t === to),
+  );
+  it.each(rest)("%s → %s is a no-op", (from, to) => expect(canTransition(from, to)).toBe(false));
+
+  it("records each change with its time and source, and ignores older or repeated states", () => {
+    const task = newTaskRecord(init);
+    expect(applyObservation(task, { status: "processing", source: "poll" }, 2_000)).toBe(true);
+    expect(applyObservation(task, { status: "processing", source: "callback" }, 3_000)).toBe(false);
+    expect(applyObservation(task, { status: "pending", source: "callback" }, 3_000)).toBe(false);
+    expect(applyObservation(task, { status: "completed", source: "callback", videos: [{ url: "https://v/1.mp4" }] }, 4_000)).toBe(true);
+    expect(applyObservation(task, { status: "failed", source: "poll" }, 5_000)).toBe(false);
+    expect(task.history).toEqual([
+      { status: "pending", at: 1_000, source: "create" },
+      { status: "processing", at: 2_000, source: "poll" },
+      { status: "completed", at: 4_000, source: "callback" },
+    ]);
+    expect(task.updated_at).toBe(4_000);
+  });
+
+  it("fixes the charge at the terminal state: reported cost, else the estimate; nothing unless completed", () => {
+    const reported = newTaskRecord(init);
+    applyObservation(reported, { status: "completed", source: "poll", chargeMicros: 125_000 }, 2_000);
+    expect(reported.charge_micros).toBe(125_000);
+    const estimated = newTaskRecord(init);
+    applyObservation(estimated, { status: "completed", source: "poll" }, 2_000);
+    expect(estimated.charge_micros).toBe(300_000);
+    for (const status of ["failed", "expired"] as const) {
+      const t = newTaskRecord(init);
+      applyObservation(t, { status, source: "poll", chargeMicros: 999 }, 2_000);
+      expect(t.charge_micros).toBe(0);
+      expect(t.ledger).toBe("pending");
+    }
+  });
+
+  it("queues the tenant webhook on a terminal state only when there is somewhere to send it", () => {
+    const withHook = newTaskRecord(init);
+    applyObservation(withHook, { status: "processing", source: "poll" }, 2_000);
+    expect(withHook.webhook.state).toBe("none");
+    applyObservation(withHook, { status: "completed", source: "poll" }, 3_000);
+    expect(withHook.webhook).toMatchObject({ state: "pending", next_at: 3_000 });
+    const without = newTaskRecord({ ...init, notifyUrl: null });
+    applyObservation(without, { status: "completed", source: "poll" }, 3_000);
+    expect(without.webhook.state).toBe("none");
+  });
+
+  it("shows USD in the view and no internals", () => {
+    const view = taskView(newTaskRecord(init));
+    expect(view).toMatchObject({ id: init.id, task_id: init.id, status: "pending", estimated_cost_usd: 0.3, charged_usd: null, created_at: new Date(1_000).toISOString() });
+    expect(Object.keys(view)).not.toContain("tenant_id");
+    expect(JSON.stringify(view)).not.toContain("proxy.test/webhooks");
+  });
+
+  it("backs off polls from the base interval, doubling up to 8×", () => {
+    expect([0, 1, 2, 3, 4, 10].map((n) => nextPollDelayMs(15_000, n))).toEqual([15_000, 30_000, 60_000, 120_000, 120_000, 120_000]);
+  });
+
+  it("retries webhooks at 5 s, 1 min, 10 min, 1 h, 6 h, then gives up", () => {
+    expect([1, 2, 3, 4, 5, 6].map(webhookRetryDelayMs)).toEqual([5_000, 60_000, 600_000, 3_600_000, 21_600_000, null]);
+  });
+});
+
+describe("signatures", () => {
+  it("signs per Standard Webhooks: the reference verifier accepts it", async () => {
+    const secret = newWebhookSecret();
+    expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+    const body = JSON.stringify({ type: "task.completed", data: { id: "x" } });
+    const now = Math.floor(Date.now() / 1000);
+    const headers = await signWebhook(secret, "msg_1", now, body);
+    expect(new Webhook(secret).verify(body, headers)).toEqual(JSON.parse(body));
+    expect(() => new Webhook(secret).verify(body.replace("x", "y"), headers)).toThrow();
+    expect(() => new Webhook(newWebhookSecret()).verify(body, headers)).toThrow();
+  });
+
+  it("derives callback tokens per task and per secret", async () => {
+    const a = await callbackToken("secret-one-0123456789", "task-a");
+    expect(await callbackToken("secret-one-0123456789", "task-a")).toBe(a);
+    expect(await callbackToken("secret-one-0123456789", "task-b")).not.toBe(a);
+    expect(await callbackToken("secret-two-0123456789", "task-a")).not.toBe(a);
+    expect(a).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+});
