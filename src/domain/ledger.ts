@@ -1,0 +1,193 @@
+import type { Micros } from "./money";
+import { periodWindow } from "./periods";
+import { PERIODS, type Period } from "./tenant";
+
+/** Who a budget applies to: the whole tenant, one API key, or one end user. */
+export type Scope = "tenant" | "key" | "end_user";
+
+/** A cap that applies to one request: the tenant's (always), its key's and its end user's (when configured). */
+export interface ScopeBudget {
+  scope: Scope;
+  subject: string;
+  limit_micros: Micros;
+  period: Period;
+}
+
+/** A budget and where it stands in its current window. */
+export interface ScopeState {
+  scope: Scope;
+  subject: string;
+  period: Period;
+  limit_micros: Micros;
+  spent_micros: Micros;
+  reserved_micros: Micros;
+  /** limit − spent − reserved, never below 0. */
+  remaining_micros: Micros;
+  /** ISO instant the window resets; null for `total`. */
+  resets_at: string | null;
+}
+
+/** What the app asks of the ledger before forwarding a billable request. */
+export interface ReserveRequest {
+  taskId: string;
+  keyId: string;
+  endUser: string | null;
+  model: string;
+  amountMicros: Micros;
+  /** The clock, injected (ms since epoch). */
+  now: number;
+  /** Every scope that applies: tenant always; key and end_user when configured. */
+  budgets: ScopeBudget[];
+  /** Unfinished tasks (open reservations) of the tenant. */
+  maxConcurrentTasks: number | null;
+  /** Per key, fixed 60 s window; counts reservations made. */
+  requestsPerMinute: number | null;
+  idempotency: { key: string; bodyHash: string } | null;
+}
+
+/** The answer to a reservation: held, or the first reason it was refused. */
+export type ReserveResult =
+  | { ok: true; budgets: ScopeState[] }
+  | { ok: false; code: "budget_exceeded"; scope: ScopeState & { required_micros: Micros } }
+  | { ok: false; code: "rate_limited"; limit: "max_concurrent_tasks" | "requests_per_minute"; retryAfterSeconds: number }
+  | { ok: false; code: "key_revoked" }
+  | { ok: false; code: "idempotent_replay"; taskId: string }
+  | { ok: false; code: "idempotency_conflict" };
+
+/** Kinds of ledger entries. */
+export type EntryType = "reserve" | "settle" | "release" | "adjust";
+
+/**
+ * One append-only ledger entry, for billing export. Effects on the buckets it touches:
+ * reserve: reserved += amount · settle: reserved −= reserved_micros, spent += amount ·
+ * release: reserved −= reserved_micros (amount 0) · adjust: spent −= amount (positive = credit).
+ */
+export interface LedgerEntry {
+  id: number;
+  at: string;
+  type: EntryType;
+  task_id: string | null;
+  key_id: string | null;
+  end_user: string | null;
+  model: string | null;
+  amount_micros: Micros;
+  reserved_micros: Micros;
+  reason: string | null;
+}
+
+/** The running totals of one scope, subject and period window. */
+export type BucketKey = {
+  scope: Scope;
+  subject: string;
+  period: Period;
+  window_start: number;
+};
+
+/** Running totals of a bucket. */
+export type BucketTotals = {
+  spent_micros: Micros;
+  reserved_micros: Micros;
+};
+
+/** The tenant scope's subject in storage: the object holds one tenant, so its name adds nothing. */
+export const TENANT_SUBJECT = "*";
+
+/** The storage subject of a budget's scope (tenant budgets share one subject whatever the caller calls it). */
+export function storageSubject(scope: Scope, subject: string): string {
+  return scope === "tenant" ? TENANT_SUBJECT : subject;
+}
+
+/** A stable string for a bucket, to use as a map key. */
+export function bucketId(b: BucketKey): string {
+  return `${b.scope}|${b.subject}|${b.period}|${b.window_start}`;
+}
+
+/**
+ * The buckets a reservation holds: every period's window at `now` for the tenant, the key,
+ * the end user (when known) and any other subject a budget names. Tracking every period, not
+ * only the configured one, keeps usage right when an operator later changes a budget's period.
+ */
+export function reservationBuckets(
+  req: Pick<ReserveRequest, "keyId" | "endUser" | "budgets" | "now">,
+): BucketKey[] {
+  const subjects = new Map<string, { scope: Scope; subject: string }>();
+  const add = (scope: Scope, subject: string) => {
+    const s = storageSubject(scope, subject);
+    subjects.set(`${scope}|${s}`, { scope, subject: s });
+  };
+  add("tenant", TENANT_SUBJECT);
+  add("key", req.keyId);
+  if (req.endUser !== null) add("end_user", req.endUser);
+  for (const b of req.budgets) add(b.scope, b.subject);
+  const out: BucketKey[] = [];
+  for (const { scope, subject } of subjects.values()) {
+    for (const period of PERIODS) out.push({ scope, subject, period, window_start: periodWindow(period, req.now).start });
+  }
+  return out;
+}
+
+/** The buckets an adjustment moves: the tenant scope, every period's window at `now`. */
+export function adjustmentBuckets(now: number): BucketKey[] {
+  return PERIODS.map((period) => ({ scope: "tenant" as const, subject: TENANT_SUBJECT, period, window_start: periodWindow(period, now).start }));
+}
+
+/** The bucket a budget is checked against at `now`. */
+export function budgetBucket(budget: ScopeBudget, now: number): BucketKey {
+  return {
+    scope: budget.scope,
+    subject: storageSubject(budget.scope, budget.subject),
+    period: budget.period,
+    window_start: periodWindow(budget.period, now).start,
+  };
+}
+
+/** A budget's state from its bucket's totals at `now`. */
+export function scopeState(budget: ScopeBudget, totals: BucketTotals, now: number): ScopeState {
+  const { resetsAt } = periodWindow(budget.period, now);
+  return {
+    scope: budget.scope,
+    subject: budget.subject,
+    period: budget.period,
+    limit_micros: budget.limit_micros,
+    spent_micros: totals.spent_micros,
+    reserved_micros: totals.reserved_micros,
+    remaining_micros: Math.max(0, budget.limit_micros - totals.spent_micros - totals.reserved_micros),
+    resets_at: resetsAt === null ? null : new Date(resetsAt).toISOString(),
+  };
+}
+
+/**
+ * The first budget (in the given order) that `amount` more would exceed, or null when it fits
+ * them all. A request fits when spent + reserved + amount ≤ limit.
+ */
+export function firstExceeded(
+  budgets: ScopeBudget[],
+  totalsOf: (bucket: BucketKey) => BucketTotals,
+  amount: Micros,
+  now: number,
+): (ScopeState & { required_micros: Micros }) | null {
+  for (const budget of budgets) {
+    const totals = totalsOf(budgetBucket(budget, now));
+    if (totals.spent_micros + totals.reserved_micros + amount > budget.limit_micros) {
+      return { ...scopeState(budget, totals, now), required_micros: amount };
+    }
+  }
+  return null;
+}
+
+/** Throws unless `value` is an integer amount of micros (optionally ≥ 0). */
+export function assertMicros(name: string, value: number, opts: { nonNegative: boolean }): void {
+  if (!Number.isSafeInteger(value) || (opts.nonNegative && value < 0)) {
+    throw new RangeError(`${name} must be a ${opts.nonNegative ? "non-negative " : ""}integer number of micro-dollars`);
+  }
+}
+
+/** Throws unless every budget is well formed (known scope and period, integer limit ≥ 0). */
+export function assertBudgets(budgets: ScopeBudget[]): void {
+  for (const b of budgets) {
+    if (b.scope !== "tenant" && b.scope !== "key" && b.scope !== "end_user") throw new RangeError(`unknown scope: ${String(b.scope)}`);
+    if (!PERIODS.includes(b.period)) throw new RangeError(`unknown period: ${String(b.period)}`);
+    if (typeof b.subject !== "string") throw new RangeError("budget subject must be a string");
+    assertMicros("limit_micros", b.limit_micros, { nonNegative: true });
+  }
+}
