@@ -262,5 +262,8 @@ describe("retries, expiry, live status, listing", () => {
     expect(page2.tasks.map((t: { id: string }) => t.id)).toEqual([ids[0]]);
     expect(page2.next_cursor).toBeNull();
     expect((await api(key, "/api/v1/tasks?status=bogus")).status).toBe(400);
+    const badCursor = await api(key, "/api/v1/tasks?cursor=not-a-cursor");
+    expect(badCursor.status).toBe(400);
+    expect((await json(badCursor)).error.details.issues[0].field).toBe("cursor");
   });
 });

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../env";
+import { decodeCursor } from "../domain/ledger-limits";
 import { TASK_STATUSES } from "../domain/task-state";
 import { AppError } from "../lib/errors";
 import { ledgerStub, taskStub } from "../lib/stubs";
@@ -11,7 +12,7 @@ import { UUID } from "./hailuo";
 const ListQuery = z.object({
   status: z.enum(TASK_STATUSES as [string, ...string[]]).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().max(200).optional(),
+  cursor: z.string().max(200).refine((v) => decodeCursor(v) !== null, "is not a cursor this API issued").optional(),
 });
 
 /** The caller's tasks: list, read, and a live event stream. Another tenant's task is a 404. */
