@@ -1,5 +1,6 @@
 import { env, exports } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
+import type { Bindings } from "../src/env";
 import type { TaskRecord } from "../src/domain/task-record";
 
 /** The upstream key and admin token the test worker is configured with (vitest.config.ts). */
@@ -64,7 +65,7 @@ export function i2v(prompt: string, extra: Record<string, unknown> = {}) {
 
 /** Calls the simulator directly (its control API or RunAPI routes). */
 export function sim(path: string, init: RequestInit = {}): Promise<Response> {
-  return env.RUNAPI!.fetch(`https://runapi.test${path}`, init);
+  return (env as Bindings).RUNAPI!.fetch(`https://runapi.test${path}`, init);
 }
 
 /** What the simulator received whose raw body contains `marker`. */

@@ -66,7 +66,8 @@ export const hailuo = new Hono<AppEnv>()
     }
 
     const origin = config.publicBaseUrl ?? new URL(c.req.url).origin;
-    const started = await taskStub(c.env, taskId).start({
+    const task = taskStub(c.env, taskId);
+    const started = await task.start({
       id: taskId,
       tenantId: auth.tenant.id,
       keyId: auth.key.id,
@@ -78,6 +79,12 @@ export const hailuo = new Hono<AppEnv>()
       callbackUrl: `${origin}/webhooks/runapi/${taskId}/${await callbackToken(config.signingSecret, taskId)}`,
       notifyUrl: request.callback_url ?? auth.tenant.webhook_url,
       now: Date.now(),
+    }).catch(async (err: unknown) => {
+      // The task object failed before it could own the reservation: release it now rather than at the sweep.
+      // A task that does exist settles or releases it itself.
+      const state = await task.settlementState().catch(() => undefined);
+      if (state === null) await ledger.release(taskId, Date.now(), "task object unavailable", { forgetIdempotency: true });
+      throw err;
     });
     if ("error" in started) {
       const { code, message, details, headers } = started.error;
