@@ -4,12 +4,13 @@ import type { AppEnv } from "../env";
 import { readJsonBody } from "./body";
 import { invalidRequest, type FieldIssue } from "./errors";
 
-/** zod issues as the API's field list (never zod's raw result). */
+/** zod issues as the API's field list (never zod's raw result); each unknown field is an issue under its own name. */
 export function zodIssues(error: z.ZodError): FieldIssue[] {
-  return error.issues.map((i) => ({
-    field: i.path.join("."),
-    message: i.code === "unrecognized_keys" ? `unknown field${i.keys.length > 1 ? "s" : ""}: ${i.keys.join(", ")}` : i.message,
-  }));
+  return error.issues.flatMap((i) => {
+    const at = i.path.map(String).join(".");
+    if (i.code === "unrecognized_keys") return i.keys.map((k) => ({ field: at ? `${at}.${k}` : k, message: "unknown field" }));
+    return [{ field: at, message: i.message }];
+  });
 }
 
 /** Reads the JSON body (size, type and syntax checked) and parses it with `schema`; a mismatch is a 400 listing each field. */

@@ -3,7 +3,8 @@ import { MODEL_IDS } from "../domain/hailuo";
 import { microsToUsd, usdToMicros } from "../domain/money";
 import { PERIODS, type Budget, type KeyRecord, type TenantRecord } from "../domain/tenant";
 
-const sixDecimals = (v: number) => Number.isInteger(Math.round(v * 1e6)) && Math.abs(v * 1e6 - Math.round(v * 1e6)) < 1e-6;
+/** At most 6 decimals: rounding to 6 decimals gives the same number back (exact where `v * 1e6` is not, e.g. 68029.283026). */
+const sixDecimals = (v: number) => Number(v.toFixed(6)) === v;
 const usd = z.number().finite().nonnegative().max(1e9).refine(sixDecimals, "at most 6 decimals");
 
 /** `{limit_usd, period}` in, integer micros inside. */
