@@ -5,6 +5,7 @@ import { errorBody, handleError } from "./lib/errors";
 import { requestContext } from "./middleware/request-context";
 import { account } from "./routes/account";
 import { admin } from "./routes/admin";
+import { endUserTokens } from "./routes/end-user-tokens";
 import { hailuo } from "./routes/hailuo";
 import { tasks } from "./routes/tasks";
 import { webhooks } from "./routes/webhooks";
@@ -17,6 +18,7 @@ export const app = new Hono<AppEnv>()
   .get("/health", (c) => c.json({ ok: true }))
   .route("/api/v1/hailuo", hailuo)
   .route("/api/v1/tasks", tasks)
+  .route("/api/v1/end_user_tokens", endUserTokens)
   .route("/api/v1", account)
   .route("/webhooks", webhooks)
   .route("/admin/v1", admin)

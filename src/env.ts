@@ -25,7 +25,7 @@ const flag = z
   .enum(["true", "false", "1", "0", ""])
   .default("false")
   .transform((v) => v === "true" || v === "1");
-const nonEmpty = z.string().min(1, "is not set");
+const nonEmpty = z.string({ error: "is not set" }).min(1, "is not set");
 
 const ConfigSchema = z.object({
   RUNAPI_BASE_URL: z.url().default("https://runapi.ai"),

@@ -49,6 +49,7 @@ export interface ReserveRequest {
 export type ReserveResult =
   | { ok: true; budgets: ScopeState[] }
   | { ok: false; code: "budget_exceeded"; scope: ScopeState & { required_micros: Micros } }
+  | { ok: false; code: "tenant_disabled" }
   | { ok: false; code: "rate_limited"; limit: "max_concurrent_tasks" | "requests_per_minute"; retryAfterSeconds: number }
   | { ok: false; code: "key_revoked" }
   | { ok: false; code: "idempotent_replay"; taskId: string }

@@ -48,6 +48,35 @@ export interface KeyRecord {
 export interface AuthContext {
   tenant: TenantRecord;
   key: KeyRecord;
+  /** How the caller proved itself: an API key, or an end-user token minted with that key. */
+  via: "key" | "end_user_token";
   /** The end user a request is made for: a token's `sub`, or the client IP for a publishable key. */
   endUser: string | null;
+}
+
+/** Whose tasks a caller may see. */
+export interface TaskViewer {
+  tenantId: string;
+  /** Set when the caller may only see tasks made with this key. */
+  keyId?: string;
+  /** Set when the caller may only see this end user's tasks. */
+  endUser?: string | null;
+}
+
+/**
+ * A secret key sees all of its tenant's tasks. A publishable key or an end-user token runs in
+ * someone's browser: it sees only tasks made with the same key for the same end user.
+ */
+export function taskViewer(auth: AuthContext): TaskViewer {
+  if (auth.via === "key" && auth.key.kind === "secret") return { tenantId: auth.tenant.id };
+  return { tenantId: auth.tenant.id, keyId: auth.key.id, endUser: auth.endUser };
+}
+
+/** Whether `viewer` may see a task with these owners. */
+export function canView(viewer: TaskViewer, task: { tenant_id: string; key_id: string; end_user: string | null }): boolean {
+  return (
+    task.tenant_id === viewer.tenantId &&
+    (viewer.keyId === undefined || task.key_id === viewer.keyId) &&
+    (viewer.endUser === undefined || task.end_user === viewer.endUser)
+  );
 }

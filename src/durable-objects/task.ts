@@ -4,6 +4,7 @@ import { upstreamBody } from "../domain/hailuo";
 import { centsToMicros } from "../domain/money";
 import { applyObservation, newTaskRecord, taskView, type Observation, type TaskInit, type TaskRecord, type TaskView } from "../domain/task-record";
 import { isTerminal, nextPollDelayMs, type TaskStatus } from "../domain/task-state";
+import { canView, type TaskViewer } from "../domain/tenant";
 import { AppError, type ErrorCode } from "../lib/errors";
 import { RunApiClient } from "../upstream/runapi";
 import { deliverWebhook } from "./task-webhook";
@@ -20,6 +21,8 @@ export interface SubmitError {
 const LEDGER_RETRY_MS = 5_000;
 const RECORD = "task";
 const ALARM_AT = "alarm_at";
+/** Who is asking for the event stream (set by the route, which authenticated them). */
+export const VIEWER_HEADER = "x-task-viewer";
 
 /**
  * One video task: created before the upstream call, then the single source of truth
@@ -56,16 +59,16 @@ export class VideoTask extends DurableObject<Bindings> {
     }
   }
 
-  /** The task for its tenant; null for an unknown task or another tenant's. */
-  async read(tenantId: string): Promise<TaskView | null> {
+  /** The task as `viewer` may see it; null for an unknown task or someone else's. */
+  async read(viewer: TaskViewer): Promise<TaskView | null> {
     const task = this.load();
-    return task && task.tenant_id === tenantId ? taskView(task) : null;
+    return task && canView(viewer, task) ? taskView(task) : null;
   }
 
   /** For an idempotent replay: the task, whether its submission is still under way, and its estimate. */
-  async submission(tenantId: string): Promise<{ view: TaskView; in_flight: boolean; estimate_micros: number } | null> {
+  async submission(viewer: TaskViewer): Promise<{ view: TaskView; in_flight: boolean; estimate_micros: number } | null> {
     const task = this.load();
-    if (!task || task.tenant_id !== tenantId) return null;
+    if (!task || !canView(viewer, task)) return null;
     return { view: taskView(task), in_flight: task.upstream_id === null && !isTerminal(task.status), estimate_micros: task.estimate_micros };
   }
 
@@ -89,9 +92,9 @@ export class VideoTask extends DurableObject<Bindings> {
 
   /** `GET …/events`: server-sent events of the task's state, ending after a terminal state. */
   override async fetch(request: Request): Promise<Response> {
-    const tenantId = new URL(request.url).searchParams.get("tenant");
+    const viewer = JSON.parse(request.headers.get(VIEWER_HEADER) ?? "null") as TaskViewer | null;
     const task = this.load();
-    if (!task || task.tenant_id !== tenantId) return new Response(null, { status: 404 });
+    if (!task || !viewer || !canView(viewer, task)) return new Response(null, { status: 404 });
     return this.events.open(taskView(task), isTerminal(task.status));
   }
 

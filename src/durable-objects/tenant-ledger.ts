@@ -25,13 +25,14 @@ CREATE TABLE IF NOT EXISTS reservations (task_id TEXT PRIMARY KEY, key_id TEXT N
   amount_micros INTEGER NOT NULL, buckets TEXT NOT NULL, state TEXT NOT NULL, charged_micros INTEGER, created_at INTEGER NOT NULL, closed_at INTEGER);
 CREATE INDEX IF NOT EXISTS reservations_state ON reservations (state, created_at);
 CREATE TABLE IF NOT EXISTS tasks (task_id TEXT PRIMARY KEY, key_id TEXT NOT NULL, model TEXT NOT NULL, status TEXT NOT NULL,
-  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, end_user TEXT);
 CREATE INDEX IF NOT EXISTS tasks_newest ON tasks (created_at, task_id);
 CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status, created_at, task_id);
 CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, body_hash TEXT NOT NULL, task_id TEXT NOT NULL, created_at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS idempotency_task ON idempotency (task_id);
 CREATE INDEX IF NOT EXISTS idempotency_age ON idempotency (created_at);
 CREATE TABLE IF NOT EXISTS revoked_keys (key_id TEXT PRIMARY KEY, at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS suspension (id INTEGER PRIMARY KEY CHECK (id = 1), at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS rpm (key_id TEXT PRIMARY KEY, window_start INTEGER NOT NULL, count INTEGER NOT NULL);
 `;
 
@@ -58,7 +59,12 @@ export class TenantLedger extends DurableObject<Bindings> {
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    void ctx.blockConcurrencyWhile(async () => void this.sql.exec(SCHEMA));
+    void ctx.blockConcurrencyWhile(async () => {
+      this.sql.exec(SCHEMA);
+      // Local state from before tasks.end_user existed.
+      const columns = this.sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('tasks')").toArray();
+      if (!columns.some((c) => c.name === "end_user")) this.sql.exec("ALTER TABLE tasks ADD COLUMN end_user TEXT");
+    });
   }
 
   /** Holds `amountMicros` against every budget, or says why not (revoked → idempotency → rpm → concurrency → budgets). */
@@ -123,6 +129,12 @@ export class TenantLedger extends DurableObject<Bindings> {
     this.sql.exec("INSERT INTO revoked_keys (key_id, at) VALUES (?, ?) ON CONFLICT DO NOTHING", keyId, now);
   }
 
+  /** Refuses (true) or allows again (false) every new reservation of the tenant, at once — KV follows later. */
+  setSuspended(suspended: boolean, now: number): void {
+    if (suspended) this.sql.exec("INSERT INTO suspension (id, at) VALUES (1, ?) ON CONFLICT DO NOTHING", now);
+    else this.sql.exec("DELETE FROM suspension");
+  }
+
   /** Records a task's status change in the index; states only move forward, unknown tasks are ignored. */
   setTaskStatus(taskId: string, status: string, now: number): void {
     if (!TASK_STATUSES.includes(status as TaskStatus)) throw new RangeError(`unknown task status: ${status}`);
@@ -132,13 +144,15 @@ export class TenantLedger extends DurableObject<Bindings> {
   }
 
   /** The tenant's tasks, newest first, optionally of one status; `cursor` is the previous page's `next_cursor`. */
-  listTasks(opts: { status?: string; limit: number; cursor?: string }): TaskPage {
+  listTasks(opts: { status?: string; limit: number; cursor?: string; keyId?: string; endUser?: string | null }): TaskPage {
     const limit = Math.min(Math.max(Math.trunc(opts.limit) || 1, 1), 1000);
     const after = opts.cursor ? decodeCursor(opts.cursor) : null;
     if (opts.cursor && !after) throw new RangeError("invalid cursor");
     const where: string[] = [];
     const args: (string | number)[] = [];
     if (opts.status) (where.push("status = ?"), args.push(opts.status));
+    if (opts.keyId !== undefined) (where.push("key_id = ?"), args.push(opts.keyId));
+    if (opts.endUser !== undefined) where.push(opts.endUser === null ? "end_user IS NULL" : (args.push(opts.endUser), "end_user = ?"));
     if (after) (where.push("(created_at < ? OR (created_at = ? AND task_id < ?))"), args.push(after.created_at, after.created_at, after.task_id));
     const sql = `SELECT task_id, key_id, model, status, created_at FROM tasks ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
       ORDER BY created_at DESC, task_id DESC LIMIT ?`;
@@ -207,6 +221,7 @@ export class TenantLedger extends DurableObject<Bindings> {
       if (existing.state === "open") return { ok: true, budgets: this.usage(req.now, req.budgets) };
       throw new Error(`task ${req.taskId} already had a reservation (${existing.state})`);
     }
+    if (this.sql.exec("SELECT 1 FROM suspension").toArray().length) return { ok: false, code: "tenant_disabled" };
     if (this.sql.exec("SELECT 1 FROM revoked_keys WHERE key_id = ?", req.keyId).toArray().length) return { ok: false, code: "key_revoked" };
     if (req.idempotency) {
       const row = this.sql.exec<IdempotencyRecord>("SELECT body_hash, task_id, created_at FROM idempotency WHERE key = ?", req.idempotency.key).toArray()[0];
@@ -231,8 +246,8 @@ export class TenantLedger extends DurableObject<Bindings> {
       req.taskId, req.keyId, req.endUser, req.model, req.amountMicros, JSON.stringify(buckets), req.now,
     );
     this.append(req.now, "reserve", req, req.amountMicros, 0, null);
-    const task = "INSERT INTO tasks (task_id, key_id, model, status, created_at, updated_at) VALUES (?, ?, ?, 'pending', ?, ?) ON CONFLICT DO NOTHING";
-    this.sql.exec(task, req.taskId, req.keyId, req.model, req.now, req.now);
+    const task = "INSERT INTO tasks (task_id, key_id, end_user, model, status, created_at, updated_at) VALUES (?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT DO NOTHING";
+    this.sql.exec(task, req.taskId, req.keyId, req.endUser, req.model, req.now, req.now);
     this.sql.exec(
       "INSERT INTO rpm (key_id, window_start, count) VALUES (?, ?, ?) ON CONFLICT (key_id) DO UPDATE SET window_start = excluded.window_start, count = excluded.count",
       req.keyId, rpm.next.window_start, rpm.next.count,

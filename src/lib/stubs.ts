@@ -42,6 +42,8 @@ export function refusal(result: Refused, requiredUsd: number): AppError {
     }
     case "key_revoked":
       return new AppError("unauthorized", "This API key has been revoked");
+    case "tenant_disabled":
+      return new AppError("forbidden", "This tenant is disabled");
     case "idempotency_conflict":
       return new AppError("idempotency_conflict", "This Idempotency-Key was already used with a different request body");
   }

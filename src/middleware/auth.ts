@@ -2,9 +2,11 @@ import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env";
 import { timingSafeEqual } from "../lib/crypto";
 import { AppError } from "../lib/errors";
-import { findKey, getTenant } from "../lib/tenant-store";
+import { findKey, getKeyById, getTenant } from "../lib/tenant-store";
+import { END_USER_TOKEN_PREFIX, verifyEndUserToken } from "../domain/end-user-token";
 
 const END_USER_HEADER = "x-end-user-id";
+const MAX_TOKEN_LENGTH = 1_024;
 const MAX_END_USER_LENGTH = 128;
 
 /** The API key a request carries: `Authorization: Bearer <key>` or `x-api-key`. */
@@ -14,38 +16,53 @@ function presentedKey(authorization: string | undefined, apiKey: string | undefi
 }
 
 /**
- * Tenant authentication: finds the key by its SHA-256 hash in KV and loads its tenant.
- * Unknown, revoked or expired key → 401; disabled tenant or origin not allowed for a publishable key → 403.
+ * Tenant authentication: an API key (found by its SHA-256 hash in KV) or an end-user token minted with one;
+ * then its tenant. Unknown, revoked or expired credential → 401; disabled tenant or origin not allowed for a
+ * publishable key → 403. The end user is the token's `sub`, the client IP for a publishable key, or what a
+ * secret key's backend says in `X-End-User-Id`.
  */
 export const tenantAuth = createMiddleware<AppEnv>(async function tenantAuth(c, next) {
-  const plaintext = presentedKey(c.req.header("authorization"), c.req.header("x-api-key"));
-  if (!plaintext) throw new AppError("unauthorized", "Missing API key: send Authorization: Bearer <key> or x-api-key");
-  if (!/^(sk|pk)_[A-Za-z0-9_-]{20,200}$/.test(plaintext)) throw new AppError("unauthorized", "Invalid API key");
-  const key = await findKey(c.env.TENANTS, plaintext);
-  if (!key) throw new AppError("unauthorized", "Invalid API key");
+  const presented = presentedKey(c.req.header("authorization"), c.req.header("x-api-key"));
+  if (!presented) throw new AppError("unauthorized", "Missing API key: send Authorization: Bearer <key> or x-api-key");
+  const { key, via, endUser: tokenSub } = await resolveCredential(c.env.TENANTS, c.var.config.signingSecret, presented);
   if (key.revoked_at) throw new AppError("unauthorized", "This API key has been revoked");
   if (key.expires_at && Date.parse(key.expires_at) <= Date.now()) throw new AppError("unauthorized", "This API key has expired");
   const tenant = await getTenant(c.env.TENANTS, key.tenant_id);
   if (!tenant) throw new AppError("unauthorized", "Invalid API key");
   if (tenant.status !== "active") throw new AppError("forbidden", "This tenant is disabled");
 
-  let endUser: string | null = null;
-  if (key.kind === "publishable") {
+  let endUser: string | null = tokenSub;
+  if (via === "key" && key.kind === "publishable") {
     const origin = c.req.header("origin");
     if (key.allowed_origins && (!origin || !key.allowed_origins.includes(origin))) {
       throw new AppError("forbidden", "This publishable key is not allowed from this origin");
     }
     endUser = c.req.header("cf-connecting-ip") ?? "unknown-ip";
-  } else {
+  } else if (via === "key") {
     const claimed = c.req.header(END_USER_HEADER)?.trim();
     if (claimed) {
       if (claimed.length > MAX_END_USER_LENGTH) throw new AppError("invalid_request", `${END_USER_HEADER} is longer than ${MAX_END_USER_LENGTH} characters`);
       endUser = claimed;
     }
   }
-  c.set("auth", { tenant, key, endUser });
+  c.set("auth", { tenant, key, via, endUser });
   await next();
 });
+
+/** The key behind a presented credential: an API key (by its hash) or an end-user token (by its signed claims). */
+async function resolveCredential(kv: KVNamespace, signingSecret: string, presented: string) {
+  if (presented.startsWith(END_USER_TOKEN_PREFIX)) {
+    const claims = presented.length <= MAX_TOKEN_LENGTH ? await verifyEndUserToken(signingSecret, presented, Math.floor(Date.now() / 1000)) : null;
+    if (!claims) throw new AppError("unauthorized", "Invalid or expired end-user token");
+    const found = await getKeyById(kv, claims.tenant_id, claims.key_id);
+    if (!found) throw new AppError("unauthorized", "Invalid or expired end-user token");
+    return { key: found.key, via: "end_user_token" as const, endUser: claims.sub };
+  }
+  if (!/^(sk|pk)_[A-Za-z0-9_-]{20,200}$/.test(presented)) throw new AppError("unauthorized", "Invalid API key");
+  const key = await findKey(kv, presented);
+  if (!key) throw new AppError("unauthorized", "Invalid API key");
+  return { key, via: "key" as const, endUser: null };
+}
 
 /** Operator authentication: `Authorization: Bearer <ADMIN_TOKEN>`, compared in constant time. */
 export const adminAuth = createMiddleware<AppEnv>(async function adminAuth(c, next) {

@@ -44,7 +44,7 @@ export const admin = new Hono<AppEnv>()
   .post("/tenants", async (c) => {
     const input = await parseBody(c, TenantCreate);
     const id = input.id ?? `tn_${crypto.randomUUID().replace(/-/g, "").slice(0, 20)}`;
-    if (await getTenant(c.env.TENANTS, id)) throw new AppError("idempotency_conflict", `Tenant ${id} already exists`);
+    if (await getTenant(c.env.TENANTS, id)) throw new AppError("conflict", `Tenant ${id} already exists`);
     const now = new Date().toISOString();
     const tenant: TenantRecord = {
       id,
@@ -78,12 +78,15 @@ export const admin = new Hono<AppEnv>()
       webhook_secret: rotate_webhook_secret ? newWebhookSecret() : tenant.webhook_secret,
       updated_at: new Date().toISOString(),
     };
+    // The ledger refuses (or allows again) billable requests at once; KV reads follow within its propagation.
+    if (patch.status) await ledgerStub(c.env, tenant.id).setSuspended(patch.status === "disabled", Date.now());
     await putTenant(c.env.TENANTS, next);
     return c.json({ tenant: tenantJson(next, { withSecret: rotate_webhook_secret }) });
   })
   .delete("/tenants/:id", async (c) => {
     const tenant = await mustGetTenant(c.env, c.req.param("id"));
     const next: TenantRecord = { ...tenant, status: "disabled", updated_at: new Date().toISOString() };
+    await ledgerStub(c.env, tenant.id).setSuspended(true, Date.now());
     await putTenant(c.env.TENANTS, next);
     return c.json({ tenant: tenantJson(next) });
   })

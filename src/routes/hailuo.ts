@@ -3,6 +3,7 @@ import type { AppEnv } from "../env";
 import { budgetsFor } from "../domain/budgets";
 import { parseHailuoRequest, type Endpoint, type HailuoRequest } from "../domain/hailuo";
 import { formatUsd, microsToUsd } from "../domain/money";
+import { taskViewer } from "../domain/tenant";
 import { callbackToken } from "../domain/webhook-signing";
 import { readJsonBody } from "../lib/body";
 import { sha256Hex } from "../lib/crypto";
@@ -56,7 +57,7 @@ export const hailuo = new Hono<AppEnv>()
     });
     if (!reservation.ok) {
       if (reservation.code !== "idempotent_replay") throw refusal(reservation, microsToUsd(price.micros));
-      const replay = await taskStub(c.env, reservation.taskId).submission(auth.tenant.id);
+      const replay = await taskStub(c.env, reservation.taskId).submission(taskViewer(auth));
       if (!replay || replay.in_flight) {
         throw new AppError("idempotency_conflict", "A request with this Idempotency-Key is still in progress; retry shortly", undefined, { "Retry-After": "1" });
       }
@@ -97,7 +98,7 @@ export const hailuo = new Hono<AppEnv>()
   })
   .get("/:endpoint{text_to_video|image_to_video}/:id", async (c) => {
     const id = c.req.param("id");
-    const view = UUID.test(id) ? await taskStub(c.env, id).read(c.var.auth.tenant.id) : null;
+    const view = UUID.test(id) ? await taskStub(c.env, id).read(taskViewer(c.var.auth)) : null;
     if (!view) throw new AppError("not_found", "No such task");
     return c.json(view);
   });
