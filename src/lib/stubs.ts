@@ -13,6 +13,13 @@ export function ledgerStub(env: Bindings, tenantId: string) {
   return env.LEDGER.get(env.LEDGER.idFromName(tenantId));
 }
 
+const PERIOD_WORDS = { day: " today", week: " this week", month: " this month", total: "" } as const;
+
+/** USD for messages: at least cents, more digits only when they matter ($0.30, $0.125). */
+function shortUsd(micros: number): string {
+  return formatUsd(micros).replace(/(\.\d\d\d*?)0+$/, "$1");
+}
+
 type Refused = Exclude<ReserveResult, { ok: true } | { code: "idempotent_replay" }>;
 
 /** The error a refused reservation answers with: 402, 429, 401 or 409. */
@@ -22,8 +29,7 @@ export function refusal(result: Refused, requiredUsd: number): AppError {
       const s = result.scope;
       return new AppError(
         "budget_exceeded",
-        `This request needs $${formatUsd(s.required_micros)} but the ${s.scope} budget has $${formatUsd(Math.max(0, s.remaining_micros))} left` +
-          (s.period === "total" ? "" : ` this ${s.period}`),
+        `This request needs $${shortUsd(s.required_micros)} but the ${s.scope.replace("_", "-")} budget has $${shortUsd(Math.max(0, s.remaining_micros))} left${PERIOD_WORDS[s.period]}`,
         {
           scope: s.scope,
           period: s.period,
