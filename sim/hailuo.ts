@@ -55,6 +55,9 @@ export const hailuo = new Hono<SimApp>()
     const id = c.req.param("id");
     const task = UUID.test(id) ? await simState(c.env).task(id) : null;
     if (!task || task.endpoint !== endpoint) throw new SimError(404, "not_found", `Task ${id} not found`);
+    if (parseMarkers(task.prompt).statusUnavailable && (task.status === "pending" || task.status === "processing")) {
+      throw new SimError(503, "unavailable", "Service temporarily unavailable", undefined, true);
+    }
     const { endpoint: _endpoint, callback_url: _callback, prompt: _prompt, ...view } = task;
     return c.json(view);
   });

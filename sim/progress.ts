@@ -19,6 +19,8 @@ export interface Markers {
   slow: boolean;
   fail: boolean;
   noCallback: boolean;
+  /** Status GETs answer 503 until the task is terminal (a flaky RunAPI, for the proxy's polling). */
+  statusUnavailable: boolean;
   costCents: number | undefined;
 }
 
@@ -60,6 +62,7 @@ export function parseMarkers(prompt: string): Markers {
     slow: prompt.includes("[sim:slow]"),
     fail: prompt.includes("[sim:fail]"),
     noCallback: prompt.includes("[sim:no-callback]"),
+    statusUnavailable: prompt.includes("[sim:status-503]"),
     costCents: cost?.[1] !== undefined ? Number(cost[1]) : undefined,
   };
 }

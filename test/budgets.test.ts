@@ -1,5 +1,21 @@
-import { describe, expect, it } from "vitest";
-import { admin, advanceUpstream, api, deliverCallbacks, eventually, getTask, json, ledgerObject, me, newKey, nonce, simRequests, t2v, tenantWithKey } from "./helpers";
+import { afterEach, describe, expect, it } from "vitest";
+import * as helpers from "./helpers";
+import { admin, advanceUpstream, api, deliverCallbacks, eventually, getTask, json, ledgerObject, me, newKey, nonce, simRequests, t2v } from "./helpers";
+
+// Every tenant this file makes; after each test its ledger's totals must equal what its entries add up to.
+const tenants = new Set<string>();
+async function tenantWithKey(...args: Parameters<typeof helpers.tenantWithKey>) {
+  const made = await helpers.tenantWithKey(...args);
+  tenants.add(made.tenantId);
+  return made;
+}
+afterEach(async () => {
+  for (const id of tenants) {
+    const audit = await ledgerObject(id).totalsCheck();
+    expect(audit.mismatches, id).toEqual([]);
+    expect(audit.ok).toBe(true);
+  }
+});
 
 const create = (key: string, prompt: string, headers: Record<string, string> = {}, extra: Record<string, unknown> = {}) =>
   api(key, "/api/v1/hailuo/text_to_video", { body: t2v(prompt, extra), headers });

@@ -72,6 +72,18 @@ describe("task lifecycle", () => {
     expect((await taskRecord(id))!.history.map((h) => h.source)).toEqual(["create", "poll"]);
   });
 
+  it("a transient upstream error only delays the next poll", async () => {
+    const { key } = await tenantWithKey();
+    const id = await createTask(key, `${nonce()} [sim:no-callback] [sim:status-503]`);
+    expect(await runDurableObjectAlarm(taskObject(id))).toBe(true);
+    const afterFailure = (await taskRecord(id))!;
+    expect(afterFailure).toMatchObject({ status: "pending", polls: 1, ledger: "open" });
+    expect(afterFailure.next_poll_at! - Date.now()).toBeGreaterThan(10_000); // TASK_POLL_INTERVAL_SECONDS default 15
+    await advanceUpstream(id, { status: "completed" });
+    expect(await runDurableObjectAlarm(taskObject(id))).toBe(true);
+    expect(await getTask(key, id)).toMatchObject({ status: "completed", charged_usd: 0.3 });
+  });
+
   it("RunAPI no longer knowing the task (404 on poll) fails it and releases", async () => {
     const { key } = await tenantWithKey();
     const id = await createTask(key, `${nonce()} [sim:no-callback]`);

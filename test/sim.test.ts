@@ -142,6 +142,15 @@ describe("faults", () => {
     expect(await statusOf(id)).toMatchObject({ status: "completed", cost_cents: 12.5 });
   });
 
+  it("[sim:status-503] answers status GETs 503 until the task is terminal", async () => {
+    const { id } = await create(t2v(unique("[sim:status-503]")));
+    expect((await call("GET", `/api/v1/hailuo/text_to_video/${id}`)).status).toBe(503);
+    await advance(id, { status: "completed" });
+    const res = await call("GET", `/api/v1/hailuo/text_to_video/${id}`);
+    expect(res.status).toBe(200);
+    expect((await res.json<Json>()).status).toBe("completed");
+  });
+
   it("[sim:no-callback] never emits a callback", async () => {
     const { id } = await create(t2v(unique("[sim:no-callback]"), { callback_url: "http://127.0.0.1:8787/webhooks/x" }));
     await advance(id, { status: "completed" });
