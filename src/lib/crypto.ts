@@ -17,9 +17,20 @@ export async function sha256Hex(text: string): Promise<string> {
   return toHex(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
 }
 
-async function hmacKey(secret: string | Uint8Array): Promise<CryptoKey> {
-  const raw = typeof secret === "string" ? encoder.encode(secret) : secret;
-  return crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+/** Imported keys of the server's own string secrets (a handful per isolate): importKey is not free. */
+const importedKeys = new Map<string, Promise<CryptoKey>>();
+const MAX_IMPORTED_KEYS = 16;
+
+function hmacKey(secret: string | Uint8Array): Promise<CryptoKey> {
+  const importRaw = (raw: Uint8Array) => crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  if (typeof secret !== "string") return importRaw(secret);
+  let key = importedKeys.get(secret);
+  if (!key) {
+    if (importedKeys.size >= MAX_IMPORTED_KEYS) importedKeys.clear();
+    key = importRaw(encoder.encode(secret));
+    importedKeys.set(secret, key);
+  }
+  return key;
 }
 
 /** HMAC-SHA256 of `message` under `secret`, raw bytes. */

@@ -10,14 +10,33 @@ import { sha256Hex } from "./crypto";
  */
 const READ_CACHE_TTL = 30; // seconds; KV's minimum edge cache
 
+/**
+ * Auth lookups are also memoised in the isolate for a few seconds: well inside KV's own
+ * propagation delay, and billable use is re-checked by the tenant's ledger (revocation, suspension).
+ * Writes made through this module drop their entries at once.
+ */
+const MEMO_MS = 10_000;
+const MEMO_MAX = 5_000;
+const memo = new Map<string, { value: unknown; at: number }>();
+
+async function memoised<T>(cacheKey: string, load: () => Promise<T>): Promise<T> {
+  const hit = memo.get(cacheKey);
+  if (hit && Date.now() - hit.at < MEMO_MS) return hit.value as T;
+  const value = await load();
+  if (memo.size >= MEMO_MAX) memo.delete(memo.keys().next().value!);
+  memo.set(cacheKey, { value, at: Date.now() });
+  return value;
+}
+
 /** Reads a tenant, or null. */
 export async function getTenant(kv: KVNamespace, id: string): Promise<TenantRecord | null> {
-  return kv.get<TenantRecord>(`tenant:${id}`, { type: "json", cacheTtl: READ_CACHE_TTL });
+  return memoised(`tenant:${id}`, () => kv.get<TenantRecord>(`tenant:${id}`, { type: "json", cacheTtl: READ_CACHE_TTL }));
 }
 
 /** Writes a tenant. */
 export async function putTenant(kv: KVNamespace, tenant: TenantRecord): Promise<void> {
   await kv.put(`tenant:${tenant.id}`, JSON.stringify(tenant));
+  memo.delete(`tenant:${tenant.id}`);
 }
 
 /** Lists tenants in id order, one KV page at a time. */
@@ -32,13 +51,15 @@ export async function listTenants(kv: KVNamespace, opts: { limit: number; cursor
 
 /** Finds the key record for a plaintext key, by its hash. */
 export async function findKey(kv: KVNamespace, plaintext: string): Promise<KeyRecord | null> {
-  return kv.get<KeyRecord>(`key:${await sha256Hex(plaintext)}`, { type: "json", cacheTtl: READ_CACHE_TTL });
+  const name = `key:${await sha256Hex(plaintext)}`;
+  return memoised(name, () => kv.get<KeyRecord>(name, { type: "json", cacheTtl: READ_CACHE_TTL }));
 }
 
 /** Stores a new key under its hash and indexes it under its tenant. */
 export async function putKey(kv: KVNamespace, key: KeyRecord, hash: string): Promise<void> {
   await kv.put(`key:${hash}`, JSON.stringify(key));
   await kv.put(`tkey:${key.tenant_id}:${key.id}`, JSON.stringify({ hash }));
+  memo.delete(`key:${hash}`);
 }
 
 /** Reads one of a tenant's keys by id, with its hash. */
@@ -52,6 +73,7 @@ export async function getKeyById(kv: KVNamespace, tenantId: string, keyId: strin
 /** Rewrites a key record in place (revocation). */
 export async function updateKey(kv: KVNamespace, key: KeyRecord, hash: string): Promise<void> {
   await kv.put(`key:${hash}`, JSON.stringify(key));
+  memo.delete(`key:${hash}`);
 }
 
 /** Lists a tenant's keys (without secrets). */

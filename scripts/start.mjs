@@ -1,0 +1,150 @@
+// `npm start`: the proxy in local workerd on http://127.0.0.1:${PORT:-8787} (SPEC §6).
+// With no RUNAPI_BASE_URL it also runs the RunAPI simulator on PORT+1 (or SIM_PORT),
+// points the proxy at it over HTTP, and seeds a demo tenant with a key, so everything
+// works offline. State persists under .wrangler/state; generated local secrets and the
+// demo key under .wrangler/local-secrets.json.
+
+import { join } from "node:path";
+import { Miniflare } from "miniflare";
+import {
+  bundleWorkers,
+  client,
+  ensureTenant,
+  envVar,
+  issueKey,
+  LOCAL_UPSTREAM_KEY,
+  miniflareOptions,
+  PASSED_VARS,
+  portFrom,
+  randomToken,
+  readJsonFile,
+  readWranglerConfig,
+  ROOT,
+  waitHealthy,
+  writeJsonFile,
+} from "./local.mjs";
+
+const HOST = "127.0.0.1";
+const SECRETS_FILE = join(ROOT, ".wrangler", "local-secrets.json");
+const PERSIST_ROOT = join(ROOT, ".wrangler", "state", "v3"); // where `wrangler dev` keeps local state too
+const BUILD_DIR = join(ROOT, ".wrangler", "local");
+const SIM_VARS = ["SIM_PROCESSING_AFTER_MS", "SIM_COMPLETE_AFTER_MS", "SIM_SLOW_MS"];
+
+const DEMO_TENANT = {
+  id: "demo",
+  name: "Demo tenant",
+  budget: { limit_usd: 5, period: "day" },
+  limits: { max_concurrent_tasks: 5, requests_per_minute: 30 },
+};
+
+function fail(message) {
+  console.error(`npm start: ${message}`);
+  process.exit(1);
+}
+
+const port = portFrom("PORT", 8787);
+const simMode = envVar("RUNAPI_BASE_URL") === undefined;
+const simPort = simMode ? portFrom("SIM_PORT", port + 1) : undefined;
+if (simPort === port || simPort > 65535) fail("SIM_PORT must be a free port other than PORT");
+
+const upstreamKey = envVar("RUNAPI_API_KEY") ?? (simMode ? LOCAL_UPSTREAM_KEY : undefined);
+if (upstreamKey === undefined) fail("RUNAPI_BASE_URL is set, so RUNAPI_API_KEY must be set too (your RunAPI key)");
+
+// Secrets not given in the environment are generated once and kept stable across restarts.
+const saved = await readJsonFile(SECRETS_FILE);
+saved.admin_token ??= randomToken("adm_local_");
+saved.signing_secret ??= randomToken("sig_local_", 32);
+const adminToken = envVar("ADMIN_TOKEN") ?? saved.admin_token;
+if (adminToken.length < 16) fail("ADMIN_TOKEN must be at least 16 characters");
+await writeJsonFile(SECRETS_FILE, saved, { secret: true });
+
+const wrangler = await readWranglerConfig();
+const proxyVars = { ...wrangler.vars };
+for (const name of PASSED_VARS) {
+  const value = envVar(name);
+  if (value !== undefined) proxyVars[name] = value;
+}
+proxyVars.RUNAPI_API_KEY = upstreamKey;
+proxyVars.ADMIN_TOKEN = adminToken;
+proxyVars.SIGNING_SECRET = envVar("SIGNING_SECRET") ?? saved.signing_secret;
+if (simMode) {
+  proxyVars.RUNAPI_BASE_URL = `http://${HOST}:${simPort}`;
+  // The simulator's callbacks and local tenant webhooks are plain http on localhost.
+  proxyVars.PUBLIC_BASE_URL = envVar("PUBLIC_BASE_URL") ?? `http://${HOST}:${port}`;
+  proxyVars.ALLOW_HTTP_URLS = envVar("ALLOW_HTTP_URLS") ?? "true";
+}
+
+const simVars = { SIM_API_KEY: upstreamKey, SIM_CALLBACK_MODE: "fetch" };
+for (const name of SIM_VARS) {
+  const value = envVar(name);
+  if (value !== undefined) simVars[name] = value;
+}
+
+const scripts = await bundleWorkers(BUILD_DIR);
+const mf = new Miniflare(
+  miniflareOptions({
+    wrangler,
+    scripts,
+    host: HOST,
+    port,
+    proxyVars,
+    sim: simMode ? { port: simPort, vars: simVars } : undefined,
+    persistRoot: PERSIST_ROOT,
+  }),
+);
+
+// Miniflare's own exit hook also stops workerd on these signals and exits; ours runs first.
+let disposing = false;
+function shutdown(signal) {
+  if (disposing) return;
+  disposing = true;
+  console.log(`\n${signal}: stopping workerd…`);
+  mf.dispose().then(() => process.exit(0), () => process.exit(1));
+}
+process.prependListener("SIGINT", () => shutdown("SIGINT"));
+process.prependListener("SIGTERM", () => shutdown("SIGTERM"));
+
+try {
+  await mf.ready;
+} catch (err) {
+  await mf.dispose().catch(() => {});
+  fail(`could not start workerd: ${err instanceof Error ? err.message : err} (is port ${port}${simMode ? ` or ${simPort}` : ""} in use? set PORT / SIM_PORT)`);
+}
+
+const base = `http://${HOST}:${port}`;
+const api = client(base);
+let demoKey;
+try {
+  await waitHealthy(base);
+  await ensureTenant(api, adminToken, DEMO_TENANT);
+  // Keys are shown once: reuse the stored demo key while it still authenticates.
+  if (saved.demo_key && (await api.get("/api/v1/me", saved.demo_key)).status === 200) {
+    demoKey = saved.demo_key;
+  } else {
+    demoKey = (await issueKey(api, adminToken, "demo", { kind: "secret", name: "demo" })).key;
+    saved.demo_key = demoKey;
+    await writeJsonFile(SECRETS_FILE, saved, { secret: true });
+  }
+} catch (err) {
+  await mf.dispose().catch(() => {});
+  fail(`seeding the demo tenant failed: ${err instanceof Error ? err.message : err}`);
+}
+
+const body = JSON.stringify({ model: "hailuo-02-text-to-video-standard", prompt: "a cat surfing a wave at sunset", duration_seconds: 6 });
+console.log(`
+runapi-edge-proxy is running in local workerd
+
+  proxy       ${base}
+  upstream    ${simMode ? `http://${HOST}:${simPort}  (RunAPI simulator; callbacks in ~8 s)` : `${proxyVars.RUNAPI_BASE_URL}  (RUNAPI_BASE_URL)`}
+  admin token ${adminToken}
+  demo key    ${demoKey}  (tenant "demo": $5/day, 5 concurrent tasks, 30 req/min)
+  state       .wrangler/state  (secrets: .wrangler/local-secrets.json)
+
+Create a text-to-video task:
+  curl -s ${base}/api/v1/hailuo/text_to_video -H "Authorization: Bearer ${demoKey}" -H "Content-Type: application/json" -d '${body}'
+
+Read it (paste the id from the answer):
+  curl -s ${base}/api/v1/tasks/<id> -H "Authorization: Bearer ${demoKey}"
+
+Ctrl-C to stop.
+`);
