@@ -58,6 +58,13 @@ describe("create and status, drop-in", () => {
     }
   });
 
+  it("answers 404 for a task asked for on the other endpoint, as RunAPI does", async () => {
+    const { key } = await tenantWithKey();
+    const { id } = await json(await api(key, "/api/v1/hailuo/image_to_video", { body: i2v(nonce()) }));
+    expect((await api(key, `/api/v1/hailuo/text_to_video/${id}`)).status).toBe(404);
+    expect((await api(key, `/api/v1/hailuo/image_to_video/${id}`)).status).toBe(200);
+  });
+
   it("hides another tenant's task and unknown ids behind 404", async () => {
     const a = await tenantWithKey();
     const b = await tenantWithKey();

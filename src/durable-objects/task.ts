@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { loadConfig, type Bindings } from "../env";
-import { upstreamBody } from "../domain/hailuo";
+import { upstreamBody, type Endpoint } from "../domain/hailuo";
 import { centsToMicros } from "../domain/money";
 import { applyObservation, newTaskRecord, taskView, type Observation, type TaskInit, type TaskRecord, type TaskView } from "../domain/task-record";
 import { isTerminal, nextPollDelayMs, type TaskStatus } from "../domain/task-state";
@@ -59,10 +59,10 @@ export class VideoTask extends DurableObject<Bindings> {
     }
   }
 
-  /** The task as `viewer` may see it; null for an unknown task or someone else's. */
-  async read(viewer: TaskViewer): Promise<TaskView | null> {
+  /** The task as `viewer` may see it; null for an unknown task, someone else's, or (like RunAPI) one asked for on the other endpoint. */
+  async read(viewer: TaskViewer, endpoint?: Endpoint): Promise<TaskView | null> {
     const task = this.load();
-    return task && canView(viewer, task) ? taskView(task) : null;
+    return task && canView(viewer, task) && (!endpoint || task.endpoint === endpoint) ? taskView(task) : null;
   }
 
   /** For an idempotent replay: the task, whether its submission is still under way, and its estimate. */

@@ -98,7 +98,8 @@ export const hailuo = new Hono<AppEnv>()
   })
   .get("/:endpoint{text_to_video|image_to_video}/:id", async (c) => {
     const id = c.req.param("id");
-    const view = UUID.test(id) ? await taskStub(c.env, id).read(taskViewer(c.var.auth)) : null;
+    const endpoint = c.req.param("endpoint") as Endpoint;
+    const view = UUID.test(id) ? await taskStub(c.env, id).read(taskViewer(c.var.auth), endpoint) : null;
     if (!view) throw new AppError("not_found", "No such task");
     return c.json(view);
   });
