@@ -114,7 +114,7 @@ describe("settle and release, exactly once", () => {
     expect(await stub.release("no-such-task", NOW, "x")).toEqual({ released: false });
 
     expect(await state(stub, tenant(10_000_000))).toMatchObject({ spent_micros: 570_000, reserved_micros: 0 });
-    const types = (await stub.entries({})).map((e) => e.type);
+    const types = (await stub.entries({})).entries.map((e) => e.type);
     expect(types).toEqual(["reserve", "reserve", "reserve", "settle", "settle", "release"]);
     expect(await failure(() => stub.settle(a.taskId, 1.5, NOW))).toMatch(/integer/);
   });
@@ -232,13 +232,13 @@ describe("operator views", () => {
     expect(await stub.usage(NOW + 3, [t, budget("tenant", "x", 0, "total")])).toMatchObject([{ spent_micros: 600_000 }, { spent_micros: 1_500_000 }]);
     expect(await failure(() => stub.adjust(0, "nothing", NOW))).toMatch(/zero/);
 
-    const all = await stub.entries({});
+    const all = (await stub.entries({})).entries;
     expect(all.map((e) => e.type)).toEqual(["reserve", "settle", "reserve", "settle", "adjust", "adjust"]);
-    const todays = await stub.entries({ from: Date.parse("2026-03-10T00:00:00Z"), to: NOW + 2 });
+    const todays = (await stub.entries({ from: Date.parse("2026-03-10T00:00:00Z"), to: NOW + 2 })).entries;
     expect(todays.map((e) => [e.type, e.amount_micros])).toEqual([["reserve", PRICE], ["settle", 900_000], ["adjust", 500_000]]);
     expect(todays[1]).toMatchObject({ task_id: today.taskId, key_id: "key_a", reserved_micros: PRICE, at: new Date(NOW).toISOString() });
     expect(todays[2]).toMatchObject({ reason: "goodwill", task_id: null });
-    expect(await stub.entries({ limit: 2 })).toHaveLength(2);
+    expect((await stub.entries({ limit: 2 })).entries).toHaveLength(2);
   });
 
   it("listTasks: newest first, paged by an opaque cursor, filtered by status; status only moves forward", async () => {
@@ -281,7 +281,7 @@ describe("the sweep", () => {
     await stub.reserve(recent);
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(await stub.release(old.taskId, Date.now(), "again")).toEqual({ released: false });
-    const release = (await stub.entries({})).find((e) => e.type === "release");
+    const release = (await stub.entries({})).entries.find((e) => e.type === "release");
     expect(release).toMatchObject({ task_id: old.taskId, reserved_micros: PRICE, reason: "sweep: task unknown" });
     expect(await runInDurableObject(stub, (_, ctx) => ctx.storage.getAlarm())).not.toBeNull(); // `recent` is still open
     expect(await runDurableObjectAlarm(stub)).toBe(true);
@@ -319,7 +319,7 @@ describe("the sweep", () => {
       }
     });
     expect(result).toEqual({ settled: 2, released: 2, kept: 1, failed: 2, more: false });
-    const charges = Object.fromEntries((await stub.entries({})).filter((e) => e.type !== "reserve").map((e) => [e.task_id, [e.type, e.amount_micros]]));
+    const charges = Object.fromEntries((await stub.entries({})).entries.filter((e) => e.type !== "reserve").map((e) => [e.task_id, [e.type, e.amount_micros]]));
     expect(charges).toEqual({
       [ids.completed!]: ["settle", 250_000],
       [ids.completedNoCost!]: ["settle", PRICE],

@@ -162,7 +162,7 @@ describe("callbacks are only hints", () => {
     await eventually(async () => expect((await getTask(key, id)).status).toBe("completed"));
     expect((await send()).status).toBe(200); // replay after the end
     await runDurableObjectAlarm(taskObject(id));
-    const entries = await ledgerObject(tenantId).entries({});
+    const { entries } = await ledgerObject(tenantId).entries({});
     expect(entries.filter((e) => e.type === "settle")).toHaveLength(1);
     expect((await me(key)).budgets.tenant).toMatchObject({ spent_usd: 0.3, reserved_usd: 0 });
     expect((await ledgerObject(tenantId).totalsCheck()).ok).toBe(true);
@@ -197,6 +197,28 @@ describe("retries, expiry, live status, listing", () => {
     await runDurableObjectAlarm(taskObject(id));
     expect(await getTask(key, id)).toMatchObject({ status: "expired", charged_usd: 0, error: { code: "expired" } });
     expect((await me(key)).budgets.tenant).toMatchObject({ spent_usd: 0, reserved_usd: 0 });
+  });
+
+  it("a task object reset while it waits for RunAPI still expires and releases (its alarm is armed first)", async () => {
+    const { key, tenantId } = await tenantWithKey({ limits: { max_concurrent_tasks: 1 } });
+    const pending = api(key, "/api/v1/hailuo/text_to_video", { body: t2v(`${nonce()} [sim:slow]`) });
+    const id = await eventually(async () => {
+      const page = await ledgerObject(tenantId).listTasks({ limit: 1 });
+      expect(page.tasks).toHaveLength(1);
+      return page.tasks[0]!.id;
+    });
+    await eventually(async () => expect(await taskRecord(id)).toBeTruthy());
+    await runInDurableObject(taskObject(id), (_o, state) => state.abort("simulated eviction")).catch(() => undefined);
+    expect((await pending).status).toBeGreaterThanOrEqual(500); // the client learns the create did not go through
+    expect(await taskRecord(id)).toMatchObject({ status: "pending", upstream_id: null, ledger: "open" });
+    const alarm = await runInDurableObject(taskObject(id), (_o, state) => state.storage.getAlarm());
+    expect(alarm).toBeGreaterThan(Date.now() + 3000_000); // the TTL deadline
+    expect((await me(key)).budgets.tenant.reserved_usd).toBe(0.3);
+
+    expect(await runDurableObjectAlarm(taskObject(id))).toBe(true); // the deadline arrives
+    expect(await getTask(key, id)).toMatchObject({ status: "expired", charged_usd: 0 });
+    expect((await me(key)).budgets.tenant).toMatchObject({ reserved_usd: 0, spent_usd: 0 });
+    expect((await api(key, "/api/v1/hailuo/text_to_video", { body: t2v(nonce()) })).status).toBe(200); // the slot is free again
   });
 
   it("at expiry, a task RunAPI shows completed is settled, not released", async () => {

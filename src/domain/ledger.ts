@@ -66,6 +66,8 @@ export type EntryType = "reserve" | "settle" | "release" | "adjust";
 export interface LedgerEntry {
   id: number;
   at: string;
+  /** The budget window the entry counts in: when its reservation was made (settle, release), else `at`. */
+  booked_at: string;
   type: EntryType;
   task_id: string | null;
   key_id: string | null;

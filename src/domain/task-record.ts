@@ -40,6 +40,8 @@ export interface TaskRecord {
   estimate_micros: Micros;
   price_source: string;
   charge_micros: Micros | null;
+  /** What RunAPI reported the task cost, when it did (the charge is this, capped at the reservation). */
+  reported_cost_micros?: Micros;
   status: TaskStatus;
   upstream_id: string | null;
   videos: { url: string }[] | null;
@@ -113,7 +115,8 @@ export interface Observation {
 
 /**
  * Applies an observation; returns false (and changes nothing) unless it moves the task forward.
- * On a terminal state the charge is fixed (the reported cost, else the estimate; 0 unless completed),
+ * On a terminal state the charge is fixed (the reported cost capped at the reservation, else the estimate;
+ * 0 unless completed),
  * the ledger is marked for settlement, and a tenant webhook is queued.
  */
 export function applyObservation(task: TaskRecord, obs: Observation, now: number): boolean {
@@ -124,7 +127,9 @@ export function applyObservation(task: TaskRecord, obs: Observation, now: number
   if (obs.videos?.length) task.videos = obs.videos;
   if (obs.error) task.error = obs.error;
   if (isTerminal(obs.status)) {
-    task.charge_micros = obs.status === "completed" ? (obs.chargeMicros ?? task.estimate_micros) : 0;
+    // The reservation is the most a task can cost the tenant: a budget admitted exactly that much.
+    task.charge_micros = obs.status === "completed" ? Math.min(obs.chargeMicros ?? task.estimate_micros, task.estimate_micros) : 0;
+    if (obs.status === "completed" && obs.chargeMicros !== undefined) task.reported_cost_micros = obs.chargeMicros;
     task.ledger = "pending";
     task.next_poll_at = null;
     task.wake_requested = false;

@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { loadConfig, type Bindings } from "../env";
 import { upstreamBody, type Endpoint } from "../domain/hailuo";
-import { centsToMicros } from "../domain/money";
+import { centsToMicros, formatUsd } from "../domain/money";
 import { applyObservation, newTaskRecord, taskView, type Observation, type TaskInit, type TaskRecord, type TaskView } from "../domain/task-record";
 import { isTerminal, nextPollDelayMs, type TaskStatus } from "../domain/task-state";
 import { canView, type TaskViewer } from "../domain/tenant";
@@ -38,7 +38,10 @@ export class VideoTask extends DurableObject<Bindings> {
     const existing = this.load();
     if (existing) return { ok: true, view: taskView(existing) };
     const config = loadConfig(this.env);
-    this.save(newTaskRecord(init));
+    const record = newTaskRecord(init);
+    this.save(record);
+    // Armed before RunAPI is called: if this object dies mid-call, the alarm still expires the task and releases its money.
+    await this.schedule(record);
     try {
       const body = { ...upstreamBody(init.request), callback_url: init.callbackUrl };
       const { id } = await this.client().createTask(init.endpoint, body, init.id);
@@ -65,11 +68,11 @@ export class VideoTask extends DurableObject<Bindings> {
     return task && canView(viewer, task) && (!endpoint || task.endpoint === endpoint) ? taskView(task) : null;
   }
 
-  /** For an idempotent replay: the task, whether its submission is still under way, and its estimate. */
-  async submission(viewer: TaskViewer): Promise<{ view: TaskView; in_flight: boolean; estimate_micros: number } | null> {
+  /** For an idempotent replay: the task and its estimate once RunAPI has accepted it; null before that (or if it never will). */
+  async submission(viewer: TaskViewer): Promise<{ view: TaskView; estimate_micros: number } | null> {
     const task = this.load();
-    if (!task || !canView(viewer, task)) return null;
-    return { view: taskView(task), in_flight: task.upstream_id === null && !isTerminal(task.status), estimate_micros: task.estimate_micros };
+    if (!task || !canView(viewer, task) || task.upstream_id === null) return null;
+    return { view: taskView(task), estimate_micros: task.estimate_micros };
   }
 
   /** RunAPI's callback, a wake-up hint only: schedules an immediate status check. False for an unknown task. */
@@ -172,7 +175,7 @@ export class VideoTask extends DurableObject<Bindings> {
     const ledger = this.ledger(task.tenant_id);
     const now = Date.now();
     try {
-      if (task.status === "completed") await ledger.settle(task.id, task.charge_micros ?? task.estimate_micros, now);
+      if (task.status === "completed") await ledger.settle(task.id, task.charge_micros ?? task.estimate_micros, now, overageNote(task));
       else await ledger.release(task.id, now, `task ${task.status}`, opts);
       await ledger.setTaskStatus(task.id, task.status, now);
     } catch (err) {
@@ -227,6 +230,14 @@ export class VideoTask extends DurableObject<Bindings> {
   private save(task: TaskRecord): void {
     this.ctx.storage.kv.put(RECORD, task);
   }
+}
+
+/** For the billing export: RunAPI reported more than the reservation, and the tenant was charged the reservation. */
+function overageNote(task: TaskRecord): string | null {
+  const reported = task.reported_cost_micros;
+  return reported !== undefined && reported > task.estimate_micros
+    ? `RunAPI reported ${formatUsd(reported)} USD; charged the ${formatUsd(task.estimate_micros)} USD reserved`
+    : null;
 }
 
 function toSubmitError(err: unknown): SubmitError {

@@ -17,7 +17,8 @@ export type { SettlementState, TaskPage } from "../domain/ledger-limits";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS entries (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, type TEXT NOT NULL,
-  task_id TEXT, key_id TEXT, end_user TEXT, model TEXT, amount_micros INTEGER NOT NULL, reserved_micros INTEGER NOT NULL, reason TEXT);
+  task_id TEXT, key_id TEXT, end_user TEXT, model TEXT, amount_micros INTEGER NOT NULL, reserved_micros INTEGER NOT NULL, reason TEXT,
+  booked_at INTEGER);
 CREATE INDEX IF NOT EXISTS entries_at ON entries (at, id);
 CREATE TABLE IF NOT EXISTS buckets (scope TEXT NOT NULL, subject TEXT NOT NULL, period TEXT NOT NULL, window_start INTEGER NOT NULL,
   spent_micros INTEGER NOT NULL, reserved_micros INTEGER NOT NULL, PRIMARY KEY (scope, subject, period, window_start)) WITHOUT ROWID;
@@ -40,7 +41,7 @@ type ReservationRow = {
   task_id: string; key_id: string; end_user: string | null; model: string; amount_micros: number;
   buckets: string; state: "open" | "settled" | "released"; charged_micros: number | null; created_at: number;
 };
-type EntryRow = Omit<LedgerEntry, "at"> & { at: number };
+type EntryRow = Omit<LedgerEntry, "at" | "booked_at"> & { at: number; booked_at: number | null };
 type Who = Pick<ReserveRequest, "taskId" | "keyId" | "endUser" | "model">;
 type TaskRow = { task_id: string; key_id: string; model: string; status: string; created_at: number };
 
@@ -61,9 +62,11 @@ export class TenantLedger extends DurableObject<Bindings> {
     this.sql = ctx.storage.sql;
     void ctx.blockConcurrencyWhile(async () => {
       this.sql.exec(SCHEMA);
-      // Local state from before tasks.end_user existed.
-      const columns = this.sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('tasks')").toArray();
-      if (!columns.some((c) => c.name === "end_user")) this.sql.exec("ALTER TABLE tasks ADD COLUMN end_user TEXT");
+      // Local state from before these columns existed.
+      const has = (table: string, column: string) =>
+        this.sql.exec<{ name: string }>(`SELECT name FROM pragma_table_info('${table}')`).toArray().some((c) => c.name === column);
+      if (!has("tasks", "end_user")) this.sql.exec("ALTER TABLE tasks ADD COLUMN end_user TEXT");
+      if (!has("entries", "booked_at")) this.sql.exec("ALTER TABLE entries ADD COLUMN booked_at INTEGER");
     });
   }
 
@@ -75,13 +78,13 @@ export class TenantLedger extends DurableObject<Bindings> {
   }
 
   /** Moves a reservation to spent at the actual charge, exactly once; later calls return the recorded charge. */
-  settle(taskId: string, chargeMicros: number, now: number): { settled: boolean; charged_micros: number } {
+  settle(taskId: string, chargeMicros: number, now: number, note: string | null = null): { settled: boolean; charged_micros: number } {
     assertMicros("chargeMicros", chargeMicros, { nonNegative: true });
     return this.ctx.storage.transactionSync(() => {
       const r = this.reservation(taskId);
       if (!r) return { settled: false, charged_micros: 0 };
       if (r.state !== "open") return { settled: false, charged_micros: r.charged_micros ?? 0 };
-      this.close(r, "settled", chargeMicros, now, null);
+      this.close(r, "settled", chargeMicros, now, note);
       return { settled: true, charged_micros: chargeMicros };
     });
   }
@@ -115,13 +118,25 @@ export class TenantLedger extends DurableObject<Bindings> {
     return budgets.map((b) => scopeState(b, this.totals(budgetBucket(b, now)), now));
   }
 
-  /** Ledger entries with `from` ≤ at < `to`, oldest first (default 1000, at most 10 000). */
-  entries(opts: { from?: number; to?: number; limit?: number }): LedgerEntry[] {
+  /**
+   * Ledger entries in append order, one page at a time (default 1000, at most 10 000). `from` ≤ t < `to`
+   * filters on `at`, or on `booked_at` (the budget window an entry counts in) when `by` says so;
+   * `afterId` is the previous page's `next_after_id`.
+   */
+  entries(opts: { from?: number; to?: number; limit?: number; afterId?: number; by?: "at" | "booked_at" }): { entries: LedgerEntry[]; next_after_id: number | null } {
     const limit = Math.min(Math.max(Math.trunc(opts.limit ?? 1000), 1), 10_000);
+    const column = opts.by === "booked_at" ? "COALESCE(booked_at, at)" : "at";
     const rows = this.sql
-      .exec<EntryRow>("SELECT * FROM entries WHERE at >= ? AND at < ? ORDER BY at, id LIMIT ?", opts.from ?? 0, opts.to ?? Number.MAX_SAFE_INTEGER, limit)
+      .exec<EntryRow>(
+        `SELECT * FROM entries WHERE ${column} >= ? AND ${column} < ? AND id > ? ORDER BY id LIMIT ?`,
+        opts.from ?? 0, opts.to ?? Number.MAX_SAFE_INTEGER, opts.afterId ?? 0, limit + 1,
+      )
       .toArray();
-    return rows.map((r) => ({ ...r, at: new Date(r.at).toISOString() }));
+    const page = rows.slice(0, limit);
+    return {
+      entries: page.map((r) => ({ ...r, at: new Date(r.at).toISOString(), booked_at: new Date(r.booked_at ?? r.at).toISOString() })),
+      next_after_id: rows.length > limit ? page[page.length - 1]!.id : null,
+    };
   }
 
   /** Refuses every later reservation with this key, whatever KV still says. */
@@ -198,8 +213,12 @@ export class TenantLedger extends DurableObject<Bindings> {
       }
       const action = sweepAction(answer.value, r.amount_micros);
       if (action.kind === "settle") out.settled += this.settle(r.task_id, action.chargeMicros, now).settled ? 1 : 0;
-      else if (action.kind === "release") out.released += this.release(r.task_id, now, action.reason).released ? 1 : 0;
-      else out.kept++;
+      else if (action.kind === "release") out.released += this.release(r.task_id, now, action.reason, { forgetIdempotency: true }).released ? 1 : 0;
+      else {
+        // Unfinished past its lifetime: make sure its own alarm runs (it polls one last time, then expires and releases).
+        await this.wakeTask(r.task_id).catch((err: unknown) => console.warn(`ledger sweep: could not wake task ${r.task_id}`, String(err)));
+        out.kept++;
+      }
     }
     return out;
   }
@@ -262,14 +281,14 @@ export class TenantLedger extends DurableObject<Bindings> {
     for (const b of parseBuckets(r.buckets)) this.addToBucket(b, charge, -r.amount_micros);
     this.sql.exec("UPDATE reservations SET state = ?, charged_micros = ?, closed_at = ? WHERE task_id = ?", state, charge, now, r.task_id);
     const who = { taskId: r.task_id, keyId: r.key_id, endUser: r.end_user, model: r.model };
-    this.append(now, state === "settled" ? "settle" : "release", who, charge, r.amount_micros, reason);
+    this.append(now, state === "settled" ? "settle" : "release", who, charge, r.amount_micros, reason, r.created_at);
   }
 
-  private append(at: number, type: LedgerEntry["type"], who: Who | null, amount: number, reserved: number, reason: string | null): number {
+  private append(at: number, type: LedgerEntry["type"], who: Who | null, amount: number, reserved: number, reason: string | null, bookedAt = at): number {
     return this.sql
       .exec<{ id: number }>(
-        "INSERT INTO entries (at, type, task_id, key_id, end_user, model, amount_micros, reserved_micros, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        at, type, who?.taskId ?? null, who?.keyId ?? null, who?.endUser ?? null, who?.model ?? null, amount, reserved, reason,
+        "INSERT INTO entries (at, type, task_id, key_id, end_user, model, amount_micros, reserved_micros, reason, booked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        at, type, who?.taskId ?? null, who?.keyId ?? null, who?.endUser ?? null, who?.model ?? null, amount, reserved, reason, bookedAt,
       )
       .one().id;
   }
@@ -295,6 +314,11 @@ export class TenantLedger extends DurableObject<Bindings> {
   private async askTask(taskId: string): Promise<SettlementState | null> {
     const stub = this.env.TASKS.get(this.env.TASKS.idFromName(taskId)) as unknown as TaskSettlementSource;
     return parseSettlementState(await stub.settlementState());
+  }
+
+  private async wakeTask(taskId: string): Promise<void> {
+    const stub = this.env.TASKS.get(this.env.TASKS.idFromName(taskId)) as unknown as { wake(): Promise<boolean> };
+    await stub.wake();
   }
 
   private ttlMs(): number {

@@ -19,8 +19,10 @@ const ListQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).def
 const LedgerQuery = z.object({
   from: z.iso.datetime({ offset: true }).or(z.iso.date()).optional(),
   to: z.iso.datetime({ offset: true }).or(z.iso.date()).optional(),
+  by: z.enum(["at", "booked_at"]).default("at"),
   format: z.enum(["json", "csv"]).default("json"),
-  limit: z.coerce.number().int().min(1).max(100_000).default(10_000),
+  limit: z.coerce.number().int().min(1).max(10_000).default(10_000),
+  cursor: z.coerce.number().int().positive().optional(),
 });
 
 async function mustGetTenant(env: Bindings, id: string): Promise<TenantRecord> {
@@ -132,17 +134,21 @@ export const admin = new Hono<AppEnv>()
   .get("/tenants/:id/ledger", async (c) => {
     const tenant = await mustGetTenant(c.env, c.req.param("id"));
     const q = parseQuery(c, LedgerQuery);
-    const entries = await ledgerStub(c.env, tenant.id).entries({
+    const { entries, next_after_id } = await ledgerStub(c.env, tenant.id).entries({
       from: q.from ? Date.parse(q.from) : undefined,
       to: q.to ? Date.parse(q.to) : undefined,
+      by: q.by,
       limit: q.limit,
+      afterId: q.cursor,
     });
-    if (q.format === "json") return c.json({ tenant_id: tenant.id, entries });
-    const header = "id,at,type,task_id,key_id,end_user,amount_usd,reserved_usd,reason";
+    const nextCursor = next_after_id === null ? null : String(next_after_id);
+    if (q.format === "json") return c.json({ tenant_id: tenant.id, entries, next_cursor: nextCursor });
+    const header = "id,at,booked_at,type,task_id,key_id,end_user,amount_usd,reserved_usd,reason";
     const rows = entries.map((e) =>
-      [e.id, e.at, e.type, e.task_id ?? "", e.key_id ?? "", e.end_user ?? "", formatUsd(e.amount_micros), formatUsd(e.reserved_micros ?? 0), e.reason ?? ""].map(csvCell).join(","),
+      [e.id, e.at, e.booked_at, e.type, e.task_id ?? "", e.key_id ?? "", e.end_user ?? "", formatUsd(e.amount_micros), formatUsd(e.reserved_micros ?? 0), e.reason ?? ""].map(csvCell).join(","),
     );
     c.header("Content-Disposition", `attachment; filename="ledger-${tenant.id}.csv"`);
+    if (nextCursor) c.header("X-Next-Cursor", nextCursor);
     return c.body([header, ...rows].join("\r\n") + "\r\n", 200, { "Content-Type": "text/csv; charset=utf-8" });
   })
   .post("/tenants/:id/adjustments", async (c) => {

@@ -57,9 +57,10 @@ export const hailuo = new Hono<AppEnv>()
     });
     if (!reservation.ok) {
       if (reservation.code !== "idempotent_replay") throw refusal(reservation, microsToUsd(price.micros));
+      // Replayable once RunAPI accepted the first request; until then it is in flight (or failing, and about to be forgotten).
       const replay = await taskStub(c.env, reservation.taskId).submission(taskViewer(auth));
-      if (!replay || replay.in_flight) {
-        throw new AppError("idempotency_conflict", "A request with this Idempotency-Key is still in progress; retry shortly", undefined, { "Retry-After": "1" });
+      if (!replay) {
+        throw new AppError("idempotency_conflict", "This Idempotency-Key belongs to a request that is still in progress or was not accepted; retry shortly", undefined, { "Retry-After": "1" });
       }
       c.header("Idempotent-Replayed", "true");
       c.header("X-Estimated-Cost-Usd", formatUsd(replay.estimate_micros));

@@ -13,6 +13,7 @@ export interface UpstreamTask {
 
 const USER_AGENT = "runapi-edge-proxy/0.1";
 const UPSTREAM_STATUSES = new Set(["pending", "processing", "completed", "failed"]);
+const MAX_COST_CENTS = 1_000_000; // $10 000 for one clip
 
 /**
  * The RunAPI client: the one place that knows RunAPI's paths, auth and error shapes.
@@ -45,14 +46,18 @@ export class RunApiClient {
     }
   }
 
-  /** Reads a task; null when RunAPI does not know it (404). */
+  /** Reads a task; null only when RunAPI says it does not know it (404). */
   async getTask(endpoint: Endpoint, id: string): Promise<UpstreamTask | null> {
+    let json: Record<string, unknown>;
     try {
-      return parseUpstreamTask(await this.request(`/api/v1/hailuo/${endpoint}/${encodeURIComponent(id)}`, { method: "GET" }));
+      json = await this.request(`/api/v1/hailuo/${endpoint}/${encodeURIComponent(id)}`, { method: "GET" });
     } catch (err) {
       if (err instanceof AppError && err.code === "not_found") return null;
       throw err;
     }
+    const task = parseUpstreamTask(json);
+    if (!task) throw new AppError("upstream_error", "RunAPI answered a status read with a body that is not a task");
+    return task;
   }
 
   /** Asks RunAPI's price_quotes endpoint for a reservation amount, in cents. */
@@ -158,6 +163,7 @@ export function parseUpstreamTask(json: unknown): UpstreamTask | null {
         ? { code: "upstream_failed", message: t.error.slice(0, 500) }
         : { code: String((t.error as { code?: unknown }).code ?? "upstream_failed"), message: String((t.error as { message?: unknown }).message ?? "").slice(0, 500) };
   }
-  if (typeof t.cost_cents === "number" && Number.isFinite(t.cost_cents) && t.cost_cents >= 0) task.cost_cents = t.cost_cents;
+  // A cost outside any sane range is ignored (the estimate is charged), never trusted.
+  if (typeof t.cost_cents === "number" && Number.isFinite(t.cost_cents) && t.cost_cents >= 0 && t.cost_cents <= MAX_COST_CENTS) task.cost_cents = t.cost_cents;
   return task;
 }
