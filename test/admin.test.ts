@@ -275,3 +275,29 @@ describe("price table override", () => {
     expect(issueFields(await expectError(await admin("/admin/v1/prices", { method: "PUT", body }), 400, "invalid_request"))).toEqual([field]);
   });
 });
+
+describe("operator input never answers 500", () => {
+  it("an over-long or malformed tenant or key id in the path is a 404", async () => {
+    const { tenantId } = await tenantWithKey();
+    const long = "a".repeat(600);
+    for (const [path, init] of [
+      [`/admin/v1/tenants/${long}`, {}],
+      [`/admin/v1/tenants/${long}/keys`, { body: { kind: "secret" } }],
+      [`/admin/v1/tenants/${long}/usage`, {}],
+      [`/admin/v1/tenants/${tenantId}/keys/${long}`, { method: "DELETE" }],
+      [`/admin/v1/tenants/${tenantId}/keys/not%20a%20key`, { method: "DELETE" }],
+    ] as const) {
+      const res = await admin(path, init);
+      expect(res.status, path.slice(0, 60)).toBe(404);
+    }
+  });
+
+  it("bounds each adjustment so budget reads can never overflow", async () => {
+    const { key, tenantId } = await tenantWithKey();
+    const big = await admin(`/admin/v1/tenants/${tenantId}/adjustments`, { body: { amount_usd: 1e9, reason: "credit" } });
+    expect(big.status).toBe(400);
+    for (let i = 0; i < 10; i++) expect((await admin(`/admin/v1/tenants/${tenantId}/adjustments`, { body: { amount_usd: 1e6, reason: "credit" } })).status).toBe(201);
+    expect((await api(key, "/api/v1/me")).status).toBe(200);
+    expect((await admin(`/admin/v1/tenants/${tenantId}/usage`)).status).toBe(200);
+  });
+});

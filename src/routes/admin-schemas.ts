@@ -59,10 +59,13 @@ export const KeyCreate = z
   })
   .strict();
 
+/** One adjustment's bound: large enough for any real credit, small enough that no sum of them leaves safe integers. */
+const MAX_ADJUSTMENT_USD = 1_000_000;
+
 /** `POST /admin/v1/tenants/{id}/adjustments`: positive credits the tenant, negative debits it. */
 export const AdjustmentInput = z
   .object({
-    amount_usd: z.number().finite().refine((v) => v !== 0, "must not be zero").refine(sixDecimals, "at most 6 decimals").refine((v) => Math.abs(v) <= 1e9, "too large"),
+    amount_usd: z.number().finite().refine((v) => v !== 0, "must not be zero").refine(sixDecimals, "at most 6 decimals").refine((v) => Math.abs(v) <= MAX_ADJUSTMENT_USD, `at most ${MAX_ADJUSTMENT_USD} either way`),
     reason: z.string().trim().min(1).max(500),
   })
   .strict();

@@ -25,8 +25,12 @@ const LedgerQuery = z.object({
   cursor: z.coerce.number().int().positive().optional(),
 });
 
+/** Ids as this API issues them; anything else is unknown (and never becomes a KV key name). */
+const TENANT_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const KEY_ID = /^key_[A-Za-z0-9_-]{1,64}$/;
+
 async function mustGetTenant(env: Bindings, id: string): Promise<TenantRecord> {
-  const tenant = await getTenant(env.TENANTS, id);
+  const tenant = TENANT_ID.test(id) ? await getTenant(env.TENANTS, id) : null;
   if (!tenant) throw new AppError("not_found", `No tenant ${id}`);
   return tenant;
 }
@@ -117,7 +121,7 @@ export const admin = new Hono<AppEnv>()
   })
   .delete("/tenants/:id/keys/:keyId", async (c) => {
     const { id, keyId } = c.req.param();
-    const found = await getKeyById(c.env.TENANTS, id, keyId);
+    const found = TENANT_ID.test(id) && KEY_ID.test(keyId) ? await getKeyById(c.env.TENANTS, id, keyId) : null;
     if (!found) throw new AppError("not_found", `No key ${keyId} for tenant ${id}`);
     const now = Date.now();
     // The ledger refuses billable use at once; KV reads follow within its propagation delay.
