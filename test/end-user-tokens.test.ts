@@ -107,3 +107,37 @@ describe("disabling a tenant", () => {
     expect((await create(key)).status).toBe(200);
   });
 });
+
+describe("what browser-side callers may do", () => {
+  it("only a secret key may set callback_url", async () => {
+    const { key, tenantId } = await tenantWithKey({ webhook_url: "https://tenant.test/hook" });
+    const pk = await newKey(tenantId, { kind: "publishable" });
+    const { token } = await mint(key, "dave");
+    const body = t2v(nonce(), { callback_url: "https://attacker.test/collect" });
+    for (const credential of [pk.key, token]) {
+      const res = await api(credential, "/api/v1/hailuo/text_to_video", { body });
+      expect(res.status).toBe(403);
+      expect((await json(res)).error.message).toContain("callback_url");
+    }
+    expect(await simRequests(body.prompt)).toHaveLength(0);
+    expect((await api(key, "/api/v1/hailuo/text_to_video", { body })).status).toBe(200);
+  });
+
+  it("/me shows a browser-side caller its own scopes, not the tenant's budget or limits", async () => {
+    const { key } = await tenantWithKey({ end_user_budget: { limit_usd: 1, period: "day" }, limits: { max_concurrent_tasks: 3 } });
+    const { token } = await mint(key, "erin");
+    const mine = await me(token);
+    expect(Object.keys(mine.budgets)).toEqual(["end_user"]);
+    expect(mine).not.toHaveProperty("limits");
+    expect(mine.via).toBe("end_user_token");
+    const backend = await me(key);
+    expect(Object.keys(backend.budgets)).toEqual(["tenant"]);
+    expect(backend.limits).toMatchObject({ max_concurrent_tasks: 3 });
+  });
+
+  it("a tenant webhook_url must be https unless the deployment allows http", async () => {
+    const res = await admin("/admin/v1/tenants", { body: { name: "x", budget: { limit_usd: 1, period: "day" }, webhook_url: "http://tenant.test/hook" } });
+    expect(res.status).toBe(400);
+    expect((await json(res)).error.details.issues[0]).toMatchObject({ field: "webhook_url" });
+  });
+});

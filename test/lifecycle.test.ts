@@ -8,12 +8,12 @@ const HOOK = "https://hooks.tenant.test/runapi";
 
 /** Answers the tenant's webhook receiver in-test; every other request goes out as usual. */
 function webhookReceiver(statuses: number[] = [200]) {
-  const received: { headers: Record<string, string>; body: string }[] = [];
+  const received: { headers: Record<string, string>; body: string; redirect: RequestRedirect }[] = [];
   const realFetch = globalThis.fetch;
   vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
     const req = new Request(input as RequestInfo, init);
     if (!req.url.startsWith(HOOK)) return realFetch(input as RequestInfo, init);
-    received.push({ headers: Object.fromEntries(req.headers), body: await req.text() });
+    received.push({ headers: Object.fromEntries(req.headers), body: await req.text(), redirect: req.redirect });
     return new Response("ok", { status: statuses[Math.min(received.length - 1, statuses.length - 1)] });
   });
   return received;
@@ -185,6 +185,18 @@ describe("retries, expiry, live status, listing", () => {
     expect((await taskRecord(id))!.webhook.state).toBe("delivered");
     expect(received).toHaveLength(2);
     expect(received[0]!.headers["webhook-id"]).toBe(received[1]!.headers["webhook-id"]);
+  });
+
+  it("does not follow a redirect from the webhook receiver: it is a failed attempt, retried later", async () => {
+    const received = webhookReceiver([302, 200]);
+    const { key } = await tenantWithKey({ webhook_url: HOOK });
+    const id = await createTask(key, nonce());
+    await deliverCallbacks(await advanceUpstream(id, { status: "completed" }));
+    await eventually(async () => expect((await getTask(key, id)).webhook_deliveries).toHaveLength(1));
+    expect((await taskRecord(id))!.webhook.state).toBe("pending");
+    await runDurableObjectAlarm(taskObject(id));
+    expect((await getTask(key, id)).webhook_deliveries.map((d: { status: number }) => d.status)).toEqual([302, 200]);
+    expect(received.map((r) => r.redirect)).toEqual(["manual", "manual"]);
   });
 
   it("expires a task with no terminal state within its TTL and releases its reservation", async () => {

@@ -27,6 +27,7 @@ export async function deliverWebhook(task: TaskRecord, secret: string | null, no
       method: "POST",
       headers: { ...headers, "Content-Type": "application/json", "User-Agent": "runapi-edge-proxy-webhooks/0.1" },
       body,
+      redirect: "manual", // a redirect is not a delivery, and signed payloads go only where the tenant said
       signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
     });
     status = res.status;

@@ -16,15 +16,18 @@ import { validatedRequest } from "./hailuo";
 export const account = new Hono<AppEnv>()
   .use(tenantAuth)
   .get("/me", async (c) => {
-    const { tenant, key, endUser } = c.var.auth;
+    const { tenant, key, endUser, via } = c.var.auth;
     const states = await ledgerStub(c.env, tenant.id).usage(Date.now(), budgetsFor(c.var.auth));
+    // A browser-side caller (publishable key, end-user token) sees its own scopes, not the tenant's business.
+    const backend = via === "key" && key.kind === "secret";
+    const visible = backend ? states : states.filter((s) => s.scope !== "tenant");
     return c.json({
       tenant: { id: tenant.id, name: tenant.name },
       key: { id: key.id, kind: key.kind, name: key.name, expires_at: key.expires_at },
+      via,
       end_user: endUser,
-      budgets: Object.fromEntries(states.map((s) => [s.scope, scopeJson(s)])),
-      limits: tenant.limits,
-      allowed_models: tenant.allowed_models,
+      budgets: Object.fromEntries(visible.map((s) => [s.scope, scopeJson(s)])),
+      ...(backend ? { limits: tenant.limits, allowed_models: tenant.allowed_models } : {}),
     });
   })
   .get("/prices", async (c) => {

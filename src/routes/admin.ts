@@ -49,6 +49,7 @@ export const admin = new Hono<AppEnv>()
   .use(adminAuth)
   .post("/tenants", async (c) => {
     const input = await parseBody(c, TenantCreate);
+    checkWebhookScheme(input.webhook_url, c.var.config.allowHttpUrls);
     const id = input.id ?? `tn_${crypto.randomUUID().replace(/-/g, "").slice(0, 20)}`;
     if (await getTenant(c.env.TENANTS, id)) throw new AppError("conflict", `Tenant ${id} already exists`);
     const now = new Date().toISOString();
@@ -77,6 +78,7 @@ export const admin = new Hono<AppEnv>()
   .patch("/tenants/:id", async (c) => {
     const tenant = await mustGetTenant(c.env, c.req.param("id"));
     const { rotate_webhook_secret, limits, ...patch } = await parseBody(c, TenantPatch);
+    checkWebhookScheme(patch.webhook_url, c.var.config.allowHttpUrls);
     const next: TenantRecord = {
       ...tenant,
       ...patch,
@@ -172,6 +174,11 @@ export const admin = new Hono<AppEnv>()
     await savePriceTable(c.env.TENANTS, parsed.table);
     return c.json({ ...priceTableJson(parsed.table), overridden: true });
   });
+
+/** `http:` webhooks only where the deployment allows them (local testing), like every other URL. */
+function checkWebhookScheme(url: string | null | undefined, allowHttp: boolean): void {
+  if (url && !allowHttp && !url.startsWith("https:")) throw invalidRequest([{ field: "webhook_url", message: "must be an https: URL" }]);
+}
 
 function csvCell(value: string | number): string {
   const s = String(value);

@@ -20,6 +20,11 @@ const MAX_IDEMPOTENCY_KEY = 512;
 export function validatedRequest(c: Context<AppEnv>, endpoint: Endpoint, body: unknown): HailuoRequest {
   const parsed = parseHailuoRequest(endpoint, body, { allowHttp: c.var.config.allowHttpUrls });
   if (!parsed.ok) throw invalidRequest(parsed.issues);
+  const { via, key } = c.var.auth;
+  if (parsed.request.callback_url && (via !== "key" || key.kind !== "secret")) {
+    // A browser-side caller must not redirect the tenant's signed webhook.
+    throw new AppError("forbidden", "Only a secret key may set callback_url; the tenant's webhook_url receives this task");
+  }
   const allowed = c.var.auth.tenant.allowed_models;
   if (allowed && !allowed.includes(parsed.request.model)) {
     throw new AppError("forbidden", `Model ${parsed.request.model} is not allowed for this tenant`, { allowed_models: allowed });
