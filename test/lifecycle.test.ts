@@ -8,7 +8,7 @@ const HOOK = "https://hooks.tenant.test/runapi";
 
 /** Answers the tenant's webhook receiver in-test; every other request goes out as usual. */
 function webhookReceiver(statuses: number[] = [200]) {
-  const received: { headers: Record<string, string>; body: string; redirect: RequestRedirect }[] = [];
+  const received: { headers: Record<string, string>; body: string; redirect: string }[] = [];
   const realFetch = globalThis.fetch;
   vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
     const req = new Request(input as RequestInfo, init);
@@ -49,7 +49,8 @@ describe("task lifecycle", () => {
 
     expect(received).toHaveLength(1);
     const payload = new Webhook(webhookSecret).verify(received[0]!.body, received[0]!.headers) as any;
-    expect(payload).toMatchObject({ type: "task.completed", data: { id, status: "completed", charged_usd: 0.3 } });
+    expect(payload).toMatchObject({ id, task_id: id, status: "completed", charged_usd: 0.3, videos: [{ url: task.videos[0].url }] });
+    expect(received[0]!.headers["webhook-id"]).toBe(`msg_${id}`);
     expect(task.webhook_deliveries[0]).toMatchObject({ attempt: 1, status: 200 });
   });
 
@@ -93,7 +94,7 @@ describe("task lifecycle", () => {
     });
     await runDurableObjectAlarm(taskObject(id));
     // An upstream 404 means RunAPI no longer knows the task: failed and released, never charged.
-    expect(await getTask(key, id)).toMatchObject({ status: "failed", charged_usd: 0, error: { code: "upstream_not_found" } });
+    expect(await getTask(key, id)).toMatchObject({ status: "failed", charged_usd: 0, error_code: "upstream_not_found" });
     expect((await me(key)).budgets.tenant).toMatchObject({ spent_usd: 0, reserved_usd: 0 });
   });
 
@@ -108,10 +109,11 @@ describe("task lifecycle", () => {
       expect(t.webhook_deliveries).toHaveLength(1);
       return t;
     });
-    expect(task).toMatchObject({ charged_usd: 0, error: { code: "generation_failed" } });
+    expect(task).toMatchObject({ charged_usd: 0, error_code: "generation_failed" });
+    expect(typeof task.error).toBe("string");
     expect((await me(key)).budgets.tenant).toMatchObject({ spent_usd: 0, reserved_usd: 0 });
     const payload = new Webhook(webhookSecret).verify(received[0]!.body, received[0]!.headers) as any;
-    expect(payload).toMatchObject({ type: "task.failed", data: { id, status: "failed", error: { code: "generation_failed" } } });
+    expect(payload).toMatchObject({ id, status: "failed", error: task.error, error_code: "generation_failed" });
   });
 
   it("the request's callback_url wins over the tenant's webhook_url", async () => {
@@ -207,7 +209,7 @@ describe("retries, expiry, live status, listing", () => {
       state.storage.kv.put("task", { ...record, created_at: record.created_at - 2 * 3600_000 } satisfies TaskRecord);
     });
     await runDurableObjectAlarm(taskObject(id));
-    expect(await getTask(key, id)).toMatchObject({ status: "expired", charged_usd: 0, error: { code: "expired" } });
+    expect(await getTask(key, id)).toMatchObject({ status: "expired", charged_usd: 0, error_code: "expired" });
     expect((await me(key)).budgets.tenant).toMatchObject({ spent_usd: 0, reserved_usd: 0 });
   });
 

@@ -65,8 +65,8 @@ describe("upstream faults on create", () => {
     const task = await api(key, `/api/v1/tasks/${taskId}`);
     expect(task.status).toBe(200);
     const body = await json(task);
-    expect(body).toMatchObject({ id: taskId, status: "failed", charged_usd: 0, error: { code } });
-    expect(body.error.message).toMatch(taskError);
+    expect(body).toMatchObject({ id: taskId, status: "failed", charged_usd: 0, error_code: code });
+    expect(body.error).toMatch(taskError);
   });
 
   it.each(FAULTS)("%s leaves no reservation and no spend", async (fault) => {

@@ -66,7 +66,10 @@ export interface TaskView {
   status: TaskStatus;
   model: string;
   videos?: { url: string }[];
-  error?: { code: string; message: string };
+  /** What went wrong, as RunAPI's task shows it: a message string (RunAPI's SDKs read `error` so). */
+  error?: string;
+  /** A machine-readable code for `error`. */
+  error_code?: string;
   estimated_cost_usd: number;
   charged_usd: number | null;
   created_at: string;
@@ -151,7 +154,10 @@ export function taskView(task: TaskRecord): TaskView {
     updated_at: new Date(task.updated_at).toISOString(),
   };
   if (task.videos) view.videos = task.videos;
-  if (task.error) view.error = task.error;
+  if (task.error) {
+    view.error = task.error.message;
+    view.error_code = task.error.code;
+  }
   if (task.notify_url) view.webhook_deliveries = task.webhook.deliveries;
   return view;
 }

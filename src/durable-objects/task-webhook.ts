@@ -17,7 +17,8 @@ export async function deliverWebhook(task: TaskRecord, secret: string | null, no
     const error = url ? "the tenant has no webhook signing secret" : "no webhook URL";
     return { state: "failed", next_at: null, deliveries: [...task.webhook.deliveries, { attempt, at: new Date(now).toISOString(), status: null, duration_ms: 0, error }] };
   }
-  const body = JSON.stringify({ type: `task.${task.status}`, timestamp: new Date(now).toISOString(), data: taskView({ ...task, notify_url: null }) });
+  // The body is the terminal task itself, as RunAPI's own callback is, so a receiver written for RunAPI works as is.
+  const body = JSON.stringify(taskView({ ...task, notify_url: null }));
   const headers = await signWebhook(secret, `msg_${task.id}`, Math.floor(now / 1000), body);
   const started = Date.now();
   let status: number | null = null;
