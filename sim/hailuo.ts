@@ -35,6 +35,7 @@ export const hailuo = new Hono<SimApp>()
     const { model, prompt, callback_url: callbackUrl } = parsed.request;
     const markers = parseMarkers(prompt);
     if (markers.error500) throw new SimError(500, "internal_error", "internal error", undefined, true);
+    if (markers.unprocessable) throw new SimError(422, "invalid_request", "first_frame_image_url could not be fetched");
     if (markers.rateLimited) throw new SimError(429, "rate_limited", "Too many requests", { "Retry-After": "7" });
     if (markers.slow) await scheduler.wait(simConfig(c.env).slowMs);
     const result = await simState(c.env).create({

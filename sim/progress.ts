@@ -15,6 +15,8 @@ export interface Timings {
 /** Faults asked for in a prompt (`[sim:…]`). */
 export interface Markers {
   error500: boolean;
+  /** Create answers 422, as RunAPI does for a request its own validation refuses. */
+  unprocessable: boolean;
   rateLimited: boolean;
   slow: boolean;
   fail: boolean;
@@ -58,6 +60,7 @@ export function parseMarkers(prompt: string): Markers {
   const cost = COST.exec(prompt);
   return {
     error500: prompt.includes("[sim:500]"),
+    unprocessable: prompt.includes("[sim:422]"),
     rateLimited: prompt.includes("[sim:429]"),
     slow: prompt.includes("[sim:slow]"),
     fail: prompt.includes("[sim:fail]"),

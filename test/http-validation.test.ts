@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { api, expectError, i2v, issueFields, json, nonce, proxy, simRequests, t2v, tenantBudget, tenantWithKey } from "./helpers";
+import { api, expectError, i2v, issueFields, json, ledgerObject, nonce, proxy, simRequests, t2v, tenantBudget, tenantWithKey } from "./helpers";
 
 const T2V = "/api/v1/hailuo/text_to_video";
 const I2V = "/api/v1/hailuo/image_to_video";
@@ -116,10 +116,12 @@ describe("malformed bodies: a 4xx in the SPEC format, never a 500, nothing forwa
     ["an empty body", () => ""],
     ["whitespace only", () => "  \n "],
   ])("rejects %s with 400 invalid_request", async (_name, body) => {
-    const { key } = await tenantWithKey();
+    const { key, tenantId } = await tenantWithKey();
     const marker = nonce();
     await expectError(await raw(key, body(marker), { "Content-Type": "application/json" }), 400, "invalid_request");
     expect(await simRequests(marker)).toEqual([]);
+    // Nothing is forwarded without a reservation, and none was made (this holds for bodies with no room for a marker).
+    expect((await ledgerObject(tenantId).entries({})).entries).toEqual([]);
   });
 
   it.each([
