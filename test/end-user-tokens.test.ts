@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { signEndUserToken } from "../src/domain/end-user-token";
-import { admin, api, json, me, newKey, nonce, simRequests, t2v, tenantWithKey } from "./helpers";
+import { admin, api, json, me, newKey, nonce, proxy, simRequests, t2v, tenantWithKey } from "./helpers";
 
 const SIGNING_SECRET = "signing-secret-for-tests-7c1d"; // vitest.config.ts
 
@@ -139,5 +139,19 @@ describe("what browser-side callers may do", () => {
     const res = await admin("/admin/v1/tenants", { body: { name: "x", budget: { limit_usd: 1, period: "day" }, webhook_url: "http://tenant.test/hook" } });
     expect(res.status).toBe(400);
     expect((await json(res)).error.details.issues[0]).toMatchObject({ field: "webhook_url" });
+  });
+});
+
+describe("event streams from a browser", () => {
+  it("take an end-user token in ?access_token= (EventSource cannot send headers), but never a secret key", async () => {
+    const { key } = await tenantWithKey();
+    const { token } = await mint(key, "frank");
+    const id = (await json(await create(token))).id;
+    const ok = await proxy(`/api/v1/tasks/${id}/events?access_token=${encodeURIComponent(token)}`);
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get("content-type")).toContain("text/event-stream");
+    await ok.body?.cancel();
+    expect((await proxy(`/api/v1/tasks/${id}/events?access_token=${key}`)).status).toBe(401);
+    expect((await proxy(`/api/v1/tasks/${id}?access_token=${encodeURIComponent(token)}`)).status).toBe(401);
   });
 });

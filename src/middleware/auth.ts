@@ -16,13 +16,23 @@ function presentedKey(authorization: string | undefined, apiKey: string | undefi
 }
 
 /**
+ * A browser's EventSource cannot send headers, so the event stream also takes `?access_token=`,
+ * but only for credentials made to live in a browser (end-user tokens, publishable keys): a secret
+ * key in a URL would end up in logs.
+ */
+function browserStreamCredential(method: string, path: string, token: string | undefined): string | null {
+  if (method !== "GET" || !path.endsWith("/events") || !token) return null;
+  return token.startsWith(END_USER_TOKEN_PREFIX) || token.startsWith("pk_") ? token : null;
+}
+
+/**
  * Tenant authentication: an API key (found by its SHA-256 hash in KV) or an end-user token minted with one;
  * then its tenant. Unknown, revoked or expired credential → 401; disabled tenant or origin not allowed for a
  * publishable key → 403. The end user is the token's `sub`, the client IP for a publishable key, or what a
  * secret key's backend says in `X-End-User-Id`.
  */
 export const tenantAuth = createMiddleware<AppEnv>(async function tenantAuth(c, next) {
-  const presented = presentedKey(c.req.header("authorization"), c.req.header("x-api-key"));
+  const presented = presentedKey(c.req.header("authorization"), c.req.header("x-api-key")) ?? browserStreamCredential(c.req.method, c.req.path, c.req.query("access_token"));
   if (!presented) throw new AppError("unauthorized", "Missing API key: send Authorization: Bearer <key> or x-api-key");
   const { key, via, endUser: tokenSub } = await resolveCredential(c.env.TENANTS, c.var.config.signingSecret, presented);
   if (key.revoked_at) throw new AppError("unauthorized", "This API key has been revoked");
