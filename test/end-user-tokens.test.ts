@@ -135,6 +135,24 @@ describe("what browser-side callers may do", () => {
     expect(backend.limits).toMatchObject({ max_concurrent_tasks: 3 });
   });
 
+  it("a publishable key never learns the tenant's budget figures: not from a create, a refusal or an estimate", async () => {
+    const { key, tenantId } = await tenantWithKey({ budget: { limit_usd: 0.5, period: "month" } });
+    const pk = await newKey(tenantId, { kind: "publishable" });
+    const ok = await api(pk.key, "/api/v1/hailuo/text_to_video", { body: t2v(nonce()) });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get("X-Budget-Remaining-Usd")).toBeNull();
+    const refused = await api(pk.key, "/api/v1/hailuo/text_to_video", { body: t2v(nonce()) });
+    expect(refused.status).toBe(402);
+    const error = (await json(refused)).error;
+    expect(error.details).toEqual({ scope: "tenant", required_usd: 0.3 });
+    expect(error.message).not.toMatch(/\$0\.2/);
+    const estimate = await json(await api(pk.key, "/api/v1/estimate", { body: t2v(nonce()) }));
+    expect(estimate.budget).toEqual({ remaining_usd: null, would_exceed: true });
+    // The tenant's own server still sees everything.
+    const backend = await api(key, "/api/v1/hailuo/text_to_video", { body: t2v(nonce()) });
+    expect((await json(backend)).error.details).toMatchObject({ scope: "tenant", limit_usd: 0.5, remaining_usd: 0.2 });
+  });
+
   it("a tenant webhook_url must be https unless the deployment allows http", async () => {
     const res = await admin("/admin/v1/tenants", { body: { name: "x", budget: { limit_usd: 1, period: "day" }, webhook_url: "http://tenant.test/hook" } });
     expect(res.status).toBe(400);

@@ -223,7 +223,9 @@ describe("retries, expiry, live status, listing", () => {
     });
     await eventually(async () => expect(await taskRecord(id)).toBeTruthy());
     await runInDurableObject(taskObject(id), (_o, state) => state.abort("simulated eviction")).catch(() => undefined);
-    expect((await pending).status).toBeGreaterThanOrEqual(500); // the client learns the create did not go through
+    const answer = await pending;
+    expect(answer.status).toBe(503); // the client learns the create did not go through
+    expect((await json(answer)).error).toMatchObject({ code: "service_unavailable", details: { task_id: id } });
     expect(await taskRecord(id)).toMatchObject({ status: "pending", upstream_id: null, ledger: "open" });
     const alarm = await runInDurableObject(taskObject(id), (_o, state) => state.storage.getAlarm());
     expect(alarm).toBeGreaterThan(Date.now() + 3000_000); // the TTL deadline
@@ -233,6 +235,28 @@ describe("retries, expiry, live status, listing", () => {
     expect(await getTask(key, id)).toMatchObject({ status: "expired", charged_usd: 0 });
     expect((await me(key)).budgets.tenant).toMatchObject({ reserved_usd: 0, spent_usd: 0 });
     expect((await api(key, "/api/v1/hailuo/text_to_video", { body: t2v(nonce()) })).status).toBe(200); // the slot is free again
+  });
+
+  it("a create that never reached RunAPI frees its Idempotency-Key when it expires, so the client can retry", async () => {
+    const { key, tenantId } = await tenantWithKey();
+    const body = t2v(`${nonce()} [sim:slow]`);
+    const headers = { "Idempotency-Key": `k-${nonce()}` };
+    const pending = api(key, "/api/v1/hailuo/text_to_video", { body, headers });
+    const id = await eventually(async () => {
+      const page = await ledgerObject(tenantId).listTasks({ limit: 1 });
+      expect(page.tasks).toHaveLength(1);
+      return page.tasks[0]!.id;
+    });
+    await eventually(async () => expect(await taskRecord(id)).toBeTruthy());
+    await runInDurableObject(taskObject(id), (_o, state) => state.abort("simulated eviction")).catch(() => undefined);
+    expect((await pending).status).toBe(503);
+    expect(await runDurableObjectAlarm(taskObject(id))).toBe(true);
+    expect(await getTask(key, id)).toMatchObject({ status: "expired", charged_usd: 0 });
+    // The client retries its failed create with the same key and body, as Idempotency-Key invites.
+    const again = await api(key, "/api/v1/hailuo/text_to_video", { body, headers });
+    // A new attempt, not a 409: it reaches RunAPI again (and, this body being [sim:slow], times out again).
+    expect(again.status).toBe(504);
+    expect((await json(again)).error.details.task_id).not.toBe(id);
   });
 
   it("at expiry, a task RunAPI shows completed is settled, not released", async () => {

@@ -68,7 +68,7 @@ export interface TaskViewer {
  * someone's browser: it sees only tasks made with the same key for the same end user.
  */
 export function taskViewer(auth: AuthContext): TaskViewer {
-  if (auth.via === "key" && auth.key.kind === "secret") return { tenantId: auth.tenant.id };
+  if (isBackend(auth)) return { tenantId: auth.tenant.id };
   return { tenantId: auth.tenant.id, keyId: auth.key.id, endUser: auth.endUser };
 }
 
@@ -79,4 +79,14 @@ export function canView(viewer: TaskViewer, task: { tenant_id: string; key_id: s
     (viewer.keyId === undefined || task.key_id === viewer.keyId) &&
     (viewer.endUser === undefined || task.end_user === viewer.endUser)
   );
+}
+
+/** A tenant's own server (a secret key), as opposed to a browser-side caller (publishable key, end-user token). */
+export function isBackend(auth: AuthContext): boolean {
+  return auth.via === "key" && auth.key.kind === "secret";
+}
+
+/** The budget scopes a caller may see: a browser-side caller sees its own (key, end user), never the tenant's. */
+export function visibleScopes<T extends { scope: string }>(auth: AuthContext, scopes: T[]): T[] {
+  return isBackend(auth) ? scopes : scopes.filter((s) => s.scope !== "tenant");
 }

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { loadConfig, type Bindings } from "../env";
+import { loadConfig, type Bindings, type Config } from "../env";
 import { upstreamBody, type Endpoint } from "../domain/hailuo";
 import { centsToMicros, formatUsd } from "../domain/money";
 import { applyObservation, newTaskRecord, taskView, type Observation, type TaskInit, type TaskRecord, type TaskView } from "../domain/task-record";
@@ -32,6 +32,8 @@ export const VIEWER_HEADER = "x-task-viewer";
  */
 export class VideoTask extends DurableObject<Bindings> {
   private readonly events = new TaskEvents();
+  /** True while this instance waits for RunAPI to answer the create (lost with the instance, as the call is). */
+  private submitting = false;
 
   /** Stores the task, submits it to RunAPI and records the outcome; a failure releases the reservation. */
   async start(init: TaskInit): Promise<{ ok: true; view: TaskView } | { ok: false; error: SubmitError; view: TaskView }> {
@@ -42,9 +44,10 @@ export class VideoTask extends DurableObject<Bindings> {
     this.save(record);
     // Armed before RunAPI is called: if this object dies mid-call, the alarm still expires the task and releases its money.
     await this.schedule(record);
+    this.submitting = true;
     try {
       const body = { ...upstreamBody(init.request), callback_url: init.callbackUrl };
-      const { id } = await this.client().createTask(init.endpoint, body, init.id);
+      const { id } = await this.client().createTask(init.endpoint, body, init.id).finally(() => (this.submitting = false));
       const task = this.mustLoad();
       task.upstream_id = id;
       task.next_poll_at = Date.now() + config.taskPollAfterMs;
@@ -108,10 +111,16 @@ export class VideoTask extends DurableObject<Bindings> {
     if (!task) return;
     // An alarm runs because its time has come: never judge what is due by a clock earlier than that.
     const now = Math.max(Date.now(), this.ctx.storage.kv.get<number>(ALARM_AT) ?? 0);
-    const deadline = task.created_at + config.taskTtlMs;
+    const deadline = expiryDeadline(task, config);
     if (!isTerminal(task.status) && task.upstream_id && (task.wake_requested || (task.next_poll_at ?? Infinity) <= now || now >= deadline)) {
       await this.poll(task.upstream_id, now >= deadline);
     } else if (!isTerminal(task.status) && now >= deadline) {
+      if (this.submitting) {
+        // This object's own create is still waiting for RunAPI: expiring now could orphan a task RunAPI accepts.
+        this.ctx.storage.kv.put(ALARM_AT, Date.now() + LEDGER_RETRY_MS);
+        await this.ctx.storage.setAlarm(Date.now() + LEDGER_RETRY_MS);
+        return;
+      }
       this.observe({ status: "expired", source: "ttl", error: { code: "expired", message: "The task was never submitted to RunAPI" } });
     }
     await this.syncLedger();
@@ -176,7 +185,8 @@ export class VideoTask extends DurableObject<Bindings> {
     const now = Date.now();
     try {
       if (task.status === "completed") await ledger.settle(task.id, task.charge_micros ?? task.estimate_micros, now, overageNote(task));
-      else await ledger.release(task.id, now, `task ${task.status}`, opts);
+      // A task RunAPI never accepted frees its Idempotency-Key too, so the client can retry it.
+      else await ledger.release(task.id, now, `task ${task.status}`, { forgetIdempotency: opts.forgetIdempotency ?? task.upstream_id === null });
       await ledger.setTaskStatus(task.id, task.status, now);
     } catch (err) {
       console.warn(JSON.stringify({ level: "warn", task_id: task.id, ledger_error: err instanceof Error ? err.name : "unknown" }));
@@ -194,7 +204,7 @@ export class VideoTask extends DurableObject<Bindings> {
     const config = loadConfig(this.env);
     const times: number[] = [];
     if (!isTerminal(task.status)) {
-      times.push(task.created_at + config.taskTtlMs);
+      times.push(expiryDeadline(task, config));
       if (task.next_poll_at !== null) times.push(task.next_poll_at);
       if (task.wake_requested && task.upstream_id) times.push(Date.now());
     }
@@ -230,6 +240,18 @@ export class VideoTask extends DurableObject<Bindings> {
   private save(task: TaskRecord): void {
     this.ctx.storage.kv.put(RECORD, task);
   }
+}
+
+/**
+ * When a task with no terminal state expires: its TTL, but never while its create may still be
+ * under way (three attempts, each up to the upstream timeout, plus backoff), so a create that
+ * RunAPI accepts late is never orphaned by an expiry that already released its money.
+ */
+function expiryDeadline(task: TaskRecord, config: Config): number {
+  const ttl = task.created_at + config.taskTtlMs;
+  if (task.upstream_id !== null) return ttl;
+  const longestCreate = 3 * config.upstreamTimeoutMs + 3 * config.upstreamRetryBaseMs + 5_000;
+  return Math.max(ttl, task.created_at + longestCreate);
 }
 
 /** For the billing export: RunAPI reported more than the reservation, and the tenant was charged the reservation. */

@@ -213,7 +213,8 @@ export class TenantLedger extends DurableObject<Bindings> {
       }
       const action = sweepAction(answer.value, r.amount_micros);
       if (action.kind === "settle") out.settled += this.settle(r.task_id, action.chargeMicros, now).settled ? 1 : 0;
-      else if (action.kind === "release") out.released += this.release(r.task_id, now, action.reason, { forgetIdempotency: true }).released ? 1 : 0;
+      // Only a task that does not exist (never reached RunAPI) frees its Idempotency-Key; a retry of an accepted one must replay.
+      else if (action.kind === "release") out.released += this.release(r.task_id, now, action.reason, { forgetIdempotency: answer.value === null }).released ? 1 : 0;
       else {
         // Unfinished past its lifetime: make sure its own alarm runs (it polls one last time, then expires and releases).
         await this.wakeTask(r.task_id).catch((err: unknown) => console.warn(`ledger sweep: could not wake task ${r.task_id}`, String(err)));

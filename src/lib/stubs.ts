@@ -22,11 +22,15 @@ function shortUsd(micros: number): string {
 
 type Refused = Exclude<ReserveResult, { ok: true } | { code: "idempotent_replay" }>;
 
-/** The error a refused reservation answers with: 402, 429, 401 or 409. */
-export function refusal(result: Refused, requiredUsd: number): AppError {
+/** The error a refused reservation answers with: 402, 429, 401, 403 or 409. */
+export function refusal(result: Refused, requiredUsd: number, backend: boolean): AppError {
   switch (result.code) {
     case "budget_exceeded": {
       const s = result.scope;
+      // A browser-side caller learns which budget stopped it, but not the tenant's figures.
+      if (!backend && s.scope === "tenant") {
+        return new AppError("budget_exceeded", "This request would exceed the tenant's budget", { scope: s.scope, required_usd: requiredUsd });
+      }
       return new AppError(
         "budget_exceeded",
         `This request needs $${shortUsd(s.required_micros)} but the ${s.scope.replace("_", "-")} budget has $${shortUsd(Math.max(0, s.remaining_micros))} left${PERIOD_WORDS[s.period]}`,

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../env";
 import { budgetsFor, scopeJson } from "../domain/budgets";
+import { isBackend, visibleScopes } from "../domain/tenant";
 import { ENDPOINTS, type Endpoint } from "../domain/hailuo";
 import { microsToUsd } from "../domain/money";
 import { priceTableJson } from "../domain/pricing";
@@ -19,8 +20,8 @@ export const account = new Hono<AppEnv>()
     const { tenant, key, endUser, via } = c.var.auth;
     const states = await ledgerStub(c.env, tenant.id).usage(Date.now(), budgetsFor(c.var.auth));
     // A browser-side caller (publishable key, end-user token) sees its own scopes, not the tenant's business.
-    const backend = via === "key" && key.kind === "secret";
-    const visible = backend ? states : states.filter((s) => s.scope !== "tenant");
+    const backend = isBackend(c.var.auth);
+    const visible = visibleScopes(c.var.auth, states);
     return c.json({
       tenant: { id: tenant.id, name: tenant.name },
       key: { id: key.id, kind: key.kind, name: key.name, expires_at: key.expires_at },
@@ -42,14 +43,17 @@ export const account = new Hono<AppEnv>()
     const request = validatedRequest(c, endpoint, body);
     const price = await estimate(c.env.TENANTS, c.var.config, new RunApiClient(c.var.config, c.env.RUNAPI), request);
     const states = await ledgerStub(c.env, c.var.auth.tenant.id).usage(Date.now(), budgetsFor(c.var.auth));
-    const remaining = Math.min(...states.map((s) => s.remaining_micros));
+    const visible = visibleScopes(c.var.auth, states);
     return c.json({
       model: request.model,
       duration_seconds: request.duration_seconds,
       output_resolution: request.output_resolution,
       estimated_cost_usd: microsToUsd(price.micros),
       price_source: price.source,
-      budget: { remaining_usd: microsToUsd(remaining), would_exceed: states.some((s) => s.remaining_micros < price.micros) },
+      budget: {
+        remaining_usd: visible.length ? microsToUsd(Math.min(...visible.map((s) => s.remaining_micros))) : null,
+        would_exceed: states.some((s) => s.remaining_micros < price.micros),
+      },
     });
   });
 

@@ -3,7 +3,7 @@ import type { AppEnv } from "../env";
 import { budgetsFor } from "../domain/budgets";
 import { parseHailuoRequest, type Endpoint, type HailuoRequest } from "../domain/hailuo";
 import { formatUsd, microsToUsd } from "../domain/money";
-import { taskViewer } from "../domain/tenant";
+import { isBackend, taskViewer, visibleScopes } from "../domain/tenant";
 import { callbackToken } from "../domain/webhook-signing";
 import { readJsonBody } from "../lib/body";
 import { sha256Hex } from "../lib/crypto";
@@ -61,7 +61,7 @@ export const hailuo = new Hono<AppEnv>()
       idempotency: idempotencyKey ? { key: idempotencyKey, bodyHash: await sha256Hex(`${endpoint}\n${canonicalJson(request)}`) } : null,
     });
     if (!reservation.ok) {
-      if (reservation.code !== "idempotent_replay") throw refusal(reservation, microsToUsd(price.micros));
+      if (reservation.code !== "idempotent_replay") throw refusal(reservation, microsToUsd(price.micros), isBackend(auth));
       // Replayable once RunAPI accepted the first request; until then it is in flight (or failing, and about to be forgotten).
       const replay = await taskStub(c.env, reservation.taskId).submission(taskViewer(auth));
       if (!replay) {
@@ -91,15 +91,16 @@ export const hailuo = new Hono<AppEnv>()
       // A task that does exist settles or releases it itself.
       const state = await task.settlementState().catch(() => undefined);
       if (state === null) await ledger.release(taskId, Date.now(), "task object unavailable", { forgetIdempotency: true });
-      throw err;
+      console.error(JSON.stringify({ level: "error", request_id: c.var.requestId, task_id: taskId, start_error: err instanceof Error ? err.name : "unknown" }));
+      throw new AppError("service_unavailable", "The task could not be submitted; nothing will be charged for it. Retry shortly.", { task_id: taskId }, { "Retry-After": "1" });
     });
     if ("error" in started) {
       const { code, message, details, headers } = started.error;
       throw new AppError(code, message, { ...details, task_id: taskId }, headers);
     }
-    const remaining = Math.min(...reservation.budgets.map((b) => b.remaining_micros));
+    const visible = visibleScopes(auth, reservation.budgets);
     c.header("X-Estimated-Cost-Usd", formatUsd(price.micros));
-    c.header("X-Budget-Remaining-Usd", formatUsd(remaining));
+    if (visible.length) c.header("X-Budget-Remaining-Usd", formatUsd(Math.min(...visible.map((b) => b.remaining_micros))));
     return c.json(createResponse(taskId, request.model, price.micros));
   })
   .get("/:endpoint{text_to_video|image_to_video}/:id", async (c) => {
