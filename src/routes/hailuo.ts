@@ -9,7 +9,7 @@ import { readJsonBody } from "../lib/body";
 import { sha256Hex } from "../lib/crypto";
 import { AppError, invalidRequest } from "../lib/errors";
 import { estimate } from "../lib/price-store";
-import { refusal, taskStub } from "../lib/stubs";
+import { ledgerStub, refusal, taskStub } from "../lib/stubs";
 import { tenantAuth } from "../middleware/auth";
 import { RunApiClient } from "../upstream/runapi";
 
@@ -20,8 +20,7 @@ const MAX_IDEMPOTENCY_KEY = 512;
 export function validatedRequest(c: Context<AppEnv>, endpoint: Endpoint, body: unknown): HailuoRequest {
   const parsed = parseHailuoRequest(endpoint, body, { allowHttp: c.var.config.allowHttpUrls });
   if (!parsed.ok) throw invalidRequest(parsed.issues);
-  const { via, key } = c.var.auth;
-  if (parsed.request.callback_url && (via !== "key" || key.kind !== "secret")) {
+  if (parsed.request.callback_url && !isBackend(c.var.auth)) {
     // A browser-side caller must not redirect the tenant's signed webhook.
     throw new AppError("forbidden", "Only a secret key may set callback_url; the tenant's webhook_url receives this task");
   }
@@ -47,7 +46,7 @@ export const hailuo = new Hono<AppEnv>()
     const price = await estimate(c.env.TENANTS, config, client, request);
 
     const taskId = crypto.randomUUID();
-    const ledger = c.env.LEDGER.get(c.env.LEDGER.idFromName(auth.tenant.id));
+    const ledger = ledgerStub(c.env, auth.tenant.id);
     const reservation = await ledger.reserve({
       taskId,
       keyId: auth.key.id,
