@@ -25,6 +25,19 @@ async function createTask(key: string, prompt: string, extra: Record<string, unk
   return (await json(res)).id as string;
 }
 
+/** Starts a slow create, then resets the task's object while it waits for RunAPI (as an eviction would). */
+async function createThenResetMidSubmit(key: string, tenantId: string, body: Record<string, unknown>, headers: Record<string, string> = {}) {
+  const pending = api(key, "/api/v1/hailuo/text_to_video", { body, headers });
+  const id = await eventually(async () => {
+    const page = await ledgerObject(tenantId).listTasks({ limit: 1 });
+    expect(page.tasks).toHaveLength(1);
+    return page.tasks[0]!.id;
+  });
+  await eventually(async () => expect(await taskRecord(id)).toBeTruthy());
+  await runInDurableObject(taskObject(id), (_o, state) => state.abort("simulated eviction")).catch(() => undefined);
+  return { id, answer: await pending };
+}
+
 afterEach(() => vi.restoreAllMocks());
 
 describe("task lifecycle", () => {
@@ -215,15 +228,7 @@ describe("retries, expiry, live status, listing", () => {
 
   it("a task object reset while it waits for RunAPI still expires and releases (its alarm is armed first)", async () => {
     const { key, tenantId } = await tenantWithKey({ limits: { max_concurrent_tasks: 1 } });
-    const pending = api(key, "/api/v1/hailuo/text_to_video", { body: t2v(`${nonce()} [sim:slow]`) });
-    const id = await eventually(async () => {
-      const page = await ledgerObject(tenantId).listTasks({ limit: 1 });
-      expect(page.tasks).toHaveLength(1);
-      return page.tasks[0]!.id;
-    });
-    await eventually(async () => expect(await taskRecord(id)).toBeTruthy());
-    await runInDurableObject(taskObject(id), (_o, state) => state.abort("simulated eviction")).catch(() => undefined);
-    const answer = await pending;
+    const { id, answer } = await createThenResetMidSubmit(key, tenantId, t2v(`${nonce()} [sim:slow]`));
     expect(answer.status).toBe(503); // the client learns the create did not go through
     expect((await json(answer)).error).toMatchObject({ code: "service_unavailable", details: { task_id: id } });
     expect(await taskRecord(id)).toMatchObject({ status: "pending", upstream_id: null, ledger: "open" });
@@ -241,15 +246,8 @@ describe("retries, expiry, live status, listing", () => {
     const { key, tenantId } = await tenantWithKey();
     const body = t2v(`${nonce()} [sim:slow]`);
     const headers = { "Idempotency-Key": `k-${nonce()}` };
-    const pending = api(key, "/api/v1/hailuo/text_to_video", { body, headers });
-    const id = await eventually(async () => {
-      const page = await ledgerObject(tenantId).listTasks({ limit: 1 });
-      expect(page.tasks).toHaveLength(1);
-      return page.tasks[0]!.id;
-    });
-    await eventually(async () => expect(await taskRecord(id)).toBeTruthy());
-    await runInDurableObject(taskObject(id), (_o, state) => state.abort("simulated eviction")).catch(() => undefined);
-    expect((await pending).status).toBe(503);
+    const { id, answer } = await createThenResetMidSubmit(key, tenantId, body, headers);
+    expect(answer.status).toBe(503);
     expect(await runDurableObjectAlarm(taskObject(id))).toBe(true);
     expect(await getTask(key, id)).toMatchObject({ status: "expired", charged_usd: 0 });
     // The client retries its failed create with the same key and body, as Idempotency-Key invites.

@@ -174,7 +174,8 @@ export class VideoTask extends DurableObject<Bindings> {
     if (!applyObservation(task, obs, Date.now())) return;
     this.save(task);
     this.events.publish(taskView(task), isTerminal(task.status));
-    this.ctx.waitUntil(this.ledger(task.tenant_id).setTaskStatus(task.id, task.status, task.updated_at).catch(() => undefined));
+    // A terminal status reaches the index with the settlement (syncLedger, retried); others are a best-effort hint.
+    if (!isTerminal(task.status)) this.ctx.waitUntil(this.ledger(task.tenant_id).setTaskStatus(task.id, task.status, task.updated_at).catch(() => undefined));
   }
 
   /** Settles (completed) or releases (failed, expired) the reservation once; retried by alarm until the ledger confirms. */
