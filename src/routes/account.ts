@@ -7,7 +7,8 @@ import { microsToUsd } from "../domain/money";
 import { priceTableJson } from "../domain/pricing";
 import { readJsonBody } from "../lib/body";
 import { invalidRequest } from "../lib/errors";
-import { activePriceTable, estimate } from "../lib/price-store";
+import { activeChatPrices, activePriceTable, estimate } from "../lib/price-store";
+import { chatPricesJson } from "../domain/chat-pricing";
 import { ledgerStub } from "../lib/stubs";
 import { tenantAuth } from "../middleware/auth";
 import { RunApiClient } from "../upstream/runapi";
@@ -33,7 +34,8 @@ export const account = new Hono<AppEnv>()
   })
   .get("/prices", async (c) => {
     const { table, overridden } = await activePriceTable(c.env.TENANTS);
-    return c.json({ ...priceTableJson(table), overridden, pricing_mode: c.var.config.pricingMode });
+    const chat = await activeChatPrices(c.env.TENANTS);
+    return c.json({ ...priceTableJson(table), overridden, pricing_mode: c.var.config.pricingMode, chat_prices: chatPricesJson(chat.prices) });
   })
   .post("/estimate", async (c) => {
     // The body is a create body; its endpoint follows from its model unless ?endpoint= says.
