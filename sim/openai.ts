@@ -86,7 +86,7 @@ export const openai = new Hono<SimApp>()
 
     const call = toolCall(request);
     const cap = request.max_completion_tokens ?? request.max_tokens;
-    let pieces = call ? [] : (chatReply(request).match(/\S+\s*/g) ?? []);
+    let pieces: string[] = call ? [] : (chatReply(request).match(/\S+\s*/g) ?? []);
     const truncated = cap !== undefined && pieces.length > cap;
     if (truncated) pieces = pieces.slice(0, cap);
     const content = pieces.join("");
