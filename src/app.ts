@@ -7,19 +7,24 @@ import { account } from "./routes/account";
 import { admin } from "./routes/admin";
 import { endUserTokens } from "./routes/end-user-tokens";
 import { hailuo } from "./routes/hailuo";
+import { openai } from "./routes/openai";
 import { tasks } from "./routes/tasks";
 import { webhooks } from "./routes/webhooks";
+
+// Front-end apps call with publishable keys; their origins are checked per key by tenantAuth.
+const tenantCors = cors({ origin: (origin) => origin, allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Api-Key", "X-Request-Id"], exposeHeaders: ["X-Request-Id", "X-Estimated-Cost-Usd", "X-Budget-Remaining-Usd", "X-Charged-Usd", "Retry-After"], maxAge: 600 });
 
 /** The proxy: global middleware, the tenant and operator APIs, RunAPI's callback, one error format. */
 export const app = new Hono<AppEnv>()
   .use(requestContext)
-  // Front-end apps call with publishable keys; their origins are checked per key by tenantAuth.
-  .use("/api/*", cors({ origin: (origin) => origin, allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Api-Key", "X-Request-Id"], exposeHeaders: ["X-Request-Id", "X-Estimated-Cost-Usd", "X-Budget-Remaining-Usd", "Retry-After"], maxAge: 600 }))
+  .use("/api/*", tenantCors)
+  .use("/v1/*", tenantCors)
   .get("/health", (c) => c.json({ ok: true }))
   .route("/api/v1/hailuo", hailuo)
   .route("/api/v1/tasks", tasks)
   .route("/api/v1/end_user_tokens", endUserTokens)
   .route("/api/v1", account)
+  .route("/v1", openai)
   .route("/webhooks", webhooks)
   .route("/admin/v1", admin)
   .notFound((c) => c.json(errorBody("not_found", `No route for ${c.req.method} ${c.req.path}`, c.get("requestId") ?? "unknown"), 404))
