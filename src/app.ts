@@ -8,6 +8,7 @@ import { admin } from "./routes/admin";
 import { endUserTokens } from "./routes/end-user-tokens";
 import { hailuo } from "./routes/hailuo";
 import { openai } from "./routes/openai";
+import { runapiAccount } from "./routes/runapi-account";
 import { tasks } from "./routes/tasks";
 import { webhooks } from "./routes/webhooks";
 
@@ -23,6 +24,7 @@ export const app = new Hono<AppEnv>()
   .route("/api/v1/hailuo", hailuo)
   .route("/api/v1/tasks", tasks)
   .route("/api/v1/end_user_tokens", endUserTokens)
+  .route("/api/v1", runapiAccount)
   .route("/api/v1", account)
   .route("/v1", openai)
   .route("/webhooks", webhooks)

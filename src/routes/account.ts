@@ -24,6 +24,10 @@ export const account = new Hono<AppEnv>()
     const backend = isBackend(c.var.auth);
     const visible = visibleScopes(c.var.auth, states);
     return c.json({
+      // RunAPI's account fields (its SDKs' `account.info()`): the key is the user, the tenant its account.
+      id: key.id,
+      name: key.name ?? tenant.name,
+      account: { id: tenant.id, name: tenant.name },
       tenant: { id: tenant.id, name: tenant.name },
       key: { id: key.id, kind: key.kind, name: key.name, expires_at: key.expires_at },
       via,
