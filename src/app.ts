@@ -7,6 +7,7 @@ import { account } from "./routes/account";
 import { admin } from "./routes/admin";
 import { endUserTokens } from "./routes/end-user-tokens";
 import { hailuo } from "./routes/hailuo";
+import { mcp } from "./routes/mcp";
 import { openai } from "./routes/openai";
 import { runapiAccount } from "./routes/runapi-account";
 import { tasks } from "./routes/tasks";
@@ -27,6 +28,8 @@ export const app = new Hono<AppEnv>()
   .route("/api/v1", runapiAccount)
   .route("/api/v1", account)
   .route("/v1", openai)
+  // MCP tools call the app itself in-process, so they share every rule of the HTTP API.
+  .route("/mcp", mcp((request, env, ctx): Promise<Response> => Promise.resolve(app.fetch(request, env, ctx))))
   .route("/webhooks", webhooks)
   .route("/admin/v1", admin)
   .notFound((c) => c.json(errorBody("not_found", `No route for ${c.req.method} ${c.req.path}`, c.get("requestId") ?? "unknown"), 404))
