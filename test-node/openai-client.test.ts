@@ -64,6 +64,17 @@ describe("openai package through the proxy", () => {
     expect(usage).toMatchObject({ prompt_tokens: 2, completion_tokens: 5 });
   });
 
+  test("relays each chunk as it arrives: the first one comes long before the stream ends", async () => {
+    const { key } = await proxy.tenantWithKey();
+    const started = Date.now();
+    const stream = await openai(key).chat.completions.create({ model: "gpt-4o-mini", stream: true, messages: [{ role: "user", content: "slowly now [sim:drip=250]" }] });
+    const arrivals: number[] = [];
+    for await (const _chunk of stream) arrivals.push(Date.now() - started);
+    // 8 events 250 ms apart: a buffering proxy would deliver them all at the end.
+    expect(arrivals.at(-1)!).toBeGreaterThan(1500);
+    expect(arrivals[0]!).toBeLessThan(arrivals.at(-1)! - 1000);
+  });
+
   test("passes tools through and returns the tool call, plain and streamed", async () => {
     const { key } = await proxy.tenantWithKey();
     const client = openai(key);
