@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { admin, api, expectError, json, ledgerObject, nonce, proxy, simRequests, tenantBudget, tenantWithKey, UPSTREAM_KEY } from "./helpers";
+import { admin, api, expectError, json, ledgerObject, newKey, nonce, proxy, simRequests, tenantBudget, tenantWithKey, UPSTREAM_KEY } from "./helpers";
 
 // OpenAI-compatible chat through the proxy: key swap, passthrough, metering (SPEC §8).
 
@@ -120,6 +120,30 @@ describe("budgets", () => {
     const settled = (await ledger(tenantId)).filter((e) => e.type === "settle");
     expect(settled).toHaveLength(ok);
     await audited(tenantId);
+  });
+});
+
+describe("browser credentials", () => {
+  it("a publishable key chats under its own budget, and its 402 hides the tenant's figures", async () => {
+    const { tenantId } = await tenantWithKey({ budget: { limit_usd: 100, period: "month" } });
+    const pk = await newKey(tenantId, { kind: "publishable", allowed_origins: ["https://app.test"], budget: { limit_usd: 0.002, period: "day" } });
+    const headers = { Origin: "https://app.test" };
+    const ok = await api(pk.key, "/v1/chat/completions", { body: { model: "gpt-4o-mini", max_tokens: 100, messages: user(nonce()) }, headers });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get("access-control-allow-origin")).toBe("https://app.test");
+    const refused = await expectError(await api(pk.key, "/v1/chat/completions", { body: { model: "gpt-4o", messages: user(nonce()) }, headers }), 402, "budget_exceeded");
+    expect(refused.details).toMatchObject({ scope: "key" });
+    const elsewhere = await api(pk.key, "/v1/chat/completions", { body: { model: "gpt-4o-mini", messages: user(nonce()) }, headers: { Origin: "https://evil.test" } });
+    expect((await expectError(elsewhere, 403, "forbidden")) as Json).toMatchObject({ type: "permission_error" });
+  });
+
+  it("an end-user token chats, budgeted per end user", async () => {
+    const { key, tenantId } = await tenantWithKey({ end_user_budget: { limit_usd: 1, period: "day" } });
+    const { token } = await json(await api(key, "/api/v1/end_user_tokens", { body: { sub: "user-42" } }));
+    const res = await api(token, "/v1/chat/completions", { body: { model: "gpt-4o-mini", messages: user(nonce()) } });
+    expect(res.status).toBe(200);
+    const settle = (await ledger(tenantId)).find((e) => e.type === "settle");
+    expect(settle).toMatchObject({ end_user: "user-42", model: "gpt-4o-mini" });
   });
 });
 
