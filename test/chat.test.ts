@@ -100,6 +100,15 @@ describe("budgets", () => {
     expect(await simRequests(n)).toHaveLength(1);
   });
 
+  it("reserves for every one of n choices", async () => {
+    // 1 000 output tokens at $10/1M = $0.01 per choice (plus the input bound): one fits $0.02, three do not.
+    const { key } = await tenantWithKey({ budget: { limit_usd: 0.02, period: "day" } });
+    const n = nonce();
+    await expectError(await chat(key, { model: "gpt-4o", max_tokens: 1000, n: 3, messages: user(n) }), 402, "budget_exceeded");
+    expect(await simRequests(n)).toHaveLength(0);
+    expect((await chat(key, { model: "gpt-4o", max_tokens: 1000, n: 1, messages: user(n) })).status).toBe(200);
+  });
+
   it("never overspends under a 50-way concurrent burst against a tight budget", async () => {
     const limit = 0.003;
     const { key, tenantId } = await tenantWithKey({ budget: { limit_usd: limit, period: "day" } });

@@ -61,10 +61,12 @@ export function inputTokenBound(bodyBytes: number, body: { messages?: unknown })
   return clampTokens(bodyBytes + TOKENS_PER_MESSAGE * messages.length + TOKENS_PER_IMAGE * images);
 }
 
-/** The output tokens a request may produce: its own cap, else the model's. */
-export function outputTokenBound(price: ChatPrice, body: { max_tokens?: unknown; max_completion_tokens?: unknown }): number {
+/** The output tokens a request may produce: its own cap (else the model's) for each of its `n` choices. */
+export function outputTokenBound(price: ChatPrice, body: { max_tokens?: unknown; max_completion_tokens?: unknown; n?: unknown }): number {
   const asked = body.max_completion_tokens ?? body.max_tokens;
-  return typeof asked === "number" && Number.isInteger(asked) && asked > 0 ? clampTokens(asked) : price.max_output_tokens;
+  const perChoice = typeof asked === "number" && Number.isInteger(asked) && asked > 0 ? clampTokens(asked) : price.max_output_tokens;
+  const choices = typeof body.n === "number" && Number.isInteger(body.n) && body.n > 1 ? body.n : 1;
+  return clampTokens(perChoice * choices);
 }
 
 /** A rough token count of text that was produced (about 4 bytes a token), for streams that end without `usage`. */

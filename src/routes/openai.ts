@@ -37,7 +37,7 @@ function checkedChatBody(json: unknown): ChatBody {
   if (body.stream !== undefined && body.stream !== null && typeof body.stream !== "boolean") issues.push({ field: "stream", message: "must be a boolean" });
   const so = body.stream_options;
   if (so !== undefined && so !== null && (typeof so !== "object" || Array.isArray(so))) issues.push({ field: "stream_options", message: "must be an object" });
-  for (const field of ["max_tokens", "max_completion_tokens"]) {
+  for (const field of ["max_tokens", "max_completion_tokens", "n"]) {
     const v = body[field];
     if (v !== undefined && v !== null && !(typeof v === "number" && Number.isInteger(v) && v > 0)) issues.push({ field, message: "must be a positive integer" });
   }
@@ -83,7 +83,7 @@ export const openai = new Hono<AppEnv>()
     }
 
     // Reserve the most this request can cost before anything is forwarded.
-    const reserved = chatCostMicros(price, inputTokenBound(bytes, body), outputTokenBound(price, body as { max_tokens?: unknown; max_completion_tokens?: unknown }));
+    const reserved = chatCostMicros(price, inputTokenBound(bytes, body), outputTokenBound(price, body as { max_tokens?: unknown; max_completion_tokens?: unknown; n?: unknown }));
     const id = crypto.randomUUID();
     const ledger = ledgerStub(c.env, auth.tenant.id);
     const reservation = await ledger.reserve({
