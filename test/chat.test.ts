@@ -61,6 +61,11 @@ describe("plain chat", () => {
     const body = await json(await api(key, "/v1/models"));
     expect(body.object).toBe("list");
     expect(body.data.map((m: Json) => m.id)).toContain("gpt-4o-mini");
+    // Public like RunAPI's (its MCP servers call it without a key), but a wrong key is still a 401.
+    const open = await proxy("/v1/models");
+    expect(open.status).toBe(200);
+    expect((await json(open)).data.length).toBe(body.data.length);
+    expect((await expectError(await proxy("/v1/models", { headers: { Authorization: "Bearer sk_wrong_wrong_wrong_wrong_wrong" } }), 401, "unauthorized")) as Json).toMatchObject({ type: "authentication_error" });
   });
 
   it("answers OpenAI-style errors: the proxy's error plus type", async () => {

@@ -25,6 +25,10 @@ const OPENAI_TYPES: Record<number, string> = {
   429: "rate_limit_error",
 };
 
+/** The model list, shared by every caller of this isolate for a minute (an unauthenticated route must not amplify). */
+const MODELS_TTL_MS = 60_000;
+let models: { body: string; type: string; at: number } | null = null;
+
 type ChatBody = Record<string, unknown> & { model: string; messages: unknown[]; stream?: boolean; stream_options?: Record<string, unknown> | null };
 
 /** The few fields the proxy must understand to meter a chat request; everything else passes through untouched. */
@@ -67,11 +71,15 @@ async function openAiError(err: Error, c: Context<AppEnv>): Promise<Response> {
 
 /** OpenAI-compatible chat for agents (SPEC §8): the tenant's key in, the upstream key out, every chat metered. */
 export const openai = new Hono<AppEnv>()
-  .use(tenantAuth)
-  .get("/models", async (c) => {
-    const res = await new RunApiClient(c.var.config, c.env.RUNAPI).openAi("GET", "/v1/models");
-    return new Response(res.body, { status: 200, headers: { "Content-Type": res.headers.get("content-type") ?? "application/json" } });
+  // RunAPI's model list is public (its MCP servers call it without a key): a key, when sent, must be valid.
+  .get("/models", (c, next) => (c.req.header("authorization") || c.req.header("x-api-key") ? tenantAuth(c, next) : next()), async (c) => {
+    if (!models || Date.now() - models.at > MODELS_TTL_MS) {
+      const res = await new RunApiClient(c.var.config, c.env.RUNAPI).openAi("GET", "/v1/models");
+      models = { body: await res.text(), type: res.headers.get("content-type") ?? "application/json", at: Date.now() };
+    }
+    return new Response(models.body, { status: 200, headers: { "Content-Type": models.type } });
   })
+  .use(tenantAuth)
   .post("/chat/completions", async (c) => {
     const { config, auth } = c.var;
     const { json, text, bytes } = await readJsonText(c, config.chatMaxBodyBytes);
