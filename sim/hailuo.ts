@@ -37,7 +37,6 @@ export const hailuo = new Hono<SimApp>()
     if (markers.error500) throw new SimError(500, "internal_error", "internal error", undefined, true);
     if (markers.unprocessable) throw new SimError(422, "invalid_request", "first_frame_image_url could not be fetched");
     if (markers.rateLimited) throw new SimError(429, "rate_limited", "Too many requests", { "Retry-After": "7" });
-    if (markers.slow) await scheduler.wait(simConfig(c.env).slowMs);
     const result = await simState(c.env).create({
       endpoint,
       model,
@@ -49,6 +48,9 @@ export const hailuo = new Hono<SimApp>()
     if (result.kind === "conflict") {
       throw new SimError(409, "idempotency_conflict", "Idempotency-Key was already used with a different request body");
     }
+    // [sim:slow]: the task is made at once, but the answer is late (a caller with a short timeout loses it).
+    // A re-send with the same Idempotency-Key is answered at once with the task already made.
+    if (markers.slow && result.kind === "created") await scheduler.wait(simConfig(c.env).slowMs);
     return c.json(result.task, 200, result.kind === "replayed" ? { "Idempotent-Replayed": "true" } : {});
   })
   .get("/:endpoint/:id", async (c) => {
