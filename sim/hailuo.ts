@@ -27,7 +27,7 @@ export const hailuo = new Hono<SimApp>()
     const endpoint = endpointOf(c.req.param("endpoint"));
     const idempotencyKey = idempotencyKeyOf(c.req.header("idempotency-key"));
     const body = await readJson(c);
-    const parsed = parseHailuoRequest(endpoint, body, { allowHttp: true });
+    const parsed = parseHailuoRequest(endpoint, body, { allowHttp: true, allowPrivate: true });
     if (!parsed.ok) {
       const message = parsed.issues.map((i) => (i.field ? `${i.field}: ${i.message}` : i.message)).join("; ");
       throw new SimError(400, "invalid_request", message || "Invalid request");
@@ -58,7 +58,10 @@ export const hailuo = new Hono<SimApp>()
     const id = c.req.param("id");
     const task = UUID.test(id) ? await simState(c.env).task(id) : null;
     if (!task || task.endpoint !== endpoint) throw new SimError(404, "not_found", `Task ${id} not found`);
-    if (parseMarkers(task.prompt).statusUnavailable && (task.status === "pending" || task.status === "processing")) {
+    const markers = parseMarkers(task.prompt);
+    if (markers.statusGone) throw new SimError(404, "not_found", `Task ${id} not found`);
+    if (markers.statusGarbage) return c.json({ id, status: "queued" });
+    if (markers.statusUnavailable && (task.status === "pending" || task.status === "processing")) {
       throw new SimError(503, "unavailable", "Service temporarily unavailable", undefined, true);
     }
     const { endpoint: _endpoint, callback_url: _callback, prompt: _prompt, ...view } = task;
