@@ -11,7 +11,7 @@ import { mcp } from "./routes/mcp";
 import { openai } from "./routes/openai";
 import { runapiAccount } from "./routes/runapi-account";
 import { tasks } from "./routes/tasks";
-import { webhooks } from "./routes/webhooks";
+import { runapiCallbacks } from "./routes/webhooks";
 
 // Front-end apps call with publishable keys; their origins are checked per key by tenantAuth.
 const tenantCors = cors({ origin: (origin) => origin, allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Api-Key", "X-Request-Id"], exposeHeaders: ["X-Request-Id", "X-Estimated-Cost-Usd", "X-Budget-Remaining-Usd", "X-Charged-Usd", "Retry-After"], maxAge: 600 });
@@ -30,7 +30,7 @@ export const app = new Hono<AppEnv>()
   .route("/v1", openai)
   // MCP tools call the app itself in-process, so they share every rule of the HTTP API.
   .route("/mcp", mcp((request, env, ctx): Promise<Response> => Promise.resolve(app.fetch(request, env, ctx))))
-  .route("/webhooks", webhooks)
+  .route("/webhooks", runapiCallbacks)
   .route("/admin/v1", admin)
   .notFound((c) => c.json(errorBody("not_found", `No route for ${c.req.method} ${c.req.path}`, c.get("requestId") ?? "unknown"), 404))
   .onError(handleError);

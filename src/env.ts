@@ -42,6 +42,7 @@ const ConfigSchema = z.object({
   CHAT_MAX_BODY_BYTES: seconds(4_194_304),
   CHAT_TIMEOUT_MS: seconds(120_000),
   ALLOW_HTTP_URLS: flag,
+  ALLOW_PRIVATE_URLS: flag,
   PRICING_MODE: z.enum(["table", "quote"]).default("table"),
 });
 
@@ -63,6 +64,8 @@ export interface Config {
   /** How long a chat completion may take to start answering (headers; a stream may then run longer). */
   chatTimeoutMs: number;
   allowHttpUrls: boolean;
+  /** Webhook and callback URLs may name loopback or private hosts (local testing only). */
+  allowPrivateUrls: boolean;
   pricingMode: "table" | "quote";
 }
 
@@ -78,7 +81,7 @@ export function loadConfig(env: Bindings): Config {
   const raw: Record<string, unknown> = {};
   for (const key of Object.keys(ConfigSchema.shape)) {
     const value = (env as unknown as Record<string, unknown>)[key];
-    raw[key] = value === "" && key !== "PUBLIC_BASE_URL" && key !== "ALLOW_HTTP_URLS" ? undefined : value;
+    raw[key] = value === "" && key !== "PUBLIC_BASE_URL" && key !== "ALLOW_HTTP_URLS" && key !== "ALLOW_PRIVATE_URLS" ? undefined : value;
   }
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {
@@ -101,6 +104,7 @@ export function loadConfig(env: Bindings): Config {
     chatMaxBodyBytes: v.CHAT_MAX_BODY_BYTES,
     chatTimeoutMs: v.CHAT_TIMEOUT_MS,
     allowHttpUrls: v.ALLOW_HTTP_URLS,
+    allowPrivateUrls: v.ALLOW_PRIVATE_URLS,
     pricingMode: v.PRICING_MODE,
   };
   cache.set(env, config);

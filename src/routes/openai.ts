@@ -104,6 +104,7 @@ export const openai = new Hono<AppEnv>()
       budgets: budgetsFor(auth),
       maxConcurrentTasks: null, // a chat holds no video task slot
       requestsPerMinute: auth.tenant.limits.requests_per_minute,
+      endUserRequestsPerMinute: auth.endUser === null ? null : (auth.key.end_user_requests_per_minute ?? null),
       idempotency: null,
     });
     if (!reservation.ok) {

@@ -6,7 +6,7 @@ import { ENDPOINTS, type Endpoint } from "../domain/hailuo";
 import { MICROS_PER_CENT, type Micros } from "../domain/money";
 import type { PriceTable } from "../domain/pricing";
 import { isBackend, visibleScopes } from "../domain/tenant";
-import type { ScopeBudget } from "../durable-objects/tenant-ledger";
+import type { ScopeBudget } from "../domain/ledger";
 import { readJsonBody } from "../lib/body";
 import { invalidRequest, type FieldIssue } from "../lib/errors";
 import { activeChatPrices, activePriceTable, estimate } from "../lib/price-store";
