@@ -89,9 +89,12 @@ describe("account", () => {
 
   it("balance() for a browser caller shows only its own scopes, never the tenant's", async () => {
     const { tenantId } = await tenantWithKey({ budget: { limit_usd: 100, period: "month" } });
-    const pk = await newKey(tenantId, { kind: "publishable", allowed_origins: ["https://app.test"], budget: { limit_usd: 2, period: "day" } });
+    const pk = await newKey(tenantId, { kind: "publishable", name: "marketing-site", allowed_origins: ["https://app.test"], budget: { limit_usd: 2, period: "day" } });
     const res = await api(pk.key, "/api/v1/me/balance", { headers: { Origin: "https://app.test" } });
     expect(await json(res)).toMatchObject({ balance_cents: 200, scope: "end_user" });
+    const info = await json(await api(pk.key, "/api/v1/me", { headers: { Origin: "https://app.test" } }));
+    expect(info).toMatchObject({ id: pk.id, account: { id: tenantId } });
+    expect(JSON.stringify(info)).not.toContain("marketing-site");
     const bare = await newKey(tenantId, { kind: "publishable", allowed_origins: ["https://app.test"] });
     expect(await json(await api(bare.key, "/api/v1/me/balance", { headers: { Origin: "https://app.test" } }))).toMatchObject({ balance_cents: null });
   });

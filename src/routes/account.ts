@@ -26,7 +26,7 @@ export const account = new Hono<AppEnv>()
     return c.json({
       // RunAPI's account fields (its SDKs' `account.info()`): the key is the user, the tenant its account.
       id: key.id,
-      name: key.name ?? tenant.name,
+      name: (backend ? key.name : null) ?? tenant.name,
       account: { id: tenant.id, name: tenant.name },
       tenant: { id: tenant.id, name: tenant.name },
       // A browser-side caller does not learn what the tenant named its key.
