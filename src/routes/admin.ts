@@ -178,9 +178,10 @@ export const admin = new Hono<AppEnv>()
   .put("/prices", async (c) => {
     // `prices` (the clip table) and `chat_prices` may be set together or one at a time.
     const body = await parseBody(c, z.unknown());
-    const { chat_prices: chatInput, ...clips } = body && typeof body === "object" && !Array.isArray(body) ? (body as Record<string, unknown>) : { prices: body };
+    const isObject = !!body && typeof body === "object" && !Array.isArray(body);
+    const { chat_prices: chatInput, ...clips } = isObject ? (body as Record<string, unknown>) : ({} as Record<string, unknown>);
     const onlyChat = chatInput !== undefined && clips.prices === undefined && Object.keys(clips).every((k) => k === "currency");
-    const parsed = onlyChat ? null : parsePriceTable(clips);
+    const parsed = onlyChat ? null : parsePriceTable(isObject ? clips : body);
     const chat = chatInput === undefined ? null : parseChatPrices(chatInput);
     const issues = [...(parsed && !parsed.ok ? parsed.issues : []), ...(chat && !chat.ok ? chat.issues : [])];
     if (issues.length) throw invalidRequest(issues);
