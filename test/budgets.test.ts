@@ -185,7 +185,7 @@ describe("settlement and reporting", () => {
     expect(sum("reserve", "amount_micros")).toBe(900_000);
     expect(sum("settle", "amount_micros")).toBe(200_000);
     const csv = await (await admin(`/admin/v1/tenants/${tenantId}/ledger?format=csv`)).text();
-    expect(csv.split("\r\n")[0]).toBe("id,at,booked_at,type,task_id,key_id,end_user,amount_usd,reserved_usd,reason");
+    expect(csv.split("\r\n")[0]).toBe("id,at,booked_at,type,task_id,key_id,end_user,model,amount_usd,reserved_usd,reason");
     expect(csv.trim().split("\r\n")).toHaveLength(exported.entries.length + 1);
     expect((await ledgerObject(tenantId).totalsCheck()).ok).toBe(true);
   });
