@@ -33,7 +33,8 @@ export default defineConfig({
           UPSTREAM_RETRY_BASE_MS: "10",
         },
         // Outbound RunAPI calls reach the simulator through this binding.
-        serviceBindings: { RUNAPI: "runapi-sim" },
+        // Turnstile's siteverify too (tests turn Turnstile on per request; see test/turnstile.test.ts).
+        serviceBindings: { RUNAPI: "runapi-sim", TURNSTILE: "runapi-sim" },
         workers: [
           {
             name: "runapi-sim",

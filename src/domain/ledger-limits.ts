@@ -32,6 +32,24 @@ export function rpmDecision(
   return { ok: true, next: { window_start: windowStart, count: count + 1 } };
 }
 
+/** The `rpm` row that counts one end user's requests with one key (beside the key's own row, named by its id). */
+export function endUserRpmKey(keyId: string, endUser: string): string {
+  return `eu|${keyId}|${endUser}`;
+}
+
+/**
+ * Whether one more request of this end user fits the key's `end_user_requests_per_minute`: null when
+ * no such limit applies (no limit, or no end user), else `rpmDecision` on the end user's own row.
+ */
+export function endUserRpmDecision(
+  row: RpmWindow | null,
+  req: { endUser: string | null; endUserRequestsPerMinute?: number | null },
+  now: number,
+): ReturnType<typeof rpmDecision> | null {
+  if (req.endUser === null || req.endUserRequestsPerMinute == null) return null;
+  return rpmDecision(row, req.endUserRequestsPerMinute, now);
+}
+
 /** Whether one more unfinished task fits `max_concurrent_tasks`. */
 export function concurrencyFits(openTasks: number, limit: number | null): boolean {
   return limit === null || openTasks < limit;

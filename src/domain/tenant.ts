@@ -39,6 +39,8 @@ export interface KeyRecord {
   prefix: string;
   budget: Budget | null;
   allowed_origins: string[] | null;
+  /** Publishable keys: billable requests a minute per end user (client IP, IPv6 per /64). Absent on keys made before it existed. */
+  end_user_requests_per_minute?: number | null;
   expires_at: string | null;
   revoked_at: string | null;
   created_at: string;
@@ -52,6 +54,15 @@ export interface AuthContext {
   via: "key" | "end_user_token";
   /** The end user a request is made for: a token's `sub`, or the client IP for a publishable key. */
   endUser: string | null;
+}
+
+/** `end_user_requests_per_minute` when a publishable key does not say (SPEC §4). */
+export const DEFAULT_END_USER_RPM = 5;
+
+/** The per-end-user limit of a request: a publishable key's own (default 5) when used as is; none otherwise. */
+export function endUserRequestsPerMinute(auth: AuthContext): number | null {
+  if (auth.via !== "key" || auth.key.kind !== "publishable") return null;
+  return auth.key.end_user_requests_per_minute ?? DEFAULT_END_USER_RPM;
 }
 
 /** Whose tasks a caller may see. */

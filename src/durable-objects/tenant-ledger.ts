@@ -5,7 +5,7 @@ import {
   type BucketKey, type BucketTotals, type LedgerEntry, type ReserveRequest, type ReserveResult, type ScopeBudget, type ScopeState,
 } from "../domain/ledger";
 import {
-  concurrencyFits, CONCURRENCY_RETRY_AFTER_SECONDS, decodeCursor, encodeCursor, IDEMPOTENCY_TTL_MS, idempotencyDecision,
+  concurrencyFits, CONCURRENCY_RETRY_AFTER_SECONDS, decodeCursor, endUserRpmDecision, endUserRpmKey, encodeCursor, IDEMPOTENCY_TTL_MS, idempotencyDecision,
   rpmDecision, RPM_WINDOW_MS, nextSweepAt, parseSettlementState, SWEEP_GRACE_MS, sweepAction, type IdempotencyRecord, type RpmWindow, type SettlementState, type TaskPage,
 } from "../domain/ledger-limits";
 import { canTransition, TASK_STATUSES, type TaskStatus } from "../domain/task-state";
@@ -252,6 +252,10 @@ export class TenantLedger extends DurableObject<Bindings> {
     const rpmRow = this.sql.exec<RpmWindow>("SELECT window_start, count FROM rpm WHERE key_id = ?", req.keyId).toArray()[0];
     const rpm = rpmDecision(rpmRow ?? null, req.requestsPerMinute, req.now);
     if (!rpm.ok) return { ok: false, code: "rate_limited", limit: "requests_per_minute", retryAfterSeconds: rpm.retryAfterSeconds };
+    const euKey = req.endUser === null ? null : endUserRpmKey(req.keyId, req.endUser);
+    const euRow = euKey === null ? undefined : this.sql.exec<RpmWindow>("SELECT window_start, count FROM rpm WHERE key_id = ?", euKey).toArray()[0];
+    const euRpm = endUserRpmDecision(euRow ?? null, req, req.now);
+    if (euRpm && !euRpm.ok) return { ok: false, code: "rate_limited", limit: "end_user_requests_per_minute", retryAfterSeconds: euRpm.retryAfterSeconds };
     const openTasks = this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM reservations WHERE state = 'open'").one().n;
     if (!concurrencyFits(openTasks, req.maxConcurrentTasks)) {
       return { ok: false, code: "rate_limited", limit: "max_concurrent_tasks", retryAfterSeconds: CONCURRENCY_RETRY_AFTER_SECONDS };
@@ -272,6 +276,12 @@ export class TenantLedger extends DurableObject<Bindings> {
       "INSERT INTO rpm (key_id, window_start, count) VALUES (?, ?, ?) ON CONFLICT (key_id) DO UPDATE SET window_start = excluded.window_start, count = excluded.count",
       req.keyId, rpm.next.window_start, rpm.next.count,
     );
+    if (euKey !== null && euRpm?.ok) {
+      this.sql.exec(
+        "INSERT INTO rpm (key_id, window_start, count) VALUES (?, ?, ?) ON CONFLICT (key_id) DO UPDATE SET window_start = excluded.window_start, count = excluded.count",
+        euKey, euRpm.next.window_start, euRpm.next.count,
+      );
+    }
     const idem = req.idempotency;
     if (idem) this.sql.exec("INSERT OR REPLACE INTO idempotency (key, body_hash, task_id, created_at) VALUES (?, ?, ?, ?)", idem.key, idem.bodyHash, req.taskId, req.now);
     return { ok: true, budgets: this.usage(req.now, req.budgets) };

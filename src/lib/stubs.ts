@@ -47,7 +47,11 @@ export function refusal(result: Refused, requiredUsd: number, backend: boolean):
       );
     }
     case "rate_limited": {
-      const what = result.limit === "max_concurrent_tasks" ? "Too many unfinished tasks for this tenant" : "Too many requests per minute for this key";
+      const what = {
+        max_concurrent_tasks: "Too many unfinished tasks for this tenant",
+        requests_per_minute: "Too many requests per minute for this key",
+        end_user_requests_per_minute: "Too many requests from you in the last minute",
+      }[result.limit];
       return new AppError("rate_limited", `${what}; retry after ${result.retryAfterSeconds} s`, { limit: result.limit, retry_after_seconds: result.retryAfterSeconds }, { "Retry-After": String(result.retryAfterSeconds) });
     }
     case "key_revoked":

@@ -3,13 +3,14 @@ import type { AppEnv } from "../env";
 import { budgetsFor } from "../domain/budgets";
 import { parseHailuoRequest, type Endpoint, type HailuoRequest } from "../domain/hailuo";
 import { formatUsd, microsToUsd } from "../domain/money";
-import { isBackend, taskViewer, visibleScopes } from "../domain/tenant";
+import { endUserRequestsPerMinute, isBackend, taskViewer, visibleScopes } from "../domain/tenant";
 import { callbackToken } from "../domain/webhook-signing";
 import { readJsonBody } from "../lib/body";
 import { sha256Hex } from "../lib/crypto";
 import { AppError, invalidRequest } from "../lib/errors";
 import { estimate } from "../lib/price-store";
 import { ledgerStub, refusal, taskStub } from "../lib/stubs";
+import { verifyHuman } from "../lib/turnstile";
 import { tenantAuth } from "../middleware/auth";
 import { RunApiClient } from "../upstream/runapi";
 
@@ -44,6 +45,7 @@ export const hailuo = new Hono<AppEnv>()
     const { config, auth } = c.var;
     const client = new RunApiClient(config, c.env.RUNAPI);
     const price = await estimate(c.env.TENANTS, config, client, request);
+    await verifyHuman(c);
 
     const taskId = crypto.randomUUID();
     const ledger = ledgerStub(c.env, auth.tenant.id);
@@ -57,6 +59,7 @@ export const hailuo = new Hono<AppEnv>()
       budgets: budgetsFor(auth),
       maxConcurrentTasks: auth.tenant.limits.max_concurrent_tasks,
       requestsPerMinute: auth.tenant.limits.requests_per_minute,
+      endUserRequestsPerMinute: endUserRequestsPerMinute(auth),
       idempotency: idempotencyKey ? { key: idempotencyKey, bodyHash: await sha256Hex(`${endpoint}\n${canonicalJson(request)}`) } : null,
     });
     if (!reservation.ok) {
