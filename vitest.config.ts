@@ -49,6 +49,7 @@ export default defineConfig({
               SIM_PROCESSING_AFTER_MS: "3600000",
               SIM_COMPLETE_AFTER_MS: "7200000",
               SIM_SLOW_MS: "4000",
+              SIM_TURNSTILE_SECRET: "turnstile-secret-for-tests",
             },
           },
         ],
