@@ -24,12 +24,13 @@ export const DEMO_SCRIPT = String.raw`
   }
   function usd(n) { return "$" + (Math.abs(n * 100 - Math.round(n * 100)) < 1e-6 ? n.toFixed(2) : String(n)); }
 
-  function fillChoices() {
+  /** A new model starts from its own defaults; a new length keeps the resolution while it is still offered. */
+  function fillChoices(newModel) {
     var m = rules();
-    options(duration, m.durations, function (d) { return d + " seconds"; }, Number(duration.value), m.defaultDuration);
+    options(duration, m.durations, function (d) { return d + " seconds"; }, newModel ? m.defaultDuration : Number(duration.value), m.defaultDuration);
     var d = Number(duration.value);
     var res = m.resolutions.filter(function (r) { return offered(m, d, r); });
-    options(resolution, res, function (r) { return r; }, resolution.value, m.defaultResolution);
+    options(resolution, res, function (r) { return r; }, newModel ? m.defaultResolution : resolution.value, m.defaultResolution);
     var image = m.endpoint === "image_to_video";
     frameRow.hidden = !image;
     frame.required = image;
@@ -175,9 +176,9 @@ export const DEMO_SCRIPT = String.raw`
   });
 
   cfg.models.forEach(function (m) { var o = document.createElement("option"); o.value = m.id; o.textContent = m.label; model.appendChild(o); });
-  model.addEventListener("change", fillChoices);
-  duration.addEventListener("change", fillChoices);
+  model.addEventListener("change", function () { fillChoices(true); });
+  duration.addEventListener("change", function () { fillChoices(false); });
   resolution.addEventListener("change", schedulePrice);
-  fillChoices();
+  fillChoices(true);
 })();
 `;
