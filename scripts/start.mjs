@@ -36,7 +36,7 @@ const DEMO_TENANT = {
   budget: { limit_usd: 5, period: "day" },
   limits: { max_concurrent_tasks: 5, requests_per_minute: 30 },
   // Each visitor of the demo page (client IP; IPv6 per /64) may spend this much.
-  end_user_budget: { limit_usd: 1, period: "day" },
+  end_user_budget: { limit_usd: 2, period: "day" },
 };
 /** The demo page's publishable key: each visitor gets this many creates a minute. */
 const DEMO_PAGE_RPM = 5;
@@ -136,7 +136,8 @@ try {
     await writeJsonFile(SECRETS_FILE, saved, { secret: true });
   }
   // The demo page's publishable key, allowed from the proxy's own origin(s); reused while it still works from there.
-  const origins = [...new Set([base, proxyVars.PUBLIC_BASE_URL ? new URL(proxyVars.PUBLIC_BASE_URL).origin : base])];
+  const publicOrigin = proxyVars.PUBLIC_BASE_URL ? new URL(proxyVars.PUBLIC_BASE_URL).origin : base;
+  const origins = [...new Set([base, `http://localhost:${port}`, publicOrigin])];
   const worksFrom = async (pk, origin) => (await fetch(`${base}/api/v1/me`, { headers: { Authorization: `Bearer ${pk}`, Origin: origin } })).status === 200;
   const pkWorks = async (pk) => (await Promise.all(origins.map((o) => worksFrom(pk, o)))).every(Boolean);
   if (saved.demo_pk && (await pkWorks(saved.demo_pk))) {

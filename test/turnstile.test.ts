@@ -3,7 +3,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { describe, expect, it } from "vitest";
 import { app } from "../src/app";
 import type { Bindings } from "../src/env";
-import { admin, api, expectError, json, newKey, nonce, simRequests, t2v, tenantWithKey } from "./helpers";
+import { admin, api, expectError, json, newKey, nonce, sim, simRequests, t2v, tenantWithKey } from "./helpers";
 
 const ORIGIN = "https://demo.example";
 const CREATE = "/api/v1/hailuo/text_to_video";
@@ -107,5 +107,19 @@ describe("Turnstile off (no TURNSTILE_SECRET_KEY)", () => {
     const marker = nonce();
     expect((await call(env as Bindings, pk, CREATE, t2v(marker), browser("203.0.113.45"))).status).toBe(200);
     expect(await simRequests(marker)).toHaveLength(1);
+  });
+});
+
+describe("the simulator's siteverify stand-in", () => {
+  const verify = (fields: Record<string, string>, json = false) => {
+    const body = json ? JSON.stringify(fields) : new URLSearchParams(fields);
+    return sim("/turnstile/v0/siteverify", { method: "POST", headers: json ? { "Content-Type": "application/json" } : {}, body }).then((r) => r.json());
+  };
+  it("answers as Cloudflare does: success for its passing tokens and the right secret, error codes otherwise", async () => {
+    expect(await verify({ secret: SECRET, response: "sim-pass-1" })).toMatchObject({ success: true, "error-codes": [] });
+    expect(await verify({ secret: SECRET, response: "XXXX.DUMMY.TOKEN.XXXX" }, true)).toMatchObject({ success: true });
+    expect(await verify({ secret: SECRET, response: "nope" })).toEqual({ success: false, "error-codes": ["invalid-input-response"] });
+    expect(await verify({ secret: "other", response: "sim-pass-1" })).toEqual({ success: false, "error-codes": ["invalid-input-secret"] });
+    expect(await verify({})).toEqual({ success: false, "error-codes": ["missing-input-secret", "missing-input-response"] });
   });
 });
