@@ -10,7 +10,7 @@ import { demo } from "./routes/demo";
 import { endUserTokens } from "./routes/end-user-tokens";
 import { hailuo } from "./routes/hailuo";
 import { tasks } from "./routes/tasks";
-import { webhooks } from "./routes/webhooks";
+import { runapiCallbacks } from "./routes/webhooks";
 
 /** The proxy: global middleware, the tenant and operator APIs, RunAPI's callback, one error format. */
 export const app = new Hono<AppEnv>()
@@ -24,7 +24,7 @@ export const app = new Hono<AppEnv>()
   .route("/api/v1/tasks", tasks)
   .route("/api/v1/end_user_tokens", endUserTokens)
   .route("/api/v1", account)
-  .route("/webhooks", webhooks)
+  .route("/webhooks", runapiCallbacks)
   .route("/admin/v1", admin)
   .notFound((c) => c.json(errorBody("not_found", `No route for ${c.req.method} ${c.req.path}`, c.get("requestId") ?? "unknown"), 404))
   .onError(handleError);

@@ -42,6 +42,7 @@ const ConfigSchema = z.object({
   UPSTREAM_RETRY_BASE_MS: z.coerce.number().int().nonnegative().default(250),
   MAX_BODY_BYTES: seconds(65_536),
   ALLOW_HTTP_URLS: flag,
+  ALLOW_PRIVATE_URLS: flag,
   PRICING_MODE: z.enum(["table", "quote"]).default("table"),
   TURNSTILE_SECRET_KEY: z.string().max(500, "must be at most 500 characters").optional(),
   TURNSTILE_SITE_KEY: z.string().regex(/^[A-Za-z0-9_-]{1,200}$/, "must be a Turnstile site key (letters, digits, _ and -)").optional(),
@@ -63,6 +64,8 @@ export interface Config {
   upstreamRetryBaseMs: number;
   maxBodyBytes: number;
   allowHttpUrls: boolean;
+  /** Webhook and callback URLs may name loopback or private hosts (local testing only). */
+  allowPrivateUrls: boolean;
   pricingMode: "table" | "quote";
   /** Set: publishable-key creates need a Turnstile token verified with it. */
   turnstileSecretKey: string | undefined;
@@ -85,7 +88,7 @@ export function loadConfig(env: Bindings): Config {
   const raw: Record<string, unknown> = {};
   for (const key of Object.keys(ConfigSchema.shape)) {
     const value = (env as unknown as Record<string, unknown>)[key];
-    raw[key] = value === "" && key !== "PUBLIC_BASE_URL" && key !== "ALLOW_HTTP_URLS" ? undefined : value;
+    raw[key] = value === "" && key !== "PUBLIC_BASE_URL" && key !== "ALLOW_HTTP_URLS" && key !== "ALLOW_PRIVATE_URLS" ? undefined : value;
   }
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {
@@ -106,6 +109,7 @@ export function loadConfig(env: Bindings): Config {
     upstreamRetryBaseMs: v.UPSTREAM_RETRY_BASE_MS,
     maxBodyBytes: v.MAX_BODY_BYTES,
     allowHttpUrls: v.ALLOW_HTTP_URLS,
+    allowPrivateUrls: v.ALLOW_PRIVATE_URLS,
     pricingMode: v.PRICING_MODE,
     turnstileSecretKey: v.TURNSTILE_SECRET_KEY,
     turnstileSiteKey: v.TURNSTILE_SITE_KEY,

@@ -42,8 +42,9 @@ export interface ReserveRequest {
   maxConcurrentTasks: number | null;
   /** Per key, fixed 60 s window; counts reservations made. */
   requestsPerMinute: number | null;
-  /** Per key and end user (a publishable key's visitor), fixed 60 s window; absent or null: no such limit. */
+  /** Per end user of a publishable key (its visitor), fixed 60 s window; exact, in the same transaction. */
   endUserRequestsPerMinute?: number | null;
+  /** The Idempotency-Key already scoped to the credential that sent it (see `idempotencyScope`). */
   idempotency: { key: string; bodyHash: string } | null;
 }
 
