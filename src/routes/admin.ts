@@ -151,9 +151,12 @@ export const admin = new Hono<AppEnv>()
     });
     const nextCursor = next_after_id === null ? null : String(next_after_id);
     if (q.format === "json") return c.json({ tenant_id: tenant.id, entries, next_cursor: nextCursor });
-    const header = "id,at,booked_at,type,task_id,key_id,end_user,amount_usd,reserved_usd,reason";
+    const header = "id,at,booked_at,type,task_id,key_id,end_user,model,amount_usd,reserved_usd,reason";
     const rows = entries.map((e) =>
-      [e.id, e.at, e.booked_at, e.type, e.task_id ?? "", e.key_id ?? "", e.end_user ?? "", formatUsd(e.amount_micros), formatUsd(e.reserved_micros ?? 0), e.reason ?? ""].map(csvCell).join(","),
+      [
+        e.id, e.at, e.booked_at, e.type, textCell(e.task_id), textCell(e.key_id), textCell(e.end_user), textCell(e.model),
+        formatUsd(e.amount_micros), formatUsd(e.reserved_micros ?? 0), textCell(e.reason),
+      ].map(csvCell).join(","),
     );
     c.header("Content-Disposition", `attachment; filename="ledger-${tenant.id}.csv"`);
     if (nextCursor) c.header("X-Next-Cursor", nextCursor);
@@ -189,4 +192,14 @@ function checkWebhookUrl(url: string | null | undefined, config: Config): void {
 function csvCell(value: string | number): string {
   const s = String(value);
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/**
+ * A text cell someone else chose (an end-user id, a reason, a model name): one that a spreadsheet
+ * would read as a formula (leading =, +, -, @, tab or CR) gets a leading ' (OWASP CSV injection).
+ * Numbers are written by `formatUsd` and never pass through here.
+ */
+function textCell(value: string | null): string {
+  const s = value ?? "";
+  return /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
 }
