@@ -27,6 +27,9 @@ describe("the browser flood shield (Workers Rate Limiting binding)", () => {
     const error = await expectError(refused, 429, "rate_limited");
     expect(error.details).toMatchObject({ limit: "browser_flood_shield", retry_after_seconds: SHIELD_PERIOD_SECONDS });
     expect(refused.headers.get("Retry-After")).toBe(String(SHIELD_PERIOD_SECONDS));
+    // A page on another origin can read it (CORS), Retry-After included.
+    expect(refused.headers.get("Access-Control-Allow-Origin")).toBe(ORIGIN);
+    expect(refused.headers.get("Access-Control-Expose-Headers") ?? "").toContain("Retry-After");
 
     // Another client is not affected; neither is the tenant's own server (a secret key) on the same IP.
     expect((await fromIp("198.18.0.2")).status).toBe(401);

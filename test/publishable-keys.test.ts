@@ -96,6 +96,7 @@ describe("per-visitor requests per minute", () => {
     const retryAfter = Number(refused.headers.get("Retry-After"));
     expect(retryAfter).toBeGreaterThanOrEqual(1);
     expect(retryAfter).toBeLessThanOrEqual(60);
+    expect(refused.headers.get("Access-Control-Allow-Origin")).toBe(ORIGIN);
     expect(error.message).toBe(`Too many requests per minute from you; retry after ${retryAfter} s`);
     expect(await simRequests(marker)).toEqual([]);
     // Another visitor is not affected; a forwarded-for header a client sets changes nothing.
