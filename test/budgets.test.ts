@@ -84,8 +84,8 @@ describe("budgets hold under concurrency", () => {
 
   it("publishable keys budget per client IP", async () => {
     const { key: _secret, tenantId } = await tenantWithKey({ end_user_budget: { limit_usd: 0.3, period: "day" } });
-    const pk = await newKey(tenantId, { kind: "publishable" });
-    const fromIp = (ip: string) => create(pk.key, nonce(), { "CF-Connecting-IP": ip });
+    const pk = await newKey(tenantId, { kind: "publishable", allowed_origins: ["https://app.example"] });
+    const fromIp = (ip: string) => create(pk.key, nonce(), { "CF-Connecting-IP": ip, Origin: "https://app.example" });
     expect((await fromIp("203.0.113.7")).status).toBe(200);
     expect((await fromIp("203.0.113.7")).status).toBe(402);
     expect((await fromIp("198.51.100.2")).status).toBe(200);
