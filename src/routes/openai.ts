@@ -9,6 +9,7 @@ import { AppError, errorBody, handleError, invalidRequest, type FieldIssue } fro
 import { activeChatPrices } from "../lib/price-store";
 import { meterSse, parseJson, type StreamOutcome } from "../lib/sse-meter";
 import { ledgerStub, refusal } from "../lib/stubs";
+import { verifyHuman } from "../lib/turnstile";
 import { tenantAuth } from "../middleware/auth";
 import { RunApiClient } from "../upstream/runapi";
 
@@ -89,6 +90,8 @@ export const openai = new Hono<AppEnv>()
     if (!price) {
       throw invalidRequest([{ field: "model", message: `${body.model} has no chat price on this proxy; priced models: ${prices.map((p) => p.model).join(", ") || "none"}` }]);
     }
+
+    await verifyHuman(c); // a publishable key's chats need the human check too, like its creates
 
     // Reserve the most this request can cost before anything is forwarded.
     const reserved = chatCostMicros(price, inputTokenBound(bytes, body), outputTokenBound(price, body as { max_tokens?: unknown; max_completion_tokens?: unknown; n?: unknown }));
