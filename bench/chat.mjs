@@ -1,7 +1,8 @@
 // Chat through the proxy vs. straight to the simulator (issue 9), one request at a time so the figures are
 // the latency the proxy adds, not CPU contention. Called from scripts/bench.mjs; runs alone too:
 //   node bench/chat.mjs <proxyBase> <simBase> <tenantKey> <upstreamKey>
-// Env: BENCH_CHAT_REQUESTS (default 200 per measurement), after 20 warm-up requests.
+// Per measurement: `seconds` when the caller gives it (scripts/bench.mjs passes BENCH_SECONDS), else
+// BENCH_CHAT_REQUESTS requests (default 200); each after at least 20 warm-up requests.
 
 import { performance } from "node:perf_hooks";
 
@@ -35,25 +36,34 @@ async function once(url, key, body) {
   return { ttfb: first, total: performance.now() - start };
 }
 
-async function series(url, key, body, n) {
-  for (let i = 0; i < 20; i++) await once(url, key, body);
+/** Warm-up, then measure: `n` requests, or as many as fit in `seconds` when that is given. */
+async function series(url, key, body, { n, seconds, warmup }) {
+  const warmUntil = performance.now() + (warmup ?? 0) * 1000;
+  for (let i = 0; i < 20 || performance.now() < warmUntil; i++) await once(url, key, body);
   const ttfb = [];
   const total = [];
-  for (let i = 0; i < n; i++) {
+  const until = seconds ? performance.now() + seconds * 1000 : Infinity;
+  for (let i = 0; seconds ? performance.now() < until : i < n; i++) {
     const r = await once(url, key, body);
     ttfb.push(r.ttfb);
     total.push(r.total);
   }
-  return { ttfb: stats(ttfb), total: stats(total) };
+  return { ttfb: stats(ttfb), total: stats(total), requests: total.length };
 }
 
-function row(name, proxy, direct) {
+/** One figure, flat (the bench prints rows as a grid): proxy and direct, their ratios and the added time. */
+function row(name, proxy, direct, requests) {
   return {
     name,
-    proxy,
-    direct,
+    requests,
+    proxy_mean_ms: proxy.mean_ms,
+    direct_mean_ms: direct.mean_ms,
     mean_ratio: round(proxy.mean_ms / direct.mean_ms),
+    proxy_p50_ms: proxy.p50_ms,
+    direct_p50_ms: direct.p50_ms,
     p50_ratio: round(proxy.p50_ms / direct.p50_ms),
+    proxy_p99_ms: proxy.p99_ms,
+    direct_p99_ms: direct.p99_ms,
     p99_ratio: round(proxy.p99_ms / direct.p99_ms),
     added_mean_ms: round(proxy.mean_ms - direct.mean_ms),
   };
@@ -61,28 +71,26 @@ function row(name, proxy, direct) {
 
 /**
  * Measures chat plain (total) and streamed (time to first byte and total) through the proxy and directly
- * against the simulator; returns one row per figure with proxy/direct ratios.
+ * against the simulator, one request at a time; returns `{rows}`, one flat row per figure with proxy/direct ratios.
+ * Called as `benchChat({proxyBase, simBase, key, upstreamKey, seconds?, warmup?, requests?})` (scripts/bench.mjs)
+ * or `benchChat(proxyBase, simBase, tenantKey, upstreamKey)`.
  */
-export async function benchChat(proxyBase, simBase, tenantKey, upstreamKey, opts = {}) {
-  const n = opts.requests ?? Number(process.env.BENCH_CHAT_REQUESTS ?? 200);
-  const viaProxy = `${proxyBase}/v1/chat/completions`;
-  const direct = `${simBase}/v1/chat/completions`;
-  const plainP = await series(viaProxy, tenantKey, PLAIN, n);
-  const plainD = await series(direct, upstreamKey, PLAIN, n);
-  const streamP = await series(viaProxy, tenantKey, STREAMED, n);
-  const streamD = await series(direct, upstreamKey, STREAMED, n);
+export async function benchChat(...args) {
+  const o = typeof args[0] === "object" ? args[0] : { proxyBase: args[0], simBase: args[1], key: args[2], upstreamKey: args[3], ...(args[4] ?? {}) };
+  const n = o.requests ?? Number(process.env.BENCH_CHAT_REQUESTS ?? 200);
+  const opts = { n, seconds: o.seconds, warmup: o.warmup };
+  const viaProxy = `${o.proxyBase}/v1/chat/completions`;
+  const direct = `${o.simBase}/v1/chat/completions`;
+  const plainP = await series(viaProxy, o.key, PLAIN, opts);
+  const plainD = await series(direct, o.upstreamKey, PLAIN, opts);
+  const streamP = await series(viaProxy, o.key, STREAMED, opts);
+  const streamD = await series(direct, o.upstreamKey, STREAMED, opts);
   const rows = [
-    row("chat plain total", plainP.total, plainD.total),
-    row("chat stream first byte", streamP.ttfb, streamD.ttfb),
-    row("chat stream total", streamP.total, streamD.total),
+    row("chat plain total", plainP.total, plainD.total, plainP.requests),
+    row("chat stream first byte", streamP.ttfb, streamD.ttfb, streamP.requests),
+    row("chat stream total", streamP.total, streamD.total, streamP.requests),
   ];
-  console.log(`\nchat (1 connection, ${n} requests each after 20 warm-up):`);
-  for (const r of rows) {
-    console.log(
-      `  ${r.name.padEnd(24)} proxy mean ${r.proxy.mean_ms} ms (p50 ${r.proxy.p50_ms}, p99 ${r.proxy.p99_ms})  direct mean ${r.direct.mean_ms} ms (p50 ${r.direct.p50_ms}, p99 ${r.direct.p99_ms})  ratio ${r.mean_ratio}  +${r.added_mean_ms} ms`,
-    );
-  }
-  return rows;
+  return { connections: 1, rows };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
@@ -91,7 +99,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     console.error("usage: node bench/chat.mjs <proxyBase> <simBase> <tenantKey> <upstreamKey>");
     process.exit(2);
   }
-  benchChat(proxyBase, simBase, tenantKey, upstreamKey).catch((err) => {
+  benchChat(proxyBase, simBase, tenantKey, upstreamKey).then(({ rows }) => console.table(rows)).catch((err) => {
     console.error(err);
     process.exit(1);
   });
