@@ -183,12 +183,15 @@ async function main() {
         direct: await s_("direct", `${simBase}/api/v1/hailuo/text_to_video/${simTaskId}`, { authorization: simHeaders.authorization }),
       };
     }
+    // Event streams live in the tenant's object (no object per stream): the cost of opening one on a finished task.
+    const doneId = await finishedTask(api, key, simBase, simHeaders);
+    const events = await measure("events  proxy     (1 conn)", { url: `${proxyBase}/api/v1/tasks/${doneId}/events`, connections: 1, headers: { authorization: proxyHeaders.authorization } });
     const chat = await benchChatIfPresent({ proxyBase, simBase, key, upstreamKey: LOCAL_UPSTREAM_KEY });
 
     // The ledger must account for every accepted create (warm-ups, runs and the first one). Requests still
     // in flight when autocannon stops are finished by the proxy but not counted by the client: at most
     // one per connection per stop.
-    proxyCreates += proxyAccepted;
+    proxyCreates += proxyAccepted + 1; // + the finished task the event stream reads
     const inFlightBound = 2 * (CONNECTIONS + 1);
     const me = await api.get("/api/v1/me", key);
     const budget = me.json?.budgets?.tenant;
@@ -230,6 +233,7 @@ async function main() {
       body: JSON.parse(BODY),
       comparisons,
       goals,
+      events_on_finished_task: events.row,
       chat,
       one_tenant: { creates_per_second: many.proxy.row.rps, status_reads_per_second: runs[`status-${CONNECTIONS}`].proxy.row.rps, connections: CONNECTIONS },
       ledger_check: {
@@ -266,6 +270,8 @@ function printTable(results) {
   }
   const failed = results.comparisons.flatMap((c) => [c.proxy, c.base]).filter((r) => r.non_2xx + r.errors + r.timeouts > 0);
   if (failed.length) console.log(`\nwarning: ${[...new Set(failed.map((r) => r.label))].join(", ")} had failures; see the workerd log above`);
+  const e = results.events_on_finished_task;
+  console.log(`\nevent stream (open, first frame, end) on a finished task: ${e.rps} req/s, mean ${e.mean_ms} ms at 1 connection`);
   const t = results.one_tenant;
   console.log(`\none tenant object at ${t.connections} connections: ${t.creates_per_second} creates/s (with the upstream call), ${t.status_reads_per_second} status reads/s`);
   const lc = results.ledger_check;
@@ -309,6 +315,21 @@ async function referenceWorker(work, compatibilityDate, simBase, refPort) {
     bindings: { RUNAPI_BASE_URL: simBase, RUNAPI_API_KEY: LOCAL_UPSTREAM_KEY },
     unsafeDirectSockets: [{ host: HOST, port: refPort }],
   };
+}
+
+/** A task that went through to completed via the simulator's control API and the proxy's callback route. */
+async function finishedTask(api, key, simBase, simHeaders) {
+  const created = await api.post("/api/v1/hailuo/text_to_video", key, { ...JSON.parse(BODY), prompt: "bench: finished task" });
+  const id = created.json.id;
+  const upstream = await (await fetch(`${simBase}/__sim/idempotency/${id}`)).json();
+  await fetch(`${simBase}/__sim/tasks/${upstream.id}/advance`, { method: "POST", headers: simHeaders, body: JSON.stringify({ status: "completed" }) });
+  const { callbacks } = await (await fetch(`${simBase}/__sim/outbox/take?task_id=${upstream.id}`, { method: "POST" })).json();
+  for (const cb of callbacks) await fetch(cb.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(cb.body) });
+  for (let i = 0; i < 100; i++) {
+    if ((await api.get(`/api/v1/tasks/${id}`, key)).json?.status === "completed") return id;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error("the bench's finished task did not complete");
 }
 
 /** Chat figures from bench/chat.mjs when it is present (plain and streamed chat through the proxy vs. direct). */
