@@ -246,8 +246,6 @@ async function main() {
     };
 
     printTable(results);
-    // --- issue 9: chat through the proxy vs. direct (bench/chat.mjs) ---
-    results.chat = await (await import("../bench/chat.mjs")).benchChat(proxyBase, simBase, key, LOCAL_UPSTREAM_KEY);
     const dir = join(ROOT, "bench", "results");
     await writeJsonFile(join(dir, `${started.toISOString().replace(/[:.]/g, "-")}.json`), results);
     await writeJsonFile(join(dir, "latest.json"), results);
