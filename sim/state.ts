@@ -55,6 +55,7 @@ export interface IdempotencyRecord {
   key: string;
   task_id: string;
   status: SimStatus;
+  prompt: string;
   cost_cents?: number;
 }
 
@@ -178,7 +179,8 @@ export class SimState extends DurableObject<SimEnv> {
       `SELECT i.key AS key, t.* FROM idempotency i JOIN tasks t ON t.id = json_extract(i.response, '$.id') ORDER BY i.at, t.created_at`).toArray();
     return rows.map(({ key, ...row }) => {
       const view = taskView(toRecord(row), now, this.config);
-      return { key, task_id: view.id, status: view.status, ...(view.cost_cents === undefined ? {} : { cost_cents: view.cost_cents }) };
+      const cost = view.cost_cents === undefined ? {} : { cost_cents: view.cost_cents };
+      return { key, task_id: view.id, status: view.status, prompt: row.prompt, ...cost };
     });
   }
 

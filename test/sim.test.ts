@@ -112,7 +112,8 @@ describe("idempotency", () => {
 
   it("lists every task made for an Idempotency-Key, one per key, with its status now", async () => {
     const [k1, k2] = [crypto.randomUUID(), crypto.randomUUID()];
-    const first = await create(t2v(unique()), "text_to_video", { "idempotency-key": k1 });
+    const firstBody = t2v(unique());
+    const first = await create(firstBody, "text_to_video", { "idempotency-key": k1 });
     const body = t2v(unique());
     const second = await create(body, "text_to_video", { "idempotency-key": k2 });
     await create(body, "text_to_video", { "idempotency-key": k2 }); // a replay makes nothing new
@@ -121,8 +122,8 @@ describe("idempotency", () => {
     const { tasks } = await control("GET", "/idempotency");
     const mine = (tasks as Json[]).filter((t) => t.key === k1 || t.key === k2);
     expect(mine).toEqual([
-      { key: k1, task_id: first.id, status: "completed", cost_cents: 37 },
-      { key: k2, task_id: second.id, status: "pending" },
+      { key: k1, task_id: first.id, status: "completed", prompt: firstBody.prompt, cost_cents: 37 },
+      { key: k2, task_id: second.id, status: "pending", prompt: body.prompt },
     ]);
   });
 
