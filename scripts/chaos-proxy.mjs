@@ -2,7 +2,8 @@
 // directory, pointed at the RunAPI simulator over HTTP. `scripts/chaos.mjs` starts it in its own
 // process group and kills that group (this process and its workerd) with SIGKILL mid-burst.
 //
-// Input: one JSON argument {proxyScript, simScript, port, persistRoot, vars}. Prints "READY <url>"
+// Input: one JSON argument {proxyScript, simScript, port, persistRoot, vars, wrangler} (`wrangler`:
+// readWranglerConfig()'s answer, passed in because importing wrangler takes seconds). Prints "READY <url>"
 // once the proxy answers, then runs until killed.
 
 import { Miniflare } from "miniflare";
@@ -10,7 +11,7 @@ import { miniflareOptions, readWranglerConfig, waitHealthy } from "./local.mjs";
 
 const HOST = "127.0.0.1";
 const input = JSON.parse(process.argv[2] ?? "{}");
-const wrangler = await readWranglerConfig();
+const wrangler = input.wrangler ?? (await readWranglerConfig());
 const mf = new Miniflare(
   miniflareOptions({
     wrangler,

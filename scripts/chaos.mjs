@@ -285,6 +285,7 @@ async function main() {
     await sim.ready;
     const spec = {
       ...scripts,
+      wrangler,
       port: proxyPort,
       persistRoot,
       vars: {
@@ -409,8 +410,14 @@ async function main() {
     for (const [key, ids] of idsPerKey) {
       if (ids.size > 1) violations.push(`Idempotency-Key ${key} was answered with ${ids.size} different tasks: ${[...ids].join(", ")}`);
     }
+    let untoldCompleted = 0;
     for (const task of allTasks.values()) {
       if (task.status === "pending" || task.status === "processing") violations.push(`task ${task.id} is still ${task.status}`);
+      // A task the client only ever heard an error about (or nothing) must not go on to run and be charged.
+      if (!told.has(task.id) && task.status === "completed") {
+        untoldCompleted += 1;
+        violations.push(`task ${task.id} completed (and was charged) but the client was never given its id`);
+      }
     }
 
     // 2. Reservations: open ones and their age; spent equals settles minus adjustments; nothing reserved.
@@ -508,7 +515,7 @@ async function main() {
       ["first answers", fmt(firstOutcomes)],
       ["final answers", `${fmt(outcomes)} (${retried} requests retried)`],
       ["tasks told", `${told.size}`],
-      ["tasks found", `${found} of ${told.size} (tenants list ${allTasks.size} tasks: ${fmt(new Map(Object.entries(countBy([...allTasks.values()], "status"))))})`],
+      ["tasks found", `${found} of ${told.size} (tenants list ${allTasks.size} tasks: ${fmt(new Map(Object.entries(countBy([...allTasks.values()], "status"))))}; completed but never told: ${untoldCompleted})`],
       ["upstream tasks", `${upstream.length} (${fmt(new Map(Object.entries(countBy(upstream, "status"))))})`],
       ["charged vs RunAPI's work", `${usd(settledMicros)} settled vs ${usd(workMicros)} for ${upstreamCompleted} completed upstream tasks; ${uncharged} uncharged`],
       ["open reservations", `${openCount} (oldest ${(maxOpenAgeMs / 1000).toFixed(1)} s; window ${RECONCILE_WINDOW_MS / 1000} s)`],
