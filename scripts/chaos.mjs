@@ -60,7 +60,7 @@ const KINDS = [
 ];
 const TENANTS = {
   main: { name: "Chaos main", budget: { limit_usd: 1000, period: "day" } },
-  tight: { name: "Chaos tight", budget: { limit_usd: 3, period: "day" }, limits: { max_concurrent_tasks: 4 } },
+  tight: { name: "Chaos tight", budget: { limit_usd: 1.5, period: "day" }, limits: { max_concurrent_tasks: 3 } },
 };
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
