@@ -5,6 +5,8 @@ import { errorBody, handleError } from "./lib/errors";
 import { requestContext } from "./middleware/request-context";
 import { account } from "./routes/account";
 import { admin } from "./routes/admin";
+import { adminInsights } from "./routes/admin-insights";
+import { docs } from "./routes/docs";
 import { endUserTokens } from "./routes/end-user-tokens";
 import { hailuo } from "./routes/hailuo";
 import { tasks } from "./routes/tasks";
@@ -22,5 +24,7 @@ export const app = new Hono<AppEnv>()
   .route("/api/v1", account)
   .route("/webhooks", webhooks)
   .route("/admin/v1", admin)
+  .route("/admin/v1", adminInsights)
+  .route("/", docs)
   .notFound((c) => c.json(errorBody("not_found", `No route for ${c.req.method} ${c.req.path}`, c.get("requestId") ?? "unknown"), 404))
   .onError(handleError);
