@@ -6,6 +6,7 @@ import { requestContext } from "./middleware/request-context";
 import { account } from "./routes/account";
 import { admin } from "./routes/admin";
 import { adminInsights } from "./routes/admin-insights";
+import { dashboard } from "./routes/dashboard";
 import { docs } from "./routes/docs";
 import { endUserTokens } from "./routes/end-user-tokens";
 import { hailuo } from "./routes/hailuo";
@@ -26,5 +27,6 @@ export const app = new Hono<AppEnv>()
   .route("/admin/v1", admin)
   .route("/admin/v1", adminInsights)
   .route("/", docs)
+  .route("/", dashboard)
   .notFound((c) => c.json(errorBody("not_found", `No route for ${c.req.method} ${c.req.path}`, c.get("requestId") ?? "unknown"), 404))
   .onError(handleError);

@@ -59,7 +59,7 @@ describe("GET /openapi.json", () => {
     expect(doc.components.schemas.TenantCreate).toEqual(expected);
     expect(doc.paths["/admin/v1/tenants"]!.post!.requestBody!.content["application/json"]!.schema).toEqual({ $ref: "#/components/schemas/TenantCreate" });
     // What the document says is required is what the route refuses without.
-    expect(doc.components.schemas.TenantCreate.required).toEqual(["name", "budget"]);
+    expect(doc.components.schemas.TenantCreate!.required).toEqual(["name", "budget"]);
     const res = await admin("/admin/v1/tenants", { body: { name: "No budget" } });
     expect(res.status).toBe(400);
     expect(JSON.stringify(await res.json())).toContain("budget");
