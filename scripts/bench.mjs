@@ -128,6 +128,8 @@ async function main() {
       persistRoot: undefined,
       directProxySocket: true,
       directProxyPort: proxyPort,
+      // The per-request access log would flood the terminal: show everything else.
+      onLog: (entry) => entry.message.includes('"msg":"request"') || process.stderr.write(`${entry.message}\n`),
     }),
   );
   const stop = async () => {

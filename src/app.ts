@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { cors } from "hono/cors";
 import type { AppEnv } from "./env";
 import { errorBody, handleError } from "./lib/errors";
+import { accessLog } from "./middleware/access-log";
 import { requestContext } from "./middleware/request-context";
 import { account } from "./routes/account";
 import { admin } from "./routes/admin";
@@ -15,6 +16,7 @@ import { webhooks } from "./routes/webhooks";
 
 /** The proxy: global middleware, the tenant and operator APIs, RunAPI's callback, one error format. */
 export const app = new Hono<AppEnv>()
+  .use(accessLog)
   .use(requestContext)
   // Front-end apps call with publishable keys; their origins are checked per key by tenantAuth.
   .use("/api/*", cors({ origin: (origin) => origin, allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Api-Key", "X-Request-Id"], exposeHeaders: ["X-Request-Id", "X-Estimated-Cost-Usd", "X-Budget-Remaining-Usd", "Retry-After"], maxAge: 600 }))

@@ -18,7 +18,9 @@ async function completedTask(key: string, prompt: string): Promise<string> {
   expect(res.status).toBe(200);
   const { id } = (await res.json()) as { id: string };
   for (let i = 0; i < 100; i++) {
-    const task = (await (await fetch(`${proxy.base}/api/v1/tasks/${id}`, { headers: { Authorization: `Bearer ${key}` } })).json()) as { charged_usd: number | null };
+    const task = (await (await fetch(`${proxy.base}/api/v1/tasks/${id}`, { headers: { Authorization: `Bearer ${key}` } })).json()) as {
+      charged_usd: number | null;
+    };
     if (task.charged_usd !== null) return id;
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -24,7 +24,8 @@ test("/openapi.json is a valid OpenAPI 3.1 document (@seriousme/openapi-schema-v
   expect(result.valid).toBe(true);
   expect(validator.version).toBe("3.1");
   // The drop-in, tenant, /v1 and operator APIs are all there.
-  for (const path of ["/api/v1/hailuo/text_to_video", "/api/v1/tasks/{id}", "/v1/chat/completions", "/admin/v1/tenants/{id}/ledger"]) expect(doc.paths).toHaveProperty([path]);
+  for (const path of ["/api/v1/hailuo/text_to_video", "/api/v1/tasks/{id}", "/v1/chat/completions", "/admin/v1/tenants/{id}/ledger"])
+    expect(doc.paths).toHaveProperty([path]);
 });
 
 test("/docs renders the reference offline: endpoints listed, search filters, an operation expands and Try it calls the API", async () => {

@@ -6,11 +6,23 @@ import { ERROR_STATUS } from "../src/lib/errors";
 import { TenantCreate } from "../src/routes/admin-schemas";
 import { admin, proxy } from "./helpers";
 
+/** A JSON Schema node, as deep as these assertions read it. */
+type JsonSchema = { required?: string[]; enum?: string[]; properties: Record<string, JsonSchema> };
+
 type Doc = {
   openapi: string;
   servers: { url: string }[];
-  paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: Record<string, unknown> }> }; responses: Record<string, { content?: Record<string, { schema: { $ref?: string } }> }> }>>;
-  components: { schemas: Record<string, Record<string, any>> };
+  paths: Record<
+    string,
+    Record<
+      string,
+      {
+        requestBody?: { content: Record<string, { schema: Record<string, unknown> }> };
+        responses: Record<string, { content?: Record<string, { schema: { $ref?: string } }> }>;
+      }
+    >
+  >;
+  components: { schemas: Record<string, JsonSchema> };
 };
 
 async function documentJson(): Promise<Doc> {
@@ -43,7 +55,9 @@ describe("GET /openapi.json", () => {
 
   it("documents every route the app serves, with its method", async () => {
     const doc = await documentJson();
-    const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((method) => ({ method, sample: path.replace(/\{\w+\}/g, "x1") })));
+    const documented = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.keys(ops).map((method) => ({ method, sample: path.replace(/\{\w+\}/g, "x1") })),
+    );
     const served = inspectRoutes(app).filter((r) => !r.isMiddleware);
     expect(served.length).toBeGreaterThan(20);
     const missing = served.filter((r) => {
@@ -55,7 +69,10 @@ describe("GET /openapi.json", () => {
 
   it("describes request bodies with the very zod schema the route validates with", async () => {
     const doc = await documentJson();
-    const { $schema: _, ...expected } = z.toJSONSchema(TenantCreate, { target: "draft-2020-12", io: "input", unrepresentable: "any" }) as Record<string, unknown>;
+    const { $schema: _, ...expected } = z.toJSONSchema(TenantCreate, { target: "draft-2020-12", io: "input", unrepresentable: "any" }) as Record<
+      string,
+      unknown
+    >;
     expect(doc.components.schemas.TenantCreate).toEqual(expected);
     expect(doc.paths["/admin/v1/tenants"]!.post!.requestBody!.content["application/json"]!.schema).toEqual({ $ref: "#/components/schemas/TenantCreate" });
     // What the document says is required is what the route refuses without.
@@ -68,7 +85,7 @@ describe("GET /openapi.json", () => {
   it("documents the one error object, and real errors match it", async () => {
     const doc = await documentJson();
     const error = doc.components.schemas.Error!;
-    expect(error.properties.error.properties.code.enum).toEqual(Object.keys(ERROR_STATUS));
+    expect(error.properties.error!.properties.code!.enum).toEqual(Object.keys(ERROR_STATUS));
     for (const [path, ops] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(ops)) {
         const errors = Object.entries(op.responses).filter(([status]) => Number(status) >= 400);
@@ -79,7 +96,7 @@ describe("GET /openapi.json", () => {
     const res = await proxy("/api/v1/me");
     expect(res.status).toBe(401);
     const body = (await res.json()) as { error: Record<string, unknown> };
-    for (const field of error.properties.error.required) expect(body.error).toHaveProperty(field);
+    for (const field of error.properties.error!.required!) expect(body.error).toHaveProperty(field);
     expect(doc.paths["/api/v1/me"]!.get!.responses["401"]).toBeDefined();
   });
 });

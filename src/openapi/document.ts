@@ -26,10 +26,12 @@ function toJson(schema: z.ZodType, io: Io): JsonSchema {
 /** Errors an operation can answer with: its own, plus those its auth and input imply. */
 function errorCodes(op: Operation): ErrorCode[] {
   const codes = new Set<ErrorCode>(op.errors ?? []);
-  if (op.auth === "tenant") ["unauthorized", "forbidden"].forEach((c) => codes.add(c as ErrorCode));
-  if (op.auth === "admin") codes.add("unauthorized");
-  if (op.query) codes.add("invalid_request");
-  if (op.body) ["invalid_request", "payload_too_large", "unsupported_media_type"].forEach((c) => codes.add(c as ErrorCode));
+  const implied: ErrorCode[] = [];
+  if (op.auth === "tenant") implied.push("unauthorized", "forbidden");
+  if (op.auth === "admin") implied.push("unauthorized");
+  if (op.query) implied.push("invalid_request");
+  if (op.body) implied.push("invalid_request", "payload_too_large", "unsupported_media_type");
+  for (const code of implied) codes.add(code);
   codes.add("internal_error");
   return [...codes];
 }
@@ -58,7 +60,13 @@ function build(): Record<string, unknown> {
       }
     }
     if (op.method === "post" && op.path.startsWith("/api/v1/hailuo/")) {
-      parameters.push({ name: "Idempotency-Key", in: "header", required: false, schema: { type: "string", minLength: 1, maxLength: 512 }, description: "Replays the first answer for 24 h" });
+      parameters.push({
+        name: "Idempotency-Key",
+        in: "header",
+        required: false,
+        schema: { type: "string", minLength: 1, maxLength: 512 },
+        description: "Replays the first answer for 24 h",
+      });
     }
 
     const requestId = { "X-Request-Id": { description: "The request's id (also in every error body)", schema: { type: "string" } } };

@@ -47,7 +47,10 @@ export function hailuoCreateBody(endpoint: Endpoint) {
     prompt_optimizer: z.boolean().optional(),
     enable_safety_checker: z.boolean().optional(),
     callback_url: url.optional().describe("The tenant's own signed webhook for this task (secret keys only); never forwarded as is"),
-    duration: z.union([z.literal(6), z.literal(10), z.literal("6"), z.literal("10")]).optional().meta({ deprecated: true, description: "Legacy alias of duration_seconds" }),
+    duration: z
+      .union([z.literal(6), z.literal(10), z.literal("6"), z.literal("10")])
+      .optional()
+      .meta({ deprecated: true, description: "Legacy alias of duration_seconds" }),
     nsfw_checker: z.boolean().optional().meta({ deprecated: true, description: "Legacy alias of enable_safety_checker" }),
   };
   const frames = {
@@ -82,7 +85,9 @@ export const Task = z.object({
   charged_usd: usd.nullable(),
   created_at: isoTime,
   updated_at: isoTime,
-  webhook_deliveries: z.array(z.object({ attempt: z.number().int(), at: isoTime, status: z.number().int().nullable(), duration_ms: z.number(), error: z.string().optional() })).optional(),
+  webhook_deliveries: z
+    .array(z.object({ attempt: z.number().int(), at: isoTime, status: z.number().int().nullable(), duration_ms: z.number(), error: z.string().optional() }))
+    .optional(),
 });
 
 export const TaskList = z.object({
@@ -204,13 +209,26 @@ export const PriceQuoteRequest = z.object({ service: z.string(), action: z.strin
 export const PriceQuote = z.object({ price_quote: z.object({ reservation_amount_cents: z.number() }).loose() });
 export const PriceSchedules = z.object({}).loose().describe("RunAPI's price_schedules shape, answered from the proxy's own prices");
 
-export const Models = z.object({ object: z.literal("list"), data: z.array(z.object({ id: z.string(), object: z.literal("model"), owned_by: z.string().optional() }).loose()) });
+export const Models = z.object({
+  object: z.literal("list"),
+  data: z.array(z.object({ id: z.string(), object: z.literal("model"), owned_by: z.string().optional() }).loose()),
+});
 export const ChatRequest = z
-  .object({ model: z.string(), messages: z.array(z.object({ role: z.string() }).loose()).min(1), stream: z.boolean().optional(), max_tokens: z.number().int().optional() })
+  .object({
+    model: z.string(),
+    messages: z.array(z.object({ role: z.string() }).loose()).min(1),
+    stream: z.boolean().optional(),
+    max_tokens: z.number().int().optional(),
+  })
   .loose()
   .describe("OpenAI's chat completion body; every field is passed through untouched");
-export const ChatResponse = z.object({ id: z.string(), object: z.string(), choices: z.array(z.object({}).loose()), usage: z.object({}).loose().optional() }).loose();
+export const ChatResponse = z
+  .object({ id: z.string(), object: z.string(), choices: z.array(z.object({}).loose()), usage: z.object({}).loose().optional() })
+  .loose();
 
-export const JsonRpc = z.object({ jsonrpc: z.literal("2.0"), method: z.string().optional(), id: z.union([z.string(), z.number()]).optional() }).loose().describe("A JSON-RPC 2.0 message (MCP Streamable HTTP)");
+export const JsonRpc = z
+  .object({ jsonrpc: z.literal("2.0"), method: z.string().optional(), id: z.union([z.string(), z.number()]).optional() })
+  .loose()
+  .describe("A JSON-RPC 2.0 message (MCP Streamable HTTP)");
 
 export const Ok = z.object({ ok: z.literal(true) });

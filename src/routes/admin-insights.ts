@@ -20,7 +20,11 @@ export const SpendQuery = z.object({ days: z.coerce.number().int().min(1).max(36
 /** `GET /admin/v1/tenants/{id}/tasks`: the tenant's newest tasks, every key and end user. */
 export const TenantTasksQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(20),
-  cursor: z.string().max(200).refine((v) => decodeCursor(v) !== null, "is not a cursor this API issued").optional(),
+  cursor: z
+    .string()
+    .max(200)
+    .refine((v) => decodeCursor(v) !== null, "is not a cursor this API issued")
+    .optional(),
 });
 
 /** One UTC day of a tenant's money: what was charged (settled), credited or debited, and reserved. */
@@ -57,8 +61,12 @@ export const adminInsights = new Hono<AppEnv>()
         const day = Math.floor((Date.parse(e.at) - from) / DAY_MS);
         if (day < 0 || day >= days) continue;
         if (e.type === "settle") charged[day]! += e.amount_micros;
-        else if (e.type === "adjust") adjusted[day]! -= e.amount_micros; // a positive adjustment is a credit: spend goes down
-        else if (e.type === "reserve") (reserved[day]! += e.amount_micros), (tasks[day]! += 1);
+        else if (e.type === "adjust")
+          adjusted[day]! -= e.amount_micros; // a positive adjustment is a credit: spend goes down
+        else if (e.type === "reserve") {
+          reserved[day]! += e.amount_micros;
+          tasks[day]! += 1;
+        }
       }
       afterId = page.next_after_id ?? undefined;
     } while (afterId !== undefined);

@@ -3,7 +3,7 @@ import { PAGE_CSS } from "./page-style";
 // The operator dashboard at /admin: one self-contained page over the operator API. The admin token is
 // kept in sessionStorage (this tab only) and sent as a bearer header; it never goes into a URL.
 
-const SCRIPT = String.raw`
+const SCRIPT = `
 (function () {
   var KEY = "runapi-proxy-admin-token";
   var $ = function (sel) { return document.querySelector(sel); };
