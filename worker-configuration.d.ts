@@ -3,7 +3,7 @@
 declare namespace Cloudflare {
 	interface GlobalProps {
 		mainModule: typeof import("./src/index");
-		durableNamespaces: "TenantLedger" | "VideoTask";
+		durableNamespaces: "TenantLedger";
 	}
 	interface Env {
 		TENANTS: KVNamespace;
@@ -15,12 +15,12 @@ declare namespace Cloudflare {
 		UPSTREAM_TIMEOUT_MS: string;
 		MAX_BODY_BYTES: string;
 		ALLOW_HTTP_URLS: string;
+		ALLOW_PRIVATE_URLS: string;
 		PRICING_MODE: string;
 		RUNAPI_API_KEY: string;
 		ADMIN_TOKEN: string;
 		SIGNING_SECRET: string;
 		LEDGER: DurableObjectNamespace<import("./src/index").TenantLedger>;
-		TASKS: DurableObjectNamespace<import("./src/index").VideoTask>;
 	}
 }
 interface Env extends Cloudflare.Env {}

@@ -129,7 +129,7 @@ async function main() {
       directProxySocket: true,
       directProxyPort: proxyPort,
       // The per-request access log would flood the terminal: show everything else.
-      onLog: (entry) => entry.message.includes('"msg":"request"') || process.stderr.write(`${entry.message}\n`),
+      onLog: (entry) => entry.message.includes('"event":"request"') || process.stderr.write(`${entry.message}\n`),
     }),
   );
   const stop = async () => {

@@ -60,12 +60,12 @@ export function createLogPrinter(write, { color = false } = {}) {
       let lineLevel = level;
       try {
         const entry = JSON.parse(raw);
-        if (entry && entry.msg === "request") line = formatRequest(entry, timestamp, color);
+        if (entry && entry.event === "request") line = formatRequest(entry, timestamp, color);
         else if (entry && typeof entry === "object" && entry.level) {
-          const { level: l, msg, ...rest } = entry;
+          const { level: l, event, msg, ...rest } = entry;
           lineLevel = l;
           const fields = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`);
-          line = [paint("dim", clock(timestamp), color), paint(l === "error" ? "red" : l === "warn" ? "yellow" : "cyan", l, color), msg ?? "", ...fields]
+          line = [paint("dim", clock(timestamp), color), paint(l === "error" ? "red" : l === "warn" ? "yellow" : "cyan", l, color), event ?? msg ?? "", ...fields]
             .filter(Boolean)
             .join(" ");
         }

@@ -12,7 +12,7 @@ import { docs } from "./routes/docs";
 import { endUserTokens } from "./routes/end-user-tokens";
 import { hailuo } from "./routes/hailuo";
 import { tasks } from "./routes/tasks";
-import { webhooks } from "./routes/webhooks";
+import { runapiCallbacks } from "./routes/webhooks";
 
 /** The proxy: global middleware, the tenant and operator APIs, RunAPI's callback, one error format. */
 export const app = new Hono<AppEnv>()
@@ -25,7 +25,7 @@ export const app = new Hono<AppEnv>()
   .route("/api/v1/tasks", tasks)
   .route("/api/v1/end_user_tokens", endUserTokens)
   .route("/api/v1", account)
-  .route("/webhooks", webhooks)
+  .route("/webhooks", runapiCallbacks)
   .route("/admin/v1", admin)
   .route("/admin/v1", adminInsights)
   .route("/", docs)

@@ -43,6 +43,7 @@ const ConfigSchema = z.object({
   UPSTREAM_RETRY_BASE_MS: z.coerce.number().int().nonnegative().default(250),
   MAX_BODY_BYTES: seconds(65_536),
   ALLOW_HTTP_URLS: flag,
+  ALLOW_PRIVATE_URLS: flag,
   PRICING_MODE: z.enum(["table", "quote"]).default("table"),
 });
 
@@ -60,6 +61,8 @@ export interface Config {
   upstreamRetryBaseMs: number;
   maxBodyBytes: number;
   allowHttpUrls: boolean;
+  /** Webhook and callback URLs may name loopback or private hosts (local testing only). */
+  allowPrivateUrls: boolean;
   pricingMode: "table" | "quote";
 }
 
@@ -75,7 +78,7 @@ export function loadConfig(env: Bindings): Config {
   const raw: Record<string, unknown> = {};
   for (const key of Object.keys(ConfigSchema.shape)) {
     const value = (env as unknown as Record<string, unknown>)[key];
-    raw[key] = value === "" && key !== "PUBLIC_BASE_URL" && key !== "ALLOW_HTTP_URLS" ? undefined : value;
+    raw[key] = value === "" && key !== "PUBLIC_BASE_URL" && key !== "ALLOW_HTTP_URLS" && key !== "ALLOW_PRIVATE_URLS" ? undefined : value;
   }
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {
@@ -96,6 +99,7 @@ export function loadConfig(env: Bindings): Config {
     upstreamRetryBaseMs: v.UPSTREAM_RETRY_BASE_MS,
     maxBodyBytes: v.MAX_BODY_BYTES,
     allowHttpUrls: v.ALLOW_HTTP_URLS,
+    allowPrivateUrls: v.ALLOW_PRIVATE_URLS,
     pricingMode: v.PRICING_MODE,
   };
   cache.set(env, config);

@@ -1,6 +1,5 @@
 import { app } from "./app";
 
-export { TenantLedger } from "./durable-objects/tenant-ledger";
-export { VideoTask } from "./durable-objects/task";
+export { TenantLedger } from "./durable-objects/tenant";
 
 export default app satisfies ExportedHandler<Env>;

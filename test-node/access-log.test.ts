@@ -3,7 +3,7 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import { createLogPrinter } from "../scripts/log-format.mjs";
 import { type RunningProxy, startProxy, UPSTREAM_KEY } from "./support/proxy";
 
-type Line = { level: string; msg: string; request_id: string; method: string; route: string; status: number; duration_ms: number; [k: string]: unknown };
+type Line = { level: string; event: string; request_id: string; method: string; route: string; status: number; duration_ms: number; [k: string]: unknown };
 
 let proxy: RunningProxy;
 beforeAll(async () => {
@@ -18,7 +18,7 @@ function requestLines(): Line[] {
     .flatMap((m) => {
       try {
         const entry = JSON.parse(m);
-        return entry?.msg === "request" ? [entry as Line] : [];
+        return entry?.event === "request" ? [entry as Line] : [];
       } catch {
         return [];
       }

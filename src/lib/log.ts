@@ -1,20 +1,16 @@
-/** Log levels, lowest first. */
-export type LogLevel = "debug" | "info" | "warn" | "error";
+/** One structured JSON line per event, to the Worker's logs (Workers Logs / `wrangler tail`). Never pass a secret. */
+type Fields = Record<string, string | number | boolean | null | undefined>;
 
-/** Fields of a log line: flat JSON values. Never put a secret (keys, tokens, signing secrets) in one. */
-export type LogFields = Record<string, string | number | boolean | null | undefined>;
+/** Fields of a log line: flat JSON values, never a secret. */
+export type LogFields = Fields;
 
-const SINK: Record<LogLevel, (line: string) => void> = {
-  debug: (line) => console.debug(line),
-  info: (line) => console.log(line),
-  warn: (line) => console.warn(line),
-  error: (line) => console.error(line),
-};
-
-/**
- * One structured line: `{"level","msg",...fields}` as JSON, the shape Workers Logs indexes and
- * `npm start` pretty-prints. Undefined fields are left out.
- */
-export function log(level: LogLevel, msg: string, fields: LogFields = {}): void {
-  SINK[level](JSON.stringify({ level, msg, ...fields }));
+function line(level: "info" | "warn" | "error", event: string, fields: Fields): string {
+  return JSON.stringify({ level, event, ...fields });
 }
+
+/** The proxy's logger. */
+export const log = {
+  info: (event: string, fields: Fields = {}) => console.log(line("info", event, fields)),
+  warn: (event: string, fields: Fields = {}) => console.warn(line("warn", event, fields)),
+  error: (event: string, fields: Fields = {}) => console.error(line("error", event, fields)),
+};

@@ -30,7 +30,7 @@ export const accessLog = createMiddleware<AppEnv>(async function accessLog(c, ne
   const auth = c.get("auth");
   const status = c.res.status;
   const estimate = c.res.headers.get("x-estimated-cost-usd");
-  log(status >= 500 ? "error" : status >= 400 ? "warn" : "info", "request", {
+  log[status >= 500 ? "error" : status >= 400 ? "warn" : "info"]("request", {
     request_id: c.get("requestId"),
     method: c.req.method,
     route: handlerRoute(c),
