@@ -2,6 +2,7 @@ import { inspectRoutes } from "hono/dev";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { app } from "../src/app";
+import { budgetAlertBody } from "../src/domain/budget-alerts";
 import { ERROR_STATUS } from "../src/lib/errors";
 import { TenantCreate } from "../src/routes/admin-schemas";
 import { admin, proxy } from "./helpers";
@@ -98,6 +99,30 @@ describe("GET /openapi.json", () => {
     const body = (await res.json()) as { error: Record<string, unknown> };
     for (const field of error.properties.error!.required!) expect(body.error).toHaveProperty(field);
     expect(doc.paths["/api/v1/me"]!.get!.responses["401"]).toBeDefined();
+  });
+});
+
+describe("outgoing webhooks in the document", () => {
+  it("describes the task and budget.threshold webhooks, with exactly the fields the proxy sends", async () => {
+    const doc = (await documentJson()) as Doc & { webhooks: Record<string, { post: { requestBody: { content: Record<string, { schema: JsonSchema }> } } }> };
+    expect(Object.keys(doc.webhooks)).toEqual(["task.terminal", "budget.threshold"]);
+    const schema = doc.webhooks["budget.threshold"]!.post.requestBody.content["application/json"]!.schema;
+    const sent = budgetAlertBody(
+      "acme",
+      {
+        scope: "tenant",
+        subject: "acme",
+        period: "month",
+        limit_micros: 1_000_000,
+        spent_micros: 500_000,
+        reserved_micros: 0,
+        remaining_micros: 500_000,
+        resets_at: "2026-12-01T00:00:00.000Z",
+      },
+      50,
+    );
+    expect(Object.keys(schema.properties).sort()).toEqual(Object.keys(sent).sort());
+    expect([...schema.required!].sort()).toEqual(Object.keys(sent).sort());
   });
 });
 

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ERROR_STATUS, type ErrorCode } from "../lib/errors";
 import { NAMED_SCHEMAS, OPERATIONS, TAGS, type Operation } from "./registry";
-import { ErrorBody } from "./schemas";
+import { BudgetThreshold, ErrorBody, Task } from "./schemas";
 
 type JsonSchema = Record<string, unknown>;
 type Io = "input" | "output";
@@ -101,6 +101,28 @@ function build(): Record<string, unknown> {
     };
   }
 
+  const signed = (summary: string, description: string, body: JsonSchema) => ({
+    post: {
+      summary,
+      description: `${description} Signed per Standard Webhooks with the tenant's \`whsec_…\` secret; retried with backoff on non-2xx.`,
+      parameters: ["webhook-id", "webhook-timestamp", "webhook-signature"].map((name) => ({ name, in: "header", required: true, schema: { type: "string" } })),
+      requestBody: { required: true, content: { "application/json": { schema: body } } },
+      responses: { "200": { description: "Any 2xx acknowledges the delivery" } },
+    },
+  });
+  const webhooks = {
+    "task.terminal": signed(
+      "A task reached a terminal state",
+      "POSTed to the request's `callback_url` or the tenant's `webhook_url`: the task as `GET /api/v1/tasks/{id}` shows it.",
+      ref(Task, "output"),
+    ),
+    "budget.threshold": signed(
+      "A budget crossed an alert threshold",
+      "Once per scope, period and threshold (`alert_thresholds_percent`, default 50/80/100), to the tenant's `webhook_url`.",
+      toJson(BudgetThreshold, "output"),
+    ),
+  };
+
   return {
     openapi: "3.1.0",
     info: {
@@ -114,6 +136,7 @@ function build(): Record<string, unknown> {
     },
     tags: Object.values(TAGS).map((name) => ({ name, description: TAG_DESCRIPTIONS[name] })),
     paths,
+    webhooks,
     components: {
       schemas: components,
       securitySchemes: {

@@ -232,3 +232,17 @@ export const JsonRpc = z
   .describe("A JSON-RPC 2.0 message (MCP Streamable HTTP)");
 
 export const Ok = z.object({ ok: z.literal(true) });
+
+/** The `budget.threshold` webhook body (SPEC §4; built by `budgetAlertBody`). */
+export const BudgetThreshold = z.object({
+  type: z.literal("budget.threshold"),
+  tenant_id: z.string(),
+  scope: z.enum(["tenant", "key", "end_user"]),
+  subject: z.string(),
+  period: z.enum(PERIODS),
+  threshold_percent: z.number().int(),
+  limit_usd: usd,
+  spent_usd: usd,
+  reserved_usd: usd,
+  resets_at: isoTime.nullable(),
+});

@@ -66,14 +66,14 @@ const SCRIPT = String.raw`
     if (s.format === "uri") return "https://example.com/image.png";
     return "string";
   }
-  function operation(path, method, op) {
+  function operation(path, method, op, webhook) {
     var params = op.parameters || [];
     var body = op.requestBody && op.requestBody.content["application/json"];
     var inputs = {};
     var kids = [el("p", { class: "op-summary", text: op.summary })];
     if (op.description) kids.push(el("p", { class: "muted", text: op.description }));
     var auth = (op.security || []).map(function (s) { return Object.keys(s)[0]; });
-    kids.push(el("p", { class: "auth" }, [el("strong", { text: "Auth: " }), auth.length ? auth.join(" or ") : "none"]));
+    if (!webhook) kids.push(el("p", { class: "auth" }, [el("strong", { text: "Auth: " }), auth.length ? auth.join(" or ") : "none"]));
     if (params.length) {
       kids.push(el("h4", { text: "Parameters" }));
       kids.push(el("table", { class: "schema" }, [el("tbody", {}, params.map(function (p) {
@@ -118,7 +118,7 @@ const SCRIPT = String.raw`
         });
       }, function (err) { out.textContent = String(err); });
     });
-    kids.push(el("div", { class: "try" }, [el("h4", { text: "Try it" }), bodyInput, send, out]));
+    if (!webhook) kids.push(el("div", { class: "try" }, [el("h4", { text: "Try it" }), bodyInput, send, out]));
     var item = el("details", { class: "op", id: op.operationId, "data-search": (method + " " + path + " " + op.summary + " " + (op.tags || []).join(" ")).toLowerCase() }, [
       el("summary", {}, [el("span", { class: "method m-" + method, text: method.toUpperCase() }), el("code", { class: "path", text: path }), el("span", { class: "sum", text: op.summary })]),
       el("div", { class: "body" }, kids),
@@ -138,6 +138,11 @@ const SCRIPT = String.raw`
         var tag = (op.tags || ["Other"])[0];
         (groups[tag] = groups[tag] || []).push(operation(path, method, op));
       });
+    });
+    var hooks = doc.webhooks || {};
+    Object.keys(hooks).forEach(function (name) {
+      var tag = "Webhooks (sent to you)";
+      (groups[tag] = groups[tag] || []).push(operation(name, "post", hooks[name].post, true));
     });
     var count = 0;
     Object.keys(groups).forEach(function (tag, i) {
