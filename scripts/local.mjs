@@ -34,6 +34,10 @@ export const PASSED_VARS = [
   "UPSTREAM_RETRY_BASE_MS",
   "MAX_BODY_BYTES",
   "PRICING_MODE",
+  "TURNSTILE_SECRET_KEY",
+  "TURNSTILE_SITE_KEY",
+  "TURNSTILE_VERIFY_URL",
+  "DEMO_PUBLISHABLE_KEY",
 ];
 
 const SIM_NAME = "runapi-sim";
@@ -87,6 +91,7 @@ export async function readWranglerConfig() {
     compatibilityFlags: config.compatibility_flags ?? [],
     vars: Object.fromEntries(Object.entries(config.vars ?? {}).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])),
     kvNamespaces: Object.fromEntries((config.kv_namespaces ?? []).map((kv) => [kv.binding, kv.id ?? kv.binding])),
+    ratelimits: Object.fromEntries((config.ratelimits ?? []).map((r) => [r.name, { simple: r.simple }])),
     durableObjects: Object.fromEntries(
       (config.durable_objects?.bindings ?? []).map((b) => [b.name, { className: b.class_name, useSQLite: sqlite.get(b.class_name) ?? false }]),
     ),
@@ -121,6 +126,7 @@ export function miniflareOptions(o) {
     compatibilityFlags: o.wrangler.compatibilityFlags,
     kvNamespaces: o.wrangler.kvNamespaces,
     durableObjects: o.wrangler.durableObjects,
+    ratelimits: o.wrangler.ratelimits,
     bindings: o.proxyVars,
     ...(o.directProxySocket ? { unsafeDirectSockets: [{ host: o.host, port: o.directProxyPort }] } : {}),
   };

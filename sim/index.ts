@@ -5,6 +5,7 @@ import { handleSimError, SimError, simState, type SimApp, type SimEnv } from "./
 import { hailuo } from "./hailuo";
 import { openai } from "./openai";
 import { account } from "./quotes";
+import { turnstile } from "./turnstile";
 
 export { SimState } from "./state";
 export type { SimEnv } from "./env";
@@ -33,6 +34,7 @@ export const app = new Hono<SimApp>()
   .route("/api/v1", account)
   .route("/v1", openai)
   .route("/__sim", control)
+  .route("/turnstile", turnstile)
   .notFound((c) => c.json({ error: { code: "not_found", message: `No route for ${c.req.method} ${c.req.path}` } }, 404))
   .onError(handleSimError);
 

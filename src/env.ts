@@ -7,6 +7,8 @@ import type { LogFields } from "./lib/log";
 export type Bindings = Env & {
   /** When bound, RunAPI calls go through this service (the simulator) instead of the network. */
   RUNAPI?: Fetcher;
+  /** When bound, Turnstile siteverify calls go through this service (the simulator in tests) instead of the network. */
+  TURNSTILE?: Fetcher;
   /** Base delay of the upstream create retry (default 250 ms). */
   UPSTREAM_RETRY_BASE_MS?: string;
 };
@@ -45,6 +47,10 @@ const ConfigSchema = z.object({
   ALLOW_HTTP_URLS: flag,
   ALLOW_PRIVATE_URLS: flag,
   PRICING_MODE: z.enum(["table", "quote"]).default("table"),
+  TURNSTILE_SECRET_KEY: z.string().max(500, "must be at most 500 characters").optional(),
+  TURNSTILE_SITE_KEY: z.string().regex(/^[A-Za-z0-9_-]{1,200}$/, "must be a Turnstile site key (letters, digits, _ and -)").optional(),
+  TURNSTILE_VERIFY_URL: z.url().default("https://challenges.cloudflare.com/turnstile/v0/siteverify"),
+  DEMO_PUBLISHABLE_KEY: z.string().regex(/^pk_[A-Za-z0-9_-]{20,200}$/, "must be a publishable key (pk_…)").optional(),
 });
 
 /** Validated configuration: durations in milliseconds, flags as booleans. */
@@ -64,6 +70,13 @@ export interface Config {
   /** Webhook and callback URLs may name loopback or private hosts (local testing only). */
   allowPrivateUrls: boolean;
   pricingMode: "table" | "quote";
+  /** Set: publishable-key creates need a Turnstile token verified with it. */
+  turnstileSecretKey: string | undefined;
+  /** Given to the demo page to render the Turnstile widget. */
+  turnstileSiteKey: string | undefined;
+  turnstileVerifyUrl: string;
+  /** The key `GET /demo` uses when the URL names none. */
+  demoPublishableKey: string | undefined;
 }
 
 const cache = new WeakMap<object, Config>();
@@ -101,6 +114,10 @@ export function loadConfig(env: Bindings): Config {
     allowHttpUrls: v.ALLOW_HTTP_URLS,
     allowPrivateUrls: v.ALLOW_PRIVATE_URLS,
     pricingMode: v.PRICING_MODE,
+    turnstileSecretKey: v.TURNSTILE_SECRET_KEY,
+    turnstileSiteKey: v.TURNSTILE_SITE_KEY,
+    turnstileVerifyUrl: v.TURNSTILE_VERIFY_URL,
+    demoPublishableKey: v.DEMO_PUBLISHABLE_KEY,
   };
   cache.set(env, config);
   return config;
