@@ -1,6 +1,7 @@
 // `npm start`'s view of the worker's logs: the proxy's JSON lines (src/lib/log.ts) as one short line each,
-// and workerd's own internal errors (a native stack per failed outbound fetch, e.g. a webhook host that does
-// not resolve) condensed to one line, repeated ones within a few seconds shown once.
+// and workerd's own internal errors (a native stack per failed outbound fetch) condensed to one line, repeated
+// ones within a few seconds shown once. A failed DNS lookup is not printed on its own: the proxy logs the
+// failed delivery itself (`webhook_undeliverable host=…`), and that line gets the cause appended.
 
 const REPEAT_WINDOW_MS = 5_000;
 const COLORS = { reset: "\x1b[0m", dim: "\x1b[2m", red: "\x1b[31m", yellow: "\x1b[33m", green: "\x1b[32m", cyan: "\x1b[36m" };
@@ -47,12 +48,19 @@ export function condenseRuntimeError(message) {
   return `workerd: ${(failed ? failed[1] : text.replace(/^\S+ /, "")).trim().slice(0, 200)}`;
 }
 
+/** The host of workerd's "DNS lookup failed" error line, or null. */
+export function dnsFailureHost(message) {
+  return message.match(/DNS lookup failed\.; params\.host = ([^;]+);/)?.[1]?.trim() ?? null;
+}
+
 /**
  * A `handleStructuredLogs` handler for Miniflare: writes each worker log record as one line.
  * `write(line, level)` receives the formatted text.
  */
 export function createLogPrinter(write, { color = false } = {}) {
   let last = { line: "", at: 0 };
+  /** Hosts whose DNS lookup just failed (workerd's line), by when. */
+  const unresolved = new Map();
   return function printLog({ timestamp, level, message }) {
     for (const raw of String(message).split("\n")) {
       if (!raw.trim() || raw.startsWith("stack: /")) continue;
@@ -65,7 +73,14 @@ export function createLogPrinter(write, { color = false } = {}) {
           const { level: l, event, msg, ...rest } = entry;
           lineLevel = l;
           const fields = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`);
-          line = [paint("dim", clock(timestamp), color), paint(l === "error" ? "red" : l === "warn" ? "yellow" : "cyan", l, color), event ?? msg ?? "", ...fields]
+          const failedAt = typeof rest.host === "string" ? unresolved.get(rest.host) : undefined;
+          if (failedAt !== undefined && timestamp - failedAt < REPEAT_WINDOW_MS) fields.push("cause=DNS lookup failed (host does not resolve)");
+          line = [
+            paint("dim", clock(timestamp), color),
+            paint(l === "error" ? "red" : l === "warn" ? "yellow" : "cyan", l, color),
+            event ?? msg ?? "",
+            ...fields,
+          ]
             .filter(Boolean)
             .join(" ");
         }
@@ -73,6 +88,11 @@ export function createLogPrinter(write, { color = false } = {}) {
         // not JSON: a plain console line, or workerd's own
       }
       if (line === undefined) {
+        const host = dnsFailureHost(raw);
+        if (host) {
+          unresolved.set(host, timestamp);
+          continue;
+        }
         const condensed = condenseRuntimeError(raw);
         if (condensed) {
           line = `${paint("dim", clock(timestamp), color)} ${paint("yellow", "warn", color)} ${condensed}`;

@@ -29,10 +29,21 @@ const RUNTIME_NOISE = [
   /^Sourcemap for ".*standardwebhooks\/dist\/index\.js" points to missing source files/,
 ];
 
-/** The sender's rejection that follows an aborted pipe (above); dropped only within this window after it. */
-const AFTER_PIPE_ABORT = /uncaught exception; source = Uncaught \(in promise\); stack = Error: Network connection lost\./;
-const AFTER_PIPE_ABORT_MS = 2_000;
-let lastPipeAbort = 0;
+/**
+ * Follow-ups dropped only right after their cause (above): the sender's rejection after an aborted pipe, and
+ * the "internal error" workerd reports for a fetch whose host did not resolve (the proxy catches the fetch's
+ * own rejection; the report comes from workerd's side of it).
+ */
+const FOLLOW_UPS = [
+  { cause: /read end of pipe was aborted/, message: /uncaught exception; source = Uncaught \(in promise\); stack = Error: Network connection lost\./ },
+  {
+    cause: /DNS lookup failed\./,
+    message:
+      /uncaught exception; (source = Uncaught \(in promise\); stack = Error|exception = \S+value\.h:\d+: failed: jsg\.Error): internal error; reference = /,
+  },
+];
+const FOLLOW_UP_MS = 2_000;
+const lastCause = new Map();
 
 const showAll = () => process.env.VITEST_SHOW_LOGS === "1";
 
@@ -48,8 +59,9 @@ function filter(stream) {
   stream.write = (chunk, ...rest) => {
     const text = typeof chunk === "string" ? chunk : Buffer.isBuffer(chunk) ? chunk.toString("utf8") : "";
     const noise = text && RUNTIME_NOISE.some((re) => re.test(text));
-    if (noise && text.includes("read end of pipe was aborted")) lastPipeAbort = Date.now();
-    if (noise || (text && AFTER_PIPE_ABORT.test(text) && Date.now() - lastPipeAbort < AFTER_PIPE_ABORT_MS)) {
+    if (noise) for (const f of FOLLOW_UPS) if (f.cause.test(text)) lastCause.set(f, Date.now());
+    const followUp = text && FOLLOW_UPS.some((f) => f.message.test(text) && Date.now() - (lastCause.get(f) ?? 0) < FOLLOW_UP_MS);
+    if (noise || followUp) {
       const callback = rest.find((a) => typeof a === "function");
       if (callback) callback();
       return true;
