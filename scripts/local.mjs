@@ -31,6 +31,8 @@ export const PASSED_VARS = [
   "ALLOW_HTTP_URLS",
   "UPSTREAM_TIMEOUT_MS",
   "PRICING_MODE",
+  "VIDEO_URL_TTL_SECONDS",
+  "VIDEO_RETENTION_DAYS",
 ];
 
 const SIM_NAME = "runapi-sim";
@@ -84,6 +86,7 @@ export async function readWranglerConfig() {
     compatibilityFlags: config.compatibility_flags ?? [],
     vars: Object.fromEntries(Object.entries(config.vars ?? {}).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])),
     kvNamespaces: Object.fromEntries((config.kv_namespaces ?? []).map((kv) => [kv.binding, kv.id ?? kv.binding])),
+    r2Buckets: Object.fromEntries((config.r2_buckets ?? []).map((r2) => [r2.binding, r2.bucket_name ?? r2.binding])),
     durableObjects: Object.fromEntries(
       (config.durable_objects?.bindings ?? []).map((b) => [b.name, { className: b.class_name, useSQLite: sqlite.get(b.class_name) ?? false }]),
     ),
@@ -116,6 +119,7 @@ export function miniflareOptions(o) {
     compatibilityDate: o.wrangler.compatibilityDate,
     compatibilityFlags: o.wrangler.compatibilityFlags,
     kvNamespaces: o.wrangler.kvNamespaces,
+    r2Buckets: o.wrangler.r2Buckets,
     durableObjects: o.wrangler.durableObjects,
     bindings: o.proxyVars,
     ...(o.directProxySocket ? { unsafeDirectSockets: [{ host: o.host, port: o.directProxyPort }] } : {}),
@@ -144,7 +148,7 @@ export function miniflareOptions(o) {
     logRequests: false,
     ...(o.persistRoot
       ? { defaultPersistRoot: o.persistRoot }
-      : { kvPersist: false, durableObjectsPersist: false, cachePersist: false }),
+      : { kvPersist: false, durableObjectsPersist: false, cachePersist: false, r2Persist: false }),
   };
 }
 

@@ -8,6 +8,10 @@ export type Bindings = Env & {
   RUNAPI?: Fetcher;
   /** Base delay of the upstream create retry (default 250 ms). */
   UPSTREAM_RETRY_BASE_MS?: string;
+  /** The video archive (SPEC §11); without it tasks keep RunAPI's links. */
+  VIDEOS?: R2Bucket;
+  /** First retry delay of a failed video copy (default 10 s, then ×4 per attempt). */
+  VIDEO_COPY_RETRY_BASE_MS?: string;
 };
 
 /** Hono's environment for every route and middleware. */
@@ -41,6 +45,9 @@ const ConfigSchema = z.object({
   MAX_BODY_BYTES: seconds(65_536),
   ALLOW_HTTP_URLS: flag,
   PRICING_MODE: z.enum(["table", "quote"]).default("table"),
+  VIDEO_URL_TTL_SECONDS: seconds(7 * 86_400),
+  VIDEO_RETENTION_DAYS: seconds(90),
+  VIDEO_COPY_RETRY_BASE_MS: z.coerce.number().int().nonnegative().default(10_000),
 });
 
 /** Validated configuration: durations in milliseconds, flags as booleans. */
@@ -58,6 +65,9 @@ export interface Config {
   maxBodyBytes: number;
   allowHttpUrls: boolean;
   pricingMode: "table" | "quote";
+  videoUrlTtlSeconds: number;
+  videoRetentionMs: number;
+  videoCopyRetryBaseMs: number;
 }
 
 const cache = new WeakMap<object, Config>();
@@ -94,6 +104,9 @@ export function loadConfig(env: Bindings): Config {
     maxBodyBytes: v.MAX_BODY_BYTES,
     allowHttpUrls: v.ALLOW_HTTP_URLS,
     pricingMode: v.PRICING_MODE,
+    videoUrlTtlSeconds: v.VIDEO_URL_TTL_SECONDS,
+    videoRetentionMs: v.VIDEO_RETENTION_DAYS * 86_400_000,
+    videoCopyRetryBaseMs: v.VIDEO_COPY_RETRY_BASE_MS,
   };
   cache.set(env, config);
   return config;
