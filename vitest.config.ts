@@ -31,7 +31,7 @@ export default defineConfig({
           PUBLIC_BASE_URL: "https://proxy.test",
           UPSTREAM_TIMEOUT_MS: "1500",
           UPSTREAM_RETRY_BASE_MS: "10",
-          VIDEO_COPY_RETRY_BASE_MS: "20",
+          VIDEO_COPY_RETRY_BASE_MS: "1",
         },
         // Outbound RunAPI calls reach the simulator through this binding.
         serviceBindings: { RUNAPI: "runapi-sim" },

@@ -80,3 +80,8 @@ export function recordFailure(archive: VideoArchive, index: number, failure: { r
   v.next_at = now + archiveRetryDelayMs(retryBaseMs, v.attempts);
   return "retry";
 }
+
+/** When the tenant webhook of a completed task may go: once every copy has settled, or the wait is over. */
+export function webhookReleaseAt(archive: VideoArchive | undefined): number {
+  return archiveSettled(archive) ? 0 : archive!.started_at + WEBHOOK_ARCHIVE_WAIT_MS;
+}

@@ -9,6 +9,9 @@ import { AppError, type ErrorCode } from "../lib/errors";
 import { RunApiClient } from "../upstream/runapi";
 import { deliverWebhook } from "./task-webhook";
 import { TaskEvents } from "./task-events";
+import { applyAttempts, copyDueVideos, sourceFetcher } from "../archive/run";
+import { newArchive, nextArchiveAt, webhookReleaseAt, type VideoArchive } from "../archive/state";
+import { publicVideos } from "../archive/view";
 
 /** Why a submission failed, in a form that crosses the RPC boundary. */
 export interface SubmitError {
@@ -21,6 +24,9 @@ export interface SubmitError {
 const LEDGER_RETRY_MS = 5_000;
 const RECORD = "task";
 const ALARM_AT = "alarm_at";
+/** The video archive's state (SPEC §11), and the origin the task was created on (its video links are signed for it). */
+const ARCHIVE = "archive";
+const ORIGIN = "origin";
 /** Who is asking for the event stream (set by the route, which authenticated them). */
 export const VIEWER_HEADER = "x-task-viewer";
 
@@ -34,6 +40,8 @@ export class VideoTask extends DurableObject<Bindings> {
   private readonly events = new TaskEvents();
   /** True while this instance waits for RunAPI to answer the create (lost with the instance, as the call is). */
   private submitting = false;
+  /** True while this instance copies videos into R2 (a second alarm run leaves them to it). */
+  private archiving = false;
 
   /** Stores the task, submits it to RunAPI and records the outcome; a failure releases the reservation. */
   async start(init: TaskInit): Promise<{ ok: true; view: TaskView } | { ok: false; error: SubmitError; view: TaskView }> {
@@ -42,6 +50,7 @@ export class VideoTask extends DurableObject<Bindings> {
     const config = loadConfig(this.env);
     const record = newTaskRecord(init);
     this.save(record);
+    this.ctx.storage.kv.put(ORIGIN, new URL(init.callbackUrl).origin);
     // Armed before RunAPI is called: if this object dies mid-call, the alarm still expires the task and releases its money.
     await this.schedule(record);
     this.submitting = true;
@@ -68,7 +77,7 @@ export class VideoTask extends DurableObject<Bindings> {
   /** The task as `viewer` may see it; null for an unknown task, someone else's, or (like RunAPI) one asked for on the other endpoint. */
   async read(viewer: TaskViewer, endpoint?: Endpoint): Promise<TaskView | null> {
     const task = this.load();
-    return task && canView(viewer, task) && (!endpoint || task.endpoint === endpoint) ? taskView(task) : null;
+    return task && canView(viewer, task) && (!endpoint || task.endpoint === endpoint) ? this.view(task) : null;
   }
 
   /** For an idempotent replay: the task and its estimate once RunAPI has accepted it; null before that (or if it never will). */
@@ -124,10 +133,12 @@ export class VideoTask extends DurableObject<Bindings> {
       this.observe({ status: "expired", source: "ttl", error: { code: "expired", message: "The task was never submitted to RunAPI" } });
     }
     await this.syncLedger();
+    await this.archiveVideos(now);
     task = this.mustLoad();
-    if (task.webhook.state === "pending" && (task.webhook.next_at ?? 0) <= now) {
+    // The webhook carries the archived links when the copies land within a bounded wait (README: Video archive).
+    if (task.webhook.state === "pending" && Math.max(task.webhook.next_at ?? 0, webhookReleaseAt(this.archive())) <= now) {
       const tenant = await this.env.TENANTS.get<{ webhook_secret: string | null }>(`tenant:${task.tenant_id}`, "json");
-      const outcome = await deliverWebhook(task, tenant?.webhook_secret ?? null, Date.now());
+      const outcome = await deliverWebhook({ ...task, videos: (await this.view(task)).videos ?? null }, tenant?.webhook_secret ?? null, Date.now());
       task = this.mustLoad();
       task.webhook = outcome;
       this.save(task);
@@ -210,13 +221,52 @@ export class VideoTask extends DurableObject<Bindings> {
       if (task.wake_requested && task.upstream_id) times.push(Date.now());
     }
     if (task.ledger === "pending") times.push(Date.now() + LEDGER_RETRY_MS);
-    if (task.webhook.state === "pending" && task.webhook.next_at !== null) times.push(task.webhook.next_at);
+    if (task.webhook.state === "pending" && task.webhook.next_at !== null) times.push(Math.max(task.webhook.next_at, webhookReleaseAt(this.archive())));
+    const archiveAt = nextArchiveAt(this.archive());
+    if (archiveAt !== null) times.push(archiveAt);
     if (times.length) {
       const at = Math.min(...times);
       this.ctx.storage.kv.put(ALARM_AT, at);
       await this.ctx.storage.setAlarm(at);
     } else {
       await this.ctx.storage.deleteAlarm();
+    }
+  }
+
+  /** The task as readers see it: archived videos point at the proxy's signed links, re-signed on every read. */
+  private async view(task: TaskRecord): Promise<TaskView> {
+    const view = taskView(task);
+    const config = loadConfig(this.env);
+    const signer = { secret: config.signingSecret, publicBaseUrl: config.publicBaseUrl, ttlSeconds: config.videoUrlTtlSeconds };
+    const videos = await publicVideos(task.id, task.videos, this.archive(), signer, Date.now());
+    if (videos) view.videos = videos;
+    return view;
+  }
+
+  private archive(): VideoArchive | undefined {
+    return this.ctx.storage.kv.get<VideoArchive>(ARCHIVE);
+  }
+
+  /** Starts the archive of a completed task's videos, copies what is due, and records the outcome (the task stays completed). */
+  private async archiveVideos(now: number): Promise<void> {
+    const task = this.mustLoad();
+    const bucket = this.env.VIDEOS;
+    if (!bucket || task.status !== "completed" || !task.videos?.length || this.archiving) return;
+    const config = loadConfig(this.env);
+    let archive = this.archive();
+    if (!archive) {
+      archive = newArchive(task.videos, this.ctx.storage.kv.get<string>(ORIGIN) ?? null, now);
+      this.ctx.storage.kv.put(ARCHIVE, archive);
+    }
+    this.archiving = true;
+    const deps = { bucket, fetcher: sourceFetcher(this.env.RUNAPI, config.runapiBaseUrl), retryBaseMs: config.videoCopyRetryBaseMs };
+    const results = await copyDueVideos(deps, { tenantId: task.tenant_id, taskId: task.id }, archive, now).finally(() => (this.archiving = false));
+    const fresh = this.archive()!;
+    const stored = applyAttempts(fresh, task.id, results, Date.now(), config.videoCopyRetryBaseMs);
+    this.ctx.storage.kv.put(ARCHIVE, fresh);
+    for (const v of stored) {
+      await this.ledger(task.tenant_id).recordArchivedVideo(task.id, v.index, v.bytes, v.storedAt)
+        .catch((err: unknown) => console.warn(JSON.stringify({ level: "warn", task_id: task.id, tally_error: err instanceof Error ? err.name : "unknown" })));
     }
   }
 

@@ -10,6 +10,7 @@ import {
 } from "../domain/ledger-limits";
 import { canTransition, TASK_STATUSES, type TaskStatus } from "../domain/task-state";
 import { loadConfig, type Bindings } from "../env";
+import { archiveUsage, ensureArchiveTally, tallyStored, type VideoStorage } from "../archive/tally";
 
 export type { LedgerEntry, ReserveRequest, ReserveResult, Scope, ScopeBudget, ScopeState } from "../domain/ledger";
 export type { AuditResult } from "../domain/ledger-audit";
@@ -67,6 +68,7 @@ export class TenantLedger extends DurableObject<Bindings> {
         this.sql.exec<{ name: string }>(`SELECT name FROM pragma_table_info('${table}')`).toArray().some((c) => c.name === column);
       if (!has("tasks", "end_user")) this.sql.exec("ALTER TABLE tasks ADD COLUMN end_user TEXT");
       if (!has("entries", "booked_at")) this.sql.exec("ALTER TABLE entries ADD COLUMN booked_at INTEGER");
+      ensureArchiveTally(this.sql);
     });
   }
 
@@ -178,6 +180,16 @@ export class TenantLedger extends DurableObject<Bindings> {
       tasks: page.map((t) => ({ id: t.task_id, status: t.status, model: t.model, key_id: t.key_id, created_at: new Date(t.created_at).toISOString() })),
       next_cursor: rows.length > limit && last ? encodeCursor({ created_at: last.created_at, task_id: last.task_id }) : null,
     };
+  }
+
+  /** Counts a video the archive stored for one of the tenant's tasks. */
+  recordArchivedVideo(taskId: string, index: number, bytes: number, storedAt: number): void {
+    tallyStored(this.sql, { taskId, index, bytes, storedAt });
+  }
+
+  /** The tenant's archived videos at `now` (those within retention). */
+  videoStorage(now: number, retentionMs: number): VideoStorage {
+    return archiveUsage(this.sql, now, retentionMs);
   }
 
   /** Audit for tests and operators: buckets equal what their entries add up to, and reserved equals the open reservations. */

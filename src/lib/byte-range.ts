@@ -20,8 +20,8 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
     return { offset: size - length, length };
   }
   const first = Number(m[1]);
+  if (first >= size) return "unsatisfiable";
   const last = m[2] === "" ? size - 1 : Number(m[2]);
   if (last < first) return null;
-  if (first >= size) return "unsatisfiable";
   return { offset: first, length: Math.min(last, size - 1) - first + 1 };
 }
