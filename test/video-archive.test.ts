@@ -1,5 +1,6 @@
 import { env, exports } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { Webhook } from "standardwebhooks";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { signVideoUrl } from "../src/domain/video-url";
 import { syntheticByte } from "../sim/videos";
 import { tinyMp4 } from "../sim/video-fixture";
@@ -29,6 +30,8 @@ async function archived(key: string, id: string): Promise<{ url: string; source_
     return task.videos[0];
   }, 10_000);
 }
+
+afterEach(() => vi.restoreAllMocks());
 
 /** Fetches a URL the proxy handed out. */
 function fetchProxy(url: string, headers: Record<string, string> = {}, method = "GET"): Promise<Response> {
@@ -181,7 +184,8 @@ describe("video archive: failed downloads", () => {
     expect(await json(await sim(`/__sim/videos/${upstreamId}`))).toMatchObject({ downloads: 3 });
   });
 
-  it("gives up after its attempts without harming the task: still completed, charged once, RunAPI's URL kept", async () => {
+  it("gives up after its attempts without harming the task: still completed, charged once, RunAPI's URL kept, one clear log line", async () => {
+    const warn = vi.spyOn(console, "warn");
     const { key, id, upstreamId } = await completedTask("[sim:video-flaky=999]");
     const sourceUrl = `https://runapi.test/videos/${upstreamId}.mp4`;
     // Meanwhile, and throughout, the task is completed and shows RunAPI's URL.
@@ -196,6 +200,9 @@ describe("video archive: failed downloads", () => {
     expect(after.videos).toEqual([{ url: sourceUrl }]);
     expect((await me(key)).budgets.tenant).toMatchObject({ spent_usd: 0.3, reserved_usd: 0 });
     expect((await me(key)).video_storage).toMatchObject({ videos: 0, bytes: 0 });
+    const lines = warn.mock.calls.map((c) => String(c[0])).filter((l) => l.includes("video_archive_gave_up") && l.includes(id));
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ level: "warn", task_id: id, video_index: 0, attempts: 8, source_host: "runapi.test", reason: "the source answered 503" });
   }, 30_000);
 
   it("a link that is gone (404) is not retried: one attempt, RunAPI's URL kept", async () => {
@@ -204,5 +211,35 @@ describe("video archive: failed downloads", () => {
     await new Promise((r) => setTimeout(r, 200));
     expect((await json(await sim(`/__sim/videos/${upstreamId}`))).downloads).toBe(1);
     expect((await getTask(key, id)).videos).toEqual([{ url: `https://runapi.test/videos/${upstreamId}.mp4` }]);
+  });
+});
+
+describe("video archive: the tenant webhook", () => {
+  const HOOK = "https://hooks.tenant.test/videos";
+
+  function receiver() {
+    const received: { headers: Record<string, string>; body: string }[] = [];
+    const realFetch = globalThis.fetch;
+    vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+      const req = new Request(input as RequestInfo, init);
+      if (!req.url.startsWith(HOOK)) return realFetch(input as RequestInfo, init);
+      received.push({ headers: Object.fromEntries(req.headers), body: await req.text() });
+      return new Response("ok");
+    });
+    return received;
+  }
+
+  it("waits (bounded) for the copy, so the webhook carries the durable link and RunAPI's as source_url", async () => {
+    const received = receiver();
+    const { key, webhookSecret } = await tenantWithKey({ webhook_url: HOOK });
+    const res = await api(key, "/api/v1/hailuo/text_to_video", { body: t2v(`${nonce()} [sim:video-flaky=1]`) });
+    const id = (await json(res)).id as string;
+    await deliverCallbacks(await advanceUpstream(id, { status: "completed" }));
+    await eventually(async () => expect(received).toHaveLength(1), 10_000);
+    const payload = new Webhook(webhookSecret).verify(received[0]!.body, received[0]!.headers) as any;
+    expect(payload.status).toBe("completed");
+    expect(payload.videos[0].url).toMatch(VIDEO_URL);
+    expect(payload.videos[0].source_url).toMatch(/^https:\/\/runapi\.test\/videos\//);
+    expect((await fetchProxy(payload.videos[0].url)).status).toBe(200);
   });
 });
