@@ -31,22 +31,26 @@ export function parseVideoMarkers(prompt: string): VideoMarkers {
 
 /** Byte `i` of a synthetic video: a fixed pattern, so a copy can be checked without keeping the original. */
 export function syntheticByte(i: number): number {
-  return (i * 31 + (i >>> 16)) & 0xff;
+  return (i * 31 + 7) & 0xff;
 }
 
-/** `bytes` of the synthetic pattern, produced one 64 KiB block at a time as the reader pulls (never held whole). */
+/** One 64 KiB block of the pattern (its period, 256, divides the block, so every block is the same). */
+const PATTERN_BLOCK = Uint8Array.from({ length: BLOCK }, (_, i) => syntheticByte(i));
+
+/**
+ * `bytes` of the synthetic pattern, one block at a time as the reader pulls: the same read-only block is
+ * sent again and again, so the simulator allocates nothing per block and a memory reading shows the proxy's.
+ */
 function syntheticStream(bytes: number): ReadableStream<Uint8Array> {
   let sent = 0;
   return new ReadableStream<Uint8Array>({
     pull(controller) {
       const n = Math.min(BLOCK, bytes - sent);
       if (n <= 0) return controller.close();
-      const chunk = new Uint8Array(n);
-      for (let i = 0; i < n; i++) chunk[i] = syntheticByte(sent + i);
       sent += n;
-      controller.enqueue(chunk);
+      controller.enqueue(n === BLOCK ? PATTERN_BLOCK : PATTERN_BLOCK.subarray(0, n));
     },
-  });
+  }, { highWaterMark: 0 });
 }
 
 /**

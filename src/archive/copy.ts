@@ -67,7 +67,8 @@ async function putInParts(bucket: R2Bucket, key: string, body: ReadableStream<Ui
   const reader = body.getReader();
   let upload: R2MultipartUpload | null = null;
   const parts: R2UploadedPart[] = [];
-  let buffer = new Uint8Array(PART_BYTES);
+  // One buffer for every part: uploadPart has sent it by the time it resolves.
+  const buffer = new Uint8Array(PART_BYTES);
   let filled = 0;
   let total = 0;
   try {
@@ -85,7 +86,6 @@ async function putInParts(bucket: R2Bucket, key: string, body: ReadableStream<Ui
         if (filled === PART_BYTES) {
           upload ??= await bucket.createMultipartUpload(key, options);
           parts.push(await upload.uploadPart(parts.length + 1, buffer));
-          buffer = new Uint8Array(PART_BYTES);
           filled = 0;
         }
       }
