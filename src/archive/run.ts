@@ -1,5 +1,5 @@
 import { copyVideo, type CopyOutcome, type Fetcher } from "./copy";
-import { dueVideos, recordFailure, recordStored, type VideoArchive } from "./state";
+import { dueVideos, recordFailure, recordStored, type VideoArchive } from "../domain/video-archive";
 
 /** What the archive needs from its host object: the bucket, a way to download, and the retry base delay. */
 export interface ArchiveDeps {

@@ -1,5 +1,5 @@
 import { signVideoUrl, videoUrlExpiry } from "../domain/video-url";
-import type { VideoArchive } from "./state";
+import type { VideoArchive } from "../domain/video-archive";
 
 /** A video as the task shows it: the proxy's signed link once archived (RunAPI's then in `source_url`), else RunAPI's. */
 export interface PublicVideo {

@@ -10,7 +10,7 @@ import { RunApiClient } from "../upstream/runapi";
 import { deliverWebhook } from "./task-webhook";
 import { TaskEvents } from "./task-events";
 import { applyAttempts, copyDueVideos, sourceFetcher } from "../archive/run";
-import { newArchive, nextArchiveAt, webhookReleaseAt, type VideoArchive } from "../archive/state";
+import { newArchive, nextArchiveAt, webhookReleaseAt, type VideoArchive } from "../domain/video-archive";
 import { publicVideos } from "../archive/view";
 
 /** Why a submission failed, in a form that crosses the RPC boundary. */

@@ -1,4 +1,4 @@
-/** Pure bookkeeping of a task's video archive: which copies are pending, stored or given up, and when to try again. */
+/** Pure bookkeeping of a task's video archive (SPEC §11): which copies are pending, stored or given up, and when to try again. */
 
 /** One of a task's videos on its way into R2 (or there, or given up on). */
 export interface ArchivedVideo {
