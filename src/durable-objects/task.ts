@@ -261,6 +261,7 @@ export class VideoTask extends DurableObject<Bindings> {
     this.archiving = true;
     const deps = { bucket, fetcher: sourceFetcher(this.env.RUNAPI, config.runapiBaseUrl), retryBaseMs: config.videoCopyRetryBaseMs };
     const results = await copyDueVideos(deps, { tenantId: task.tenant_id, taskId: task.id }, archive, now).finally(() => (this.archiving = false));
+    if (!results.length) return;
     const fresh = this.archive()!;
     const stored = applyAttempts(fresh, task.id, results, Date.now(), config.videoCopyRetryBaseMs);
     this.ctx.storage.kv.put(ARCHIVE, fresh);
