@@ -14,6 +14,11 @@ export const control = new Hono<SimApp>()
     const requests = await simState(c.env).requests({ contains: c.req.query("contains"), path: c.req.query("path") });
     return c.json({ requests });
   })
+  .get("/idempotency/:key", async (c) => {
+    const task = await simState(c.env).byIdempotencyKey(c.req.param("key"));
+    if (!task) throw new SimError(404, "not_found", `No task was made with Idempotency-Key ${c.req.param("key")}`);
+    return c.json(task);
+  })
   .get("/tasks/:id", async (c) => {
     const task = await simState(c.env).task(c.req.param("id"));
     if (!task) throw new SimError(404, "not_found", `Task ${c.req.param("id")} not found`);

@@ -27,7 +27,7 @@ export const hailuo = new Hono<SimApp>()
     const endpoint = endpointOf(c.req.param("endpoint"));
     const idempotencyKey = idempotencyKeyOf(c.req.header("idempotency-key"));
     const body = await readJson(c);
-    const parsed = parseHailuoRequest(endpoint, body, { allowHttp: true });
+    const parsed = parseHailuoRequest(endpoint, body, { allowHttp: true, allowPrivate: true });
     if (!parsed.ok) {
       const message = parsed.issues.map((i) => (i.field ? `${i.field}: ${i.message}` : i.message)).join("; ");
       throw new SimError(400, "invalid_request", message || "Invalid request");
@@ -37,7 +37,6 @@ export const hailuo = new Hono<SimApp>()
     if (markers.error500) throw new SimError(500, "internal_error", "internal error", undefined, true);
     if (markers.unprocessable) throw new SimError(422, "invalid_request", "first_frame_image_url could not be fetched");
     if (markers.rateLimited) throw new SimError(429, "rate_limited", "Too many requests", { "Retry-After": "7" });
-    if (markers.slow) await scheduler.wait(simConfig(c.env).slowMs);
     const result = await simState(c.env).create({
       endpoint,
       model,
@@ -50,6 +49,9 @@ export const hailuo = new Hono<SimApp>()
     if (result.kind === "conflict") {
       throw new SimError(409, "idempotency_conflict", "Idempotency-Key was already used with a different request body");
     }
+    // [sim:slow]: the task is made at once, but the answer is late (a caller with a short timeout loses it).
+    // A re-send with the same Idempotency-Key is answered at once with the task already made.
+    if (markers.slow && result.kind === "created") await scheduler.wait(simConfig(c.env).slowMs);
     return c.json(result.task, 200, result.kind === "replayed" ? { "Idempotent-Replayed": "true" } : {});
   })
   .get("/:endpoint/:id", async (c) => {
@@ -57,7 +59,10 @@ export const hailuo = new Hono<SimApp>()
     const id = c.req.param("id");
     const task = UUID.test(id) ? await simState(c.env).task(id) : null;
     if (!task || task.endpoint !== endpoint) throw new SimError(404, "not_found", `Task ${id} not found`);
-    if (parseMarkers(task.prompt).statusUnavailable && (task.status === "pending" || task.status === "processing")) {
+    const markers = parseMarkers(task.prompt);
+    if (markers.statusGone) throw new SimError(404, "not_found", `Task ${id} not found`);
+    if (markers.statusGarbage) return c.json({ id, status: "queued" });
+    if (markers.statusUnavailable && (task.status === "pending" || task.status === "processing")) {
       throw new SimError(503, "unavailable", "Service temporarily unavailable", undefined, true);
     }
     const { endpoint: _endpoint, callback_url: _callback, prompt: _prompt, ...view } = task;

@@ -23,6 +23,10 @@ export interface Markers {
   noCallback: boolean;
   /** Status GETs answer 503 until the task is terminal (a flaky RunAPI, for the proxy's polling). */
   statusUnavailable: boolean;
+  /** Status GETs answer 404, as RunAPI does for a task it no longer knows. */
+  statusGone: boolean;
+  /** Status GETs answer 200 with a body that is not a task. */
+  statusGarbage: boolean;
   costCents: number | undefined;
 }
 
@@ -68,6 +72,8 @@ export function parseMarkers(prompt: string): Markers {
     fail: prompt.includes("[sim:fail]"),
     noCallback: prompt.includes("[sim:no-callback]"),
     statusUnavailable: prompt.includes("[sim:status-503]"),
+    statusGone: prompt.includes("[sim:status-404]"),
+    statusGarbage: prompt.includes("[sim:status-garbage]"),
     costCents: cost?.[1] !== undefined ? Number(cost[1]) : undefined,
   };
 }

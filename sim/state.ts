@@ -160,6 +160,12 @@ export class SimState extends DurableObject<SimEnv> {
     return { kind: "created", task };
   }
 
+  /** The task a create with this Idempotency-Key made, or null. */
+  byIdempotencyKey(key: string): CreatedTask | null {
+    const row = this.sql.exec<{ response: string }>("SELECT response FROM idempotency WHERE key = ?", key).toArray()[0];
+    return row ? (JSON.parse(row.response) as CreatedTask) : null;
+  }
+
   /** A task as the control API shows it, or null when unknown. */
   task(id: string): TaskDetail | null {
     const now = Date.now();

@@ -9,7 +9,7 @@ import { endUserTokens } from "./routes/end-user-tokens";
 import { hailuo } from "./routes/hailuo";
 import { tasks } from "./routes/tasks";
 import { videos } from "./routes/videos";
-import { webhooks } from "./routes/webhooks";
+import { runapiCallbacks } from "./routes/webhooks";
 
 /** The proxy: global middleware, the tenant and operator APIs, RunAPI's callback, one error format. */
 export const app = new Hono<AppEnv>()
@@ -21,7 +21,7 @@ export const app = new Hono<AppEnv>()
   .route("/api/v1/tasks", tasks)
   .route("/api/v1/end_user_tokens", endUserTokens)
   .route("/api/v1", account)
-  .route("/webhooks", webhooks)
+  .route("/webhooks", runapiCallbacks)
   .route("/videos", videos)
   .route("/admin/v1", admin)
   .notFound((c) => c.json(errorBody("not_found", `No route for ${c.req.method} ${c.req.path}`, c.get("requestId") ?? "unknown"), 404))

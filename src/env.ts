@@ -44,6 +44,7 @@ const ConfigSchema = z.object({
   UPSTREAM_RETRY_BASE_MS: z.coerce.number().int().nonnegative().default(250),
   MAX_BODY_BYTES: seconds(65_536),
   ALLOW_HTTP_URLS: flag,
+  ALLOW_PRIVATE_URLS: flag,
   PRICING_MODE: z.enum(["table", "quote"]).default("table"),
   VIDEO_URL_TTL_SECONDS: seconds(7 * 86_400),
   VIDEO_RETENTION_DAYS: seconds(90),
@@ -64,6 +65,8 @@ export interface Config {
   upstreamRetryBaseMs: number;
   maxBodyBytes: number;
   allowHttpUrls: boolean;
+  /** Webhook and callback URLs may name loopback or private hosts (local testing only). */
+  allowPrivateUrls: boolean;
   pricingMode: "table" | "quote";
   videoUrlTtlSeconds: number;
   videoRetentionMs: number;
@@ -82,7 +85,7 @@ export function loadConfig(env: Bindings): Config {
   const raw: Record<string, unknown> = {};
   for (const key of Object.keys(ConfigSchema.shape)) {
     const value = (env as unknown as Record<string, unknown>)[key];
-    raw[key] = value === "" && key !== "PUBLIC_BASE_URL" && key !== "ALLOW_HTTP_URLS" ? undefined : value;
+    raw[key] = value === "" && key !== "PUBLIC_BASE_URL" && key !== "ALLOW_HTTP_URLS" && key !== "ALLOW_PRIVATE_URLS" ? undefined : value;
   }
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {
@@ -103,6 +106,7 @@ export function loadConfig(env: Bindings): Config {
     upstreamRetryBaseMs: v.UPSTREAM_RETRY_BASE_MS,
     maxBodyBytes: v.MAX_BODY_BYTES,
     allowHttpUrls: v.ALLOW_HTTP_URLS,
+    allowPrivateUrls: v.ALLOW_PRIVATE_URLS,
     pricingMode: v.PRICING_MODE,
     videoUrlTtlSeconds: v.VIDEO_URL_TTL_SECONDS,
     videoRetentionMs: v.VIDEO_RETENTION_DAYS * 86_400_000,

@@ -2,8 +2,7 @@ import { app } from "./app";
 import { archiveRetention } from "./archive/scheduled";
 import type { Bindings } from "./env";
 
-export { TenantLedger } from "./durable-objects/tenant-ledger";
-export { VideoTask } from "./durable-objects/task";
+export { TenantLedger } from "./durable-objects/tenant";
 
 export default {
   fetch: app.fetch,

@@ -44,3 +44,23 @@ describe("ledger export", () => {
     expect(entry).toMatchObject({ type: "settle", at: "2026-11-01T00:00:30.000Z", booked_at: "2026-10-31T23:59:30.000Z" });
   });
 });
+
+describe("ledger export is safe to open in a spreadsheet", () => {
+  it("text cells that a spreadsheet would run as a formula get a leading '; numbers stay numbers", async () => {
+    const { tenantId, key } = await tenantWithKey();
+    const token = (await json(await api(key, "/api/v1/end_user_tokens", { body: { sub: '=HYPERLINK("https://evil.example","x")' } }))).token as string;
+    expect((await api(token, "/api/v1/hailuo/text_to_video", { body: t2v(nonce()) })).status).toBe(200);
+    for (const reason of ["@SUM(A1:A9)", "+1+2", "-3", "=1+1", "plain reason"]) {
+      expect((await admin(`/admin/v1/tenants/${tenantId}/adjustments`, { body: { amount_usd: -0.01, reason } })).status).toBe(201);
+    }
+    const csv = await (await admin(`/admin/v1/tenants/${tenantId}/ledger?format=csv`)).text();
+    const lines = csv.trim().split("\r\n");
+    expect(lines[0]).toBe("id,at,booked_at,type,task_id,key_id,end_user,model,amount_usd,reserved_usd,reason");
+    expect(csv).toContain(`"'=HYPERLINK(""https://evil.example"",""x"")"`);
+    expect(csv).toContain("hailuo-02-text-to-video-standard");
+    for (const reason of ["'@SUM(A1:A9)", "'+1+2", "'-3", "'=1+1", "plain reason"]) expect(csv).toContain(reason);
+    const adjustments = lines.filter((l) => l.includes(",adjust,"));
+    for (const line of adjustments) expect(line).toMatch(/,-?0\.010000,0\.000000,/); // debits stay numbers, unquoted
+    for (const line of lines.slice(1)) expect(line.split(",").some((cell) => /^[=+@\t]/.test(cell))).toBe(false);
+  });
+});

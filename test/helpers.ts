@@ -1,7 +1,6 @@
 import { env, exports } from "cloudflare:workers";
-import { runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import type { Bindings } from "../src/env";
-import type { TaskRecord } from "../src/domain/task-record";
 
 /** The upstream key and admin token the test worker is configured with (vitest.config.ts). */
 export const UPSTREAM_KEY = "sk-runapi-UPSTREAM-test-9f2c41d7e0";
@@ -74,19 +73,20 @@ export async function simRequests(marker: string) {
   return ((await res.json()) as { requests: { method: string; path: string; headers: Record<string, string>; body: string }[] }).requests;
 }
 
-/** The task object's stored record (to learn the upstream id the proxy got). */
-export function taskRecord(taskId: string): Promise<TaskRecord | undefined> {
-  const stub = env.TASKS.get(env.TASKS.idFromName(taskId));
-  return runInDurableObject(stub, (_instance, state) => state.storage.kv.get<TaskRecord>("task"));
+/** RunAPI's id for a proxy task: the simulator's task made with the proxy's task id as Idempotency-Key; null when RunAPI never got it. */
+export async function upstreamIdOf(taskId: string): Promise<string | null> {
+  const res = await sim(`/__sim/idempotency/${taskId}`);
+  if (res.status === 404) return null;
+  return ((await res.json()) as { id: string }).id;
 }
 
 /** Moves the simulator's copy of a task forward (which queues its callback). */
 export async function advanceUpstream(taskId: string, body: { status: "processing" | "completed" | "failed"; cost_cents?: number }) {
-  const record = await taskRecord(taskId);
-  if (!record?.upstream_id) throw new Error(`task ${taskId} has no upstream id`);
-  const res = await sim(`/__sim/tasks/${record.upstream_id}/advance`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  const upstreamId = await upstreamIdOf(taskId);
+  if (!upstreamId) throw new Error(`task ${taskId} never reached the simulator`);
+  const res = await sim(`/__sim/tasks/${upstreamId}/advance`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
   if (!res.ok) throw new Error(`advance failed: ${res.status}`);
-  return record.upstream_id;
+  return upstreamId;
 }
 
 /** Delivers the simulator's queued callbacks for a task to the proxy, as RunAPI would; returns their responses. */
@@ -118,14 +118,24 @@ export async function json(res: Response): Promise<any> {
   return res.json();
 }
 
-/** The task's Durable Object stub (for runDurableObjectAlarm). */
-export function taskObject(taskId: string) {
-  return env.TASKS.get(env.TASKS.idFromName(taskId));
-}
-
-/** The tenant's ledger object stub. */
+/** The tenant's object (its ledger and its tasks). */
 export function ledgerObject(tenantId: string) {
   return env.LEDGER.get(env.LEDGER.idFromName(tenantId));
+}
+
+/** Moves the tenant object's clock by `ms` (its alarm then sees polls, expiry and retries fall due), and runs its alarm. */
+export async function advanceClock(tenantId: string, ms: number): Promise<void> {
+  const stub = ledgerObject(tenantId);
+  await runInDurableObject(stub, (instance) => {
+    const before = instance.clock;
+    instance.clock = () => before() + ms;
+  });
+  await runAlarm(tenantId);
+}
+
+/** Runs the tenant object's alarm now (whatever time it was set for), if one is set. */
+export async function runAlarm(tenantId: string): Promise<boolean> {
+  return runDurableObjectAlarm(ledgerObject(tenantId));
 }
 
 /** Reads a task through the API. */

@@ -1,13 +1,13 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
-import { decodeCursor, encodeCursor, nextSweepAt, parseSettlementState, SWEEP_RETRY_MS } from "../src/domain/ledger-limits";
+import { decodeCursor, encodeCursor } from "../src/domain/ledger-limits";
 import type { Period } from "../src/domain/tenant";
-import type { ReserveRequest, ScopeBudget, TenantLedger } from "../src/durable-objects/tenant-ledger";
+import { HOLD_MAX_MS, type CreateTaskRequest, type ReserveRequest, type ScopeBudget, type TenantLedger } from "../src/durable-objects/tenant";
 
 const PRICE = 300_000;
 const NOW = Date.parse("2026-03-10T12:00:10Z"); // a Tuesday, 10 s into a minute
-const TTL_MS = 3600 * 1000; // wrangler.toml TASK_TTL_SECONDS
+const REAL_NOW = Date.now();
 
 const opened: DurableObjectStub<TenantLedger>[] = [];
 /** A fresh tenant's ledger; after each test its totals must add up to its entries. */
@@ -26,6 +26,19 @@ function req(over: Partial<ReserveRequest> = {}): ReserveRequest {
   return {
     taskId: crypto.randomUUID(), keyId: "key_a", endUser: null, model: "hailuo-02-text-to-video-standard", amountMicros: PRICE, now: NOW,
     budgets: [tenant(10_000_000)], maxConcurrentTasks: null, requestsPerMinute: null, idempotency: null, ...over,
+  };
+}
+/** A video task's create: the same money rules as a hold, plus the task row. Tasks live on the object's clock: NOW maps to now. */
+function task(r: ReserveRequest): CreateTaskRequest {
+  const now = REAL_NOW + (r.now - NOW);
+  return {
+    ...r,
+    now,
+    init: {
+      id: r.taskId, tenantId: "tenant_1", keyId: r.keyId, endUser: r.endUser, endpoint: "text_to_video",
+      request: { endpoint: "text_to_video", model: r.model, prompt: "p", duration_seconds: 6 } as CreateTaskRequest["init"]["request"],
+      estimateMicros: r.amountMicros, priceSource: "table", callbackUrl: "https://proxy.test/cb", notifyUrl: null, now,
+    },
   };
 }
 /** The error an RPC call fails with (awaited here, so no rejection is left unhandled). */
@@ -59,16 +72,17 @@ describe("reserve under concurrency", () => {
     expect(await state(stub, limit)).toMatchObject({ reserved_micros: 0, spent_micros: 7 * PRICE, remaining_micros: PRICE - 1 });
   });
 
-  it("max_concurrent_tasks: exactly 5 of 50 concurrent requests; a finished task frees a slot", async () => {
+  it("max_concurrent_tasks: exactly 5 of 50 concurrent creates; a finished task frees a slot; holds (chat) take no slot", async () => {
     const stub = ledger();
     const requests = Array.from({ length: 50 }, () => req({ maxConcurrentTasks: 5 }));
-    const results = await Promise.all(requests.map((r) => stub.reserve(r)));
+    const results = await Promise.all(requests.map((r) => stub.createTask(task(r))));
     expect(results.filter((r) => r.ok)).toHaveLength(5);
     expect(results.filter((r) => !r.ok && r.code === "rate_limited" && r.limit === "max_concurrent_tasks" && r.retryAfterSeconds > 0)).toHaveLength(45);
-    const first = requests[results.findIndex((r) => r.ok)]!;
-    await stub.release(first.taskId, NOW, "upstream error");
     expect((await stub.reserve(req({ maxConcurrentTasks: 5 }))).ok).toBe(true);
-    expect((await stub.reserve(req({ maxConcurrentTasks: 5 }))).ok).toBe(false);
+    const first = requests[results.findIndex((r) => r.ok)]!;
+    await stub.submitRefused(first.taskId, { code: "upstream_error", message: "RunAPI failed with status 500" });
+    expect((await stub.createTask(task(req({ maxConcurrentTasks: 5 })))).ok).toBe(true);
+    expect((await stub.createTask(task(req({ maxConcurrentTasks: 5 })))).ok).toBe(false);
   });
 
   it("mixed keys, each with its own key budget: exactly 4 per key", async () => {
@@ -87,13 +101,17 @@ describe("reserve under concurrency", () => {
     expect(await state(stub, tenant(100 * PRICE))).toMatchObject({ reserved_micros: 12 * PRICE });
   });
 
-  it("a retried reserve of the same task holds nothing more", async () => {
+  it("a retried reserve or create of the same id holds nothing more", async () => {
     const stub = ledger();
     const r = req();
     await stub.reserve(r);
     expect((await stub.reserve(r)).ok).toBe(true);
-    expect(await state(stub, tenant(10_000_000))).toMatchObject({ reserved_micros: PRICE });
+    const t = req();
+    await stub.createTask(task(t));
+    expect((await stub.createTask(task(t))).ok).toBe(true);
+    expect(await state(stub, tenant(10_000_000, "total"))).toMatchObject({ reserved_micros: 2 * PRICE });
     await stub.release(r.taskId, NOW, "done");
+    await stub.submitRefused(t.taskId, { code: "upstream_error", message: "done" });
   });
 });
 
@@ -191,24 +209,26 @@ describe("scopes and limits", () => {
     expect((await stub.reserve(req({ keyId: "key_b", now: NOW + 120_000 }))).ok).toBe(true);
   });
 
-  it("Idempotency-Key: replay, conflict, 24 h memory, and forgetting after a failed create", async () => {
+  it("Idempotency-Key: in progress, replay, conflict, 24 h memory, and forgetting after a refused create", async () => {
     const stub = ledger();
     const idem = (bodyHash: string) => ({ key: "idem-1", bodyHash });
     const first = req({ idempotency: idem("h1") });
-    expect((await stub.reserve(first)).ok).toBe(true);
-    expect(await stub.reserve(req({ idempotency: idem("h1") }))).toEqual({ ok: false, code: "idempotent_replay", taskId: first.taskId });
-    expect(await stub.reserve(req({ idempotency: idem("h2") }))).toEqual({ ok: false, code: "idempotency_conflict" });
-    await stub.settle(first.taskId, PRICE, NOW);
-    expect(await stub.reserve(req({ idempotency: idem("h1") }))).toMatchObject({ code: "idempotent_replay" });
-    expect((await stub.reserve(req({ idempotency: idem("h2"), now: NOW + 24 * 3_600_000 }))).ok).toBe(true);
+    expect((await stub.createTask(task(first))).ok).toBe(true);
+    expect(await stub.createTask(task(req({ idempotency: idem("h1") })))).toEqual({ ok: false, code: "idempotency_in_progress" });
+    await stub.submitted(first.taskId, crypto.randomUUID());
+    expect(await stub.createTask(task(req({ idempotency: idem("h1") })))).toMatchObject({ ok: false, code: "idempotent_replay", view: { id: first.taskId, status: "pending" }, estimate_micros: PRICE });
+    expect(await stub.createTask(task(req({ idempotency: idem("h2") })))).toEqual({ ok: false, code: "idempotency_conflict" });
+    const later = req({ idempotency: idem("h2"), now: NOW + 24 * 3_600_000 });
+    expect((await stub.createTask(task(later))).ok).toBe(true);
 
     const other = req({ idempotency: { key: "idem-2", bodyHash: "h" } });
-    await stub.reserve(other);
-    await stub.release(other.taskId, NOW, "upstream 500", { forgetIdempotency: true });
+    await stub.createTask(task(other));
+    await stub.submitRefused(other.taskId, { code: "upstream_error", message: "RunAPI failed with status 500" });
     const retry = req({ idempotency: { key: "idem-2", bodyHash: "h" } });
-    expect((await stub.reserve(retry)).ok).toBe(true);
-    expect(await state(stub, tenant(10_000_000))).toMatchObject({ spent_micros: PRICE, reserved_micros: PRICE }); // `other` released, `retry` held
-    expect(await state(stub, tenant(10_000_000, "total"))).toMatchObject({ spent_micros: PRICE, reserved_micros: 2 * PRICE }); // + the one a day later
+    expect((await stub.createTask(task(retry))).ok).toBe(true);
+    expect(await state(stub, tenant(10_000_000), REAL_NOW)).toMatchObject({ spent_micros: 0, reserved_micros: 2 * PRICE }); // `first` and `retry` held, `other` released
+    expect(await state(stub, tenant(10_000_000, "total"))).toMatchObject({ reserved_micros: 3 * PRICE }); // + the one a day later
+    for (const r of [first, later, retry]) await stub.submitRefused(r.taskId, { code: "upstream_error", message: "cleanup" });
   });
 });
 
@@ -241,18 +261,16 @@ describe("operator views", () => {
     expect((await stub.entries({ limit: 2 })).entries).toHaveLength(2);
   });
 
-  it("listTasks: newest first, paged by an opaque cursor, filtered by status; status only moves forward", async () => {
+  it("listTasks: newest first, paged by an opaque cursor, filtered by status", async () => {
     const stub = ledger();
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {
       const r = req({ now: NOW + i * 1000 });
-      await stub.reserve(r);
+      await stub.createTask(task(r));
       ids.push(r.taskId);
     }
-    await stub.setTaskStatus(ids[1]!, "completed", NOW + 10_000);
-    await stub.setTaskStatus(ids[3]!, "completed", NOW + 10_000);
-    await stub.setTaskStatus(ids[3]!, "processing", NOW + 11_000); // ignored: backwards
-    await stub.setTaskStatus(ids[4]!, "processing", NOW + 10_000);
+    for (const i of [1, 3]) await stub.submitRefused(ids[i]!, { code: "invalid_request", message: "refused" });
+    await stub.submitRefused(ids[3]!, { code: "invalid_request", message: "again" }); // a finished task stays as it is
 
     const seen: string[] = [];
     let cursor: string | undefined;
@@ -264,90 +282,41 @@ describe("operator views", () => {
     } while (cursor);
     expect(seen).toEqual([...ids].reverse());
 
-    const done = await stub.listTasks({ status: "completed", limit: 10 });
-    expect(done).toEqual({ next_cursor: null, tasks: [ids[3], ids[1]].map((id, i) => ({ id, status: "completed", model: "hailuo-02-text-to-video-standard", key_id: "key_a", created_at: new Date(NOW + (i ? 1000 : 3000)).toISOString() })) });
-    expect((await stub.listTasks({ status: "processing", limit: 10 })).tasks.map((t) => t.id)).toEqual([ids[4]]);
+    const failed = await stub.listTasks({ status: "failed", limit: 10 });
+    expect(failed).toEqual({ next_cursor: null, tasks: [ids[3], ids[1]].map((id, i) => ({ id, status: "failed", model: "hailuo-02-text-to-video-standard", key_id: "key_a", created_at: new Date(REAL_NOW + (i ? 1000 : 3000)).toISOString() })) });
+    expect((await stub.listTasks({ status: "pending", limit: 10 })).tasks.map((t) => t.id)).toEqual([ids[4], ids[2], ids[0]]);
     expect(await failure(() => stub.listTasks({ limit: 2, cursor: "not-a-cursor" }))).toMatch(/invalid cursor/);
-    for (const id of ids) await stub.release(id, NOW + 20_000, "cleanup");
+    for (const id of [ids[0]!, ids[2]!, ids[4]!]) await stub.submitRefused(id, { code: "upstream_error", message: "cleanup" });
   });
 });
 
-describe("the sweep", () => {
-  it("releases a reservation older than the TTL whose task object knows no such task; keeps recent ones; safe twice", async () => {
+describe("holds (one request, e.g. a chat completion)", () => {
+  it("a hold left open past its limit (its request was lost) is charged its reservation by the alarm; a fresh one is kept", async () => {
     const stub = ledger();
-    const old = req({ now: Date.now() - TTL_MS - 10 * 60_000 });
-    const recent = req({ now: Date.now() });
-    await stub.reserve(old);
-    await stub.reserve(recent);
+    const lost = req({ now: Date.now() });
+    await stub.reserve(lost);
+    await runInDurableObject(stub, (instance) => void (instance.clock = () => Date.now() + HOLD_MAX_MS + 60_000));
+    const fresh = req({ now: Date.now() });
+    await stub.reserve(fresh);
     expect(await runDurableObjectAlarm(stub)).toBe(true);
-    expect(await stub.release(old.taskId, Date.now(), "again")).toEqual({ released: false });
-    const release = (await stub.entries({})).entries.find((e) => e.type === "release");
-    expect(release).toMatchObject({ task_id: old.taskId, reserved_micros: PRICE, reason: "sweep: task unknown" });
-    expect(await runInDurableObject(stub, (_, ctx) => ctx.storage.getAlarm())).not.toBeNull(); // `recent` is still open
-    expect(await runDurableObjectAlarm(stub)).toBe(true);
-    expect(await stub.release(recent.taskId, Date.now(), "done")).toEqual({ released: true });
+    expect(await stub.release(lost.taskId, Date.now(), "again")).toEqual({ released: false });
+    const settle = (await stub.entries({})).entries.find((e) => e.type === "settle");
+    expect(settle).toMatchObject({ task_id: lost.taskId, amount_micros: PRICE, reserved_micros: PRICE, reason: expect.stringMatching(/lost mid-flight/) });
+    expect(await runInDurableObject(stub, (_, ctx) => ctx.storage.getAlarm())).not.toBeNull(); // `fresh` is still open
+    expect(await stub.release(fresh.taskId, Date.now(), "done")).toEqual({ released: true });
   });
 
-  it("settles completed tasks, releases failed ones, and keeps live or unreachable ones for the next sweep", async () => {
+  it("settle and release touch holds only, never a task's reservation", async () => {
     const stub = ledger();
-    const answers: Record<string, () => Promise<unknown>> = {};
-    const tasks = {
-      completed: async () => ({ status: "completed", charge_micros: 250_000 }),
-      completedNoCost: async () => ({ status: "completed", charge_micros: null }),
-      failed: async () => ({ status: "failed", charge_micros: null }),
-      expired: async () => ({ status: "expired", charge_micros: null }),
-      processing: async () => ({ status: "processing", charge_micros: null }),
-      unreachable: async () => Promise.reject(new Error("Durable Object reset because its code was updated")),
-      malformed: async () => undefined,
-    };
-    const ids: Record<string, string> = {};
-    for (const [name, answer] of Object.entries(tasks)) {
-      const r = req({ now: NOW });
-      await stub.reserve(r);
-      ids[name] = r.taskId;
-      answers[r.taskId] = answer;
-    }
-    const fakeTasks = { idFromName: (name: string) => name, get: (id: string) => ({ settlementState: answers[id] }) };
-    const result = await runInDurableObject(stub, async (instance) => {
-      const real = instance as unknown as { env: typeof env };
-      const saved = real.env;
-      real.env = { ...saved, TASKS: fakeTasks as unknown as typeof env.TASKS };
-      try {
-        return await instance.sweep(NOW + TTL_MS + 5 * 60_000);
-      } finally {
-        real.env = saved;
-      }
-    });
-    expect(result).toEqual({ settled: 2, released: 2, kept: 1, failed: 2, more: false });
-    const charges = Object.fromEntries((await stub.entries({})).entries.filter((e) => e.type !== "reserve").map((e) => [e.task_id, [e.type, e.amount_micros]]));
-    expect(charges).toEqual({
-      [ids.completed!]: ["settle", 250_000],
-      [ids.completedNoCost!]: ["settle", PRICE],
-      [ids.failed!]: ["release", 0],
-      [ids.expired!]: ["release", 0],
-    });
-    expect(await state(stub, tenant(10_000_000))).toMatchObject({ spent_micros: 550_000, reserved_micros: 3 * PRICE });
-    for (const name of ["processing", "unreachable", "malformed"]) await stub.release(ids[name]!, NOW, "cleanup");
-    expect(await state(stub, tenant(10_000_000))).toMatchObject({ reserved_micros: 0 });
+    const t = req();
+    await stub.createTask(task(t));
+    expect(await stub.settle(t.taskId, PRICE, NOW)).toEqual({ settled: false, charged_micros: 0 });
+    expect(await stub.release(t.taskId, NOW, "no")).toEqual({ released: false });
+    await stub.submitRefused(t.taskId, { code: "upstream_error", message: "cleanup" });
   });
 });
 
 describe("ledger rules (pure)", () => {
-  it("the sweep reschedules while reservations are open, never sooner than its retry delay", () => {
-    expect(nextSweepAt(null, TTL_MS, false, NOW)).toBeNull();
-    expect(nextSweepAt(NOW, TTL_MS, false, NOW)).toBe(NOW + TTL_MS + 5 * 60_000);
-    expect(nextSweepAt(NOW - 2 * TTL_MS, TTL_MS, false, NOW)).toBe(NOW + SWEEP_RETRY_MS);
-    expect(nextSweepAt(NOW - 2 * TTL_MS, TTL_MS, true, NOW)).toBe(NOW + 1000);
-  });
-
-  it("only an explicit null means \"no such task\"; anything malformed is a failure", () => {
-    expect(parseSettlementState(null)).toBeNull();
-    expect(parseSettlementState({ status: "completed", charge_micros: 5 })).toEqual({ status: "completed", charge_micros: 5 });
-    for (const bad of [undefined, {}, { status: "done", charge_micros: null }, { status: "failed" }, "null"]) {
-      expect(() => parseSettlementState(bad)).toThrow(TypeError);
-    }
-  });
-
   it("task cursors round-trip and reject anything else", () => {
     const c = { created_at: NOW, task_id: crypto.randomUUID() };
     expect(decodeCursor(encodeCursor(c))).toEqual(c);

@@ -1,8 +1,6 @@
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { Webhook } from "standardwebhooks";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { TaskRecord } from "../src/domain/task-record";
-import { advanceUpstream, api, deliverCallbacks, eventually, getTask, json, ledgerObject, me, nonce, proxy, sim, simRequests, t2v, taskObject, taskRecord, tenantWithKey } from "./helpers";
+import { advanceClock, advanceUpstream, api, deliverCallbacks, eventually, getTask, json, ledgerObject, me, nonce, proxy, runAlarm, sim, simRequests, t2v, tenantWithKey, upstreamIdOf } from "./helpers";
 
 const HOOK = "https://hooks.tenant.test/runapi";
 
@@ -25,17 +23,11 @@ async function createTask(key: string, prompt: string, extra: Record<string, unk
   return (await json(res)).id as string;
 }
 
-/** Starts a slow create, then resets the task's object while it waits for RunAPI (as an eviction would). */
-async function createThenResetMidSubmit(key: string, tenantId: string, body: Record<string, unknown>, headers: Record<string, string> = {}) {
-  const pending = api(key, "/api/v1/hailuo/text_to_video", { body, headers });
-  const id = await eventually(async () => {
-    const page = await ledgerObject(tenantId).listTasks({ limit: 1 });
-    expect(page.tasks).toHaveLength(1);
-    return page.tasks[0]!.id;
-  });
-  await eventually(async () => expect(await taskRecord(id)).toBeTruthy());
-  await runInDurableObject(taskObject(id), (_o, state) => state.abort("simulated eviction")).catch(() => undefined);
-  return { id, answer: await pending };
+/** The status GETs the simulator has received for a task. */
+async function statusReads(id: string): Promise<number> {
+  const upstreamId = await upstreamIdOf(id);
+  const res = await sim(`/__sim/requests?path=${encodeURIComponent(`/api/v1/hailuo/text_to_video/${upstreamId}`)}`);
+  return ((await res.json()) as { requests: unknown[] }).requests.length;
 }
 
 afterEach(() => vi.restoreAllMocks());
@@ -75,37 +67,37 @@ describe("task lifecycle", () => {
     expect((await me(key)).budgets.tenant).toMatchObject({ spent_usd: 0.125, reserved_usd: 0 });
   });
 
-  it("polls by alarm when no callback arrives ([sim:no-callback])", async () => {
-    const { key } = await tenantWithKey();
+  it("polls by alarm when no callback arrives ([sim:no-callback]), not before TASK_POLL_AFTER_SECONDS", async () => {
+    const { key, tenantId } = await tenantWithKey();
     const id = await createTask(key, `${nonce()} [sim:no-callback]`);
     const upstreamId = await advanceUpstream(id, { status: "completed" });
     expect(await deliverCallbacks(upstreamId)).toHaveLength(0);
+    await advanceClock(tenantId, 60_000);
     expect((await getTask(key, id)).status).toBe("pending");
-    expect(await runDurableObjectAlarm(taskObject(id))).toBe(true);
+    expect(await statusReads(id)).toBe(0);
+    await advanceClock(tenantId, 31_000); // 91 s after the create
     expect(await getTask(key, id)).toMatchObject({ status: "completed", charged_usd: 0.3 });
-    expect((await taskRecord(id))!.history.map((h) => h.source)).toEqual(["create", "poll"]);
+    expect(await statusReads(id)).toBe(1);
   });
 
   it("a transient upstream error only delays the next poll", async () => {
-    const { key } = await tenantWithKey();
+    const { key, tenantId } = await tenantWithKey();
     const id = await createTask(key, `${nonce()} [sim:no-callback] [sim:status-503]`);
-    expect(await runDurableObjectAlarm(taskObject(id))).toBe(true);
-    const afterFailure = (await taskRecord(id))!;
-    expect(afterFailure).toMatchObject({ status: "pending", polls: 1, ledger: "open" });
-    expect(afterFailure.next_poll_at! - Date.now()).toBeGreaterThan(10_000); // TASK_POLL_INTERVAL_SECONDS default 15
+    await advanceClock(tenantId, 91_000);
+    expect(await statusReads(id)).toBe(1);
+    expect(await getTask(key, id)).toMatchObject({ status: "pending", charged_usd: null });
+    expect((await me(key)).budgets.tenant.reserved_usd).toBe(0.3);
     await advanceUpstream(id, { status: "completed" });
-    expect(await runDurableObjectAlarm(taskObject(id))).toBe(true);
+    await advanceClock(tenantId, 5_000); // the next poll waits TASK_POLL_INTERVAL_SECONDS (15 s)
+    expect(await statusReads(id)).toBe(1);
+    await advanceClock(tenantId, 11_000);
     expect(await getTask(key, id)).toMatchObject({ status: "completed", charged_usd: 0.3 });
   });
 
   it("RunAPI no longer knowing the task (404 on poll) fails it and releases", async () => {
-    const { key } = await tenantWithKey();
-    const id = await createTask(key, `${nonce()} [sim:no-callback]`);
-    const before = (await taskRecord(id))!;
-    await runInDurableObject(taskObject(id), (_o, state) => {
-      state.storage.kv.put("task", { ...before, endpoint: "image_to_video" } satisfies TaskRecord); // sim answers 404 on the wrong endpoint
-    });
-    await runDurableObjectAlarm(taskObject(id));
+    const { key, tenantId } = await tenantWithKey();
+    const id = await createTask(key, `${nonce()} [sim:no-callback] [sim:status-404]`);
+    await advanceClock(tenantId, 91_000);
     // An upstream 404 means RunAPI no longer knows the task: failed and released, never charged.
     expect(await getTask(key, id)).toMatchObject({ status: "failed", charged_usd: 0, error_code: "upstream_not_found" });
     expect((await me(key)).budgets.tenant).toMatchObject({ spent_usd: 0, reserved_usd: 0 });
@@ -140,14 +132,20 @@ describe("task lifecycle", () => {
 });
 
 describe("callbacks are only hints", () => {
-  it("a forged token or unknown task is a 404 and changes nothing", async () => {
-    const { key } = await tenantWithKey();
-    const id = await createTask(key, nonce());
-    for (const path of [`/webhooks/runapi/${id}/forged-token`, `/webhooks/runapi/${crypto.randomUUID()}/x`, `/webhooks/runapi/not-a-uuid/x`]) {
+  it("a forged token, another tenant's token or an unknown task is a 404 and changes nothing", async () => {
+    const { key, tenantId } = await tenantWithKey();
+    const marker = nonce();
+    const id = await createTask(key, marker);
+    const real = new URL(JSON.parse((await simRequests(marker))[0]!.body).callback_url as string).pathname;
+    const token = real.split("/").at(-1)!;
+    const otherTenant = `${btoa("someone-else").replace(/=+$/, "")}.${token.split(".")[1]}`;
+    for (const path of [`/webhooks/runapi/${id}/forged-token`, `/webhooks/runapi/${id}/${otherTenant}`, `/webhooks/runapi/${crypto.randomUUID()}/${token}`, `/webhooks/runapi/not-a-uuid/x`]) {
       const res = await proxy(path, { method: "POST", body: JSON.stringify({ id, status: "completed" }) });
       expect(res.status, path).toBe(404);
     }
-    expect((await taskRecord(id))!.wake_requested).toBe(false);
+    await runAlarm(tenantId).catch(() => false);
+    expect(await statusReads(id)).toBe(0);
+    expect((await getTask(key, id)).status).toBe("pending");
   });
 
   it("a valid-token callback claiming completion cannot complete a task RunAPI says is pending", async () => {
@@ -158,8 +156,7 @@ describe("callbacks are only hints", () => {
     const forged = { id, status: "completed", videos: [{ url: "https://evil.test/x.mp4" }], cost_cents: 0 };
     const res = await proxy(new URL(callbackUrl).pathname, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(forged) });
     expect(res.status).toBe(200);
-    await runDurableObjectAlarm(taskObject(id));
-    await eventually(async () => expect((await taskRecord(id))!.polls).toBeGreaterThan(0));
+    await eventually(async () => expect(await statusReads(id)).toBeGreaterThan(0));
     expect(await getTask(key, id)).toMatchObject({ status: "pending", charged_usd: null });
     expect((await getTask(key, id)).videos).toBeUndefined();
     expect((await me(key)).budgets.tenant).toMatchObject({ spent_usd: 0, reserved_usd: 0.3 });
@@ -176,7 +173,7 @@ describe("callbacks are only hints", () => {
     expect(results.map((r) => r.status)).toEqual([200, 200, 200]);
     await eventually(async () => expect((await getTask(key, id)).status).toBe("completed"));
     expect((await send()).status).toBe(200); // replay after the end
-    await runDurableObjectAlarm(taskObject(id));
+    await runAlarm(tenantId);
     const { entries } = await ledgerObject(tenantId).entries({});
     expect(entries.filter((e) => e.type === "settle")).toHaveLength(1);
     expect((await me(key)).budgets.tenant).toMatchObject({ spent_usd: 0.3, reserved_usd: 0 });
@@ -185,87 +182,51 @@ describe("callbacks are only hints", () => {
 });
 
 describe("retries, expiry, live status, listing", () => {
-  it("retries a webhook answered 500, then records the delivery", async () => {
+  it("retries a webhook answered 500 after 5 s, then records the delivery", async () => {
     const received = webhookReceiver([500, 200]);
-    const { key } = await tenantWithKey({ webhook_url: HOOK });
+    const { key, tenantId } = await tenantWithKey({ webhook_url: HOOK });
     const id = await createTask(key, nonce());
     await deliverCallbacks(await advanceUpstream(id, { status: "completed" }));
     await eventually(async () => expect((await getTask(key, id)).webhook_deliveries).toHaveLength(1));
-    const first = await taskRecord(id);
-    expect(first!.webhook).toMatchObject({ state: "pending" });
-    expect(first!.webhook.next_at! - Date.now()).toBeGreaterThan(3_000); // 5 s backoff
-    expect(await runDurableObjectAlarm(taskObject(id))).toBe(true);
+    await advanceClock(tenantId, 3_000);
+    expect((await getTask(key, id)).webhook_deliveries).toHaveLength(1); // 5 s backoff
+    await advanceClock(tenantId, 3_000);
     const deliveries = (await getTask(key, id)).webhook_deliveries;
     expect(deliveries.map((d: { status: number }) => d.status)).toEqual([500, 200]);
-    expect((await taskRecord(id))!.webhook.state).toBe("delivered");
+    await advanceClock(tenantId, 3_600_000);
+    expect((await getTask(key, id)).webhook_deliveries).toHaveLength(2); // delivered: nothing more
     expect(received).toHaveLength(2);
     expect(received[0]!.headers["webhook-id"]).toBe(received[1]!.headers["webhook-id"]);
   });
 
   it("does not follow a redirect from the webhook receiver: it is a failed attempt, retried later", async () => {
     const received = webhookReceiver([302, 200]);
-    const { key } = await tenantWithKey({ webhook_url: HOOK });
+    const { key, tenantId } = await tenantWithKey({ webhook_url: HOOK });
     const id = await createTask(key, nonce());
     await deliverCallbacks(await advanceUpstream(id, { status: "completed" }));
     await eventually(async () => expect((await getTask(key, id)).webhook_deliveries).toHaveLength(1));
-    expect((await taskRecord(id))!.webhook.state).toBe("pending");
-    await runDurableObjectAlarm(taskObject(id));
+    await advanceClock(tenantId, 6_000);
     expect((await getTask(key, id)).webhook_deliveries.map((d: { status: number }) => d.status)).toEqual([302, 200]);
     expect(received.map((r) => r.redirect)).toEqual(["manual", "manual"]);
   });
 
-  it("expires a task with no terminal state within its TTL and releases its reservation", async () => {
-    const { key } = await tenantWithKey();
-    const id = await createTask(key, `${nonce()} [sim:no-callback]`);
-    const record = (await taskRecord(id))!;
-    await runInDurableObject(taskObject(id), (_o, state) => {
-      state.storage.kv.put("task", { ...record, created_at: record.created_at - 2 * 3600_000 } satisfies TaskRecord);
-    });
-    await runDurableObjectAlarm(taskObject(id));
-    expect(await getTask(key, id)).toMatchObject({ status: "expired", charged_usd: 0, error_code: "expired" });
-    expect((await me(key)).budgets.tenant).toMatchObject({ spent_usd: 0, reserved_usd: 0 });
-  });
-
-  it("a task object reset while it waits for RunAPI still expires and releases (its alarm is armed first)", async () => {
-    const { key, tenantId } = await tenantWithKey({ limits: { max_concurrent_tasks: 1 } });
-    const { id, answer } = await createThenResetMidSubmit(key, tenantId, t2v(`${nonce()} [sim:slow]`));
-    expect(answer.status).toBe(503); // the client learns the create did not go through
-    expect((await json(answer)).error).toMatchObject({ code: "service_unavailable", details: { task_id: id } });
-    expect(await taskRecord(id)).toMatchObject({ status: "pending", upstream_id: null, ledger: "open" });
-    const alarm = await runInDurableObject(taskObject(id), (_o, state) => state.storage.getAlarm());
-    expect(alarm).toBeGreaterThan(Date.now() + 3000_000); // the TTL deadline
-    expect((await me(key)).budgets.tenant.reserved_usd).toBe(0.3);
-
-    expect(await runDurableObjectAlarm(taskObject(id))).toBe(true); // the deadline arrives
-    expect(await getTask(key, id)).toMatchObject({ status: "expired", charged_usd: 0 });
-    expect((await me(key)).budgets.tenant).toMatchObject({ reserved_usd: 0, spent_usd: 0 });
-    expect((await api(key, "/api/v1/hailuo/text_to_video", { body: t2v(nonce()) })).status).toBe(200); // the slot is free again
-  });
-
-  it("a create that never reached RunAPI frees its Idempotency-Key when it expires, so the client can retry", async () => {
+  it("gives up on a task with no terminal state within its TTL: failed with task_expired, released", async () => {
     const { key, tenantId } = await tenantWithKey();
-    const body = t2v(`${nonce()} [sim:slow]`);
-    const headers = { "Idempotency-Key": `k-${nonce()}` };
-    const { id, answer } = await createThenResetMidSubmit(key, tenantId, body, headers);
-    expect(answer.status).toBe(503);
-    expect(await runDurableObjectAlarm(taskObject(id))).toBe(true);
-    expect(await getTask(key, id)).toMatchObject({ status: "expired", charged_usd: 0 });
-    // The client retries its failed create with the same key and body, as Idempotency-Key invites.
-    const again = await api(key, "/api/v1/hailuo/text_to_video", { body, headers });
-    // A new attempt, not a 409: it reaches RunAPI again (and, this body being [sim:slow], times out again).
-    expect(again.status).toBe(504);
-    expect((await json(again)).error.details.task_id).not.toBe(id);
+    const id = await createTask(key, `${nonce()} [sim:no-callback]`);
+    await advanceClock(tenantId, 2 * 3600_000);
+    const task = await getTask(key, id);
+    expect(task).toMatchObject({ status: "failed", charged_usd: 0, error_code: "task_expired" });
+    expect(task.error).toMatch(/no terminal state/);
+    expect((await me(key)).budgets.tenant).toMatchObject({ spent_usd: 0, reserved_usd: 0 });
+    // Both read paths say so: RunAPI's SDKs stop polling on `failed`.
+    expect(await json(await api(key, `/api/v1/hailuo/text_to_video/${id}`))).toMatchObject({ status: "failed", error_code: "task_expired" });
   });
 
   it("at expiry, a task RunAPI shows completed is settled, not released", async () => {
-    const { key } = await tenantWithKey();
+    const { key, tenantId } = await tenantWithKey();
     const id = await createTask(key, `${nonce()} [sim:no-callback]`);
     await advanceUpstream(id, { status: "completed" });
-    const record = (await taskRecord(id))!;
-    await runInDurableObject(taskObject(id), (_o, state) => {
-      state.storage.kv.put("task", { ...record, created_at: record.created_at - 2 * 3600_000, next_poll_at: Date.now() + 3600_000 } satisfies TaskRecord);
-    });
-    await runDurableObjectAlarm(taskObject(id));
+    await advanceClock(tenantId, 2 * 3600_000);
     expect(await getTask(key, id)).toMatchObject({ status: "completed", charged_usd: 0.3 });
   });
 

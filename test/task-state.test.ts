@@ -1,8 +1,8 @@
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
-import { applyObservation, newTaskRecord, taskView, type TaskInit } from "../src/domain/task-record";
-import { canTransition, nextPollDelayMs, TASK_STATUSES, webhookRetryDelayMs, type TaskStatus } from "../src/domain/task-state";
-import { callbackToken, newWebhookSecret, signWebhook } from "../src/domain/webhook-signing";
+import { applyObservation, markAccepted, markUnknown, newTaskRecord, nextDueAt, taskView, type TaskInit } from "../src/domain/task-record";
+import { canTransition, nextPollDelayMs, reconcileDelayMs, TASK_STATUSES, webhookRetryDelayMs, type TaskStatus } from "../src/domain/task-state";
+import { callbackToken, callbackTokenTenant, newWebhookSecret, signWebhook } from "../src/domain/webhook-signing";
 
 const init: TaskInit = {
   id: "7d3c0f0e-1111-4222-8333-944445555666",
@@ -20,8 +20,8 @@ const init: TaskInit = {
 
 describe("task state machine", () => {
   const forward: [TaskStatus, TaskStatus][] = [
-    ["pending", "processing"], ["pending", "completed"], ["pending", "failed"], ["pending", "expired"],
-    ["processing", "completed"], ["processing", "failed"], ["processing", "expired"],
+    ["pending", "processing"], ["pending", "completed"], ["pending", "failed"],
+    ["processing", "completed"], ["processing", "failed"],
   ];
   it.each(forward)("%s → %s moves forward", (from, to) => expect(canTransition(from, to)).toBe(true));
 
@@ -52,12 +52,31 @@ describe("task state machine", () => {
     const estimated = newTaskRecord(init);
     applyObservation(estimated, { status: "completed", source: "poll" }, 2_000);
     expect(estimated.charge_micros).toBe(300_000);
-    for (const status of ["failed", "expired"] as const) {
-      const t = newTaskRecord(init);
-      applyObservation(t, { status, source: "poll", chargeMicros: 999 }, 2_000);
-      expect(t.charge_micros).toBe(0);
-      expect(t.ledger).toBe("pending");
-    }
+    const failed = newTaskRecord(init);
+    applyObservation(failed, { status: "failed", source: "poll", chargeMicros: 999 }, 2_000);
+    expect(failed.charge_micros).toBe(0);
+  });
+
+  it("schedules a task's next work: a create to reconcile, polls, a callback's check, the deadline, webhooks", () => {
+    const timing = { ttlMs: 3_600_000, longestCreateMs: 100_000 };
+    const t = newTaskRecord(init);
+    expect(nextDueAt(t, timing)).toBe(1_000 + 100_000); // no answer by then: re-send the create
+    markUnknown(t, 5_000);
+    expect(t).toMatchObject({ submit: "unknown", submit_attempts: 1, next_submit_at: 5_000 + reconcileDelayMs(0) });
+    expect(nextDueAt(t, timing)).toBe(10_000);
+    markAccepted(t, "11111111-2222-4333-8444-555555555555", 95_000);
+    expect(nextDueAt(t, timing)).toBe(95_000);
+    t.wake_requested = true;
+    t.last_poll_at = 90_000;
+    expect(nextDueAt(t, timing)).toBe(93_000); // at most one status GET per 3 s
+    t.next_poll_at = 10_000_000;
+    t.wake_requested = false;
+    expect(nextDueAt(t, timing)).toBe(1_000 + 3_600_000); // the deadline
+    applyObservation(t, { status: "completed", source: "poll" }, 200_000);
+    expect(nextDueAt(t, timing)).toBe(200_000); // the webhook
+    t.webhook.state = "delivered";
+    expect(nextDueAt(t, timing)).toBeNull();
+    expect([0, 1, 5, 10].map(reconcileDelayMs)).toEqual([5_000, 10_000, 160_000, 300_000]);
   });
 
   it("queues the tenant webhook on a terminal state only when there is somewhere to send it", () => {
@@ -99,11 +118,14 @@ describe("signatures", () => {
     expect(() => new Webhook(newWebhookSecret()).verify(body, headers)).toThrow();
   });
 
-  it("derives callback tokens per task and per secret", async () => {
-    const a = await callbackToken("secret-one-0123456789", "task-a");
-    expect(await callbackToken("secret-one-0123456789", "task-a")).toBe(a);
-    expect(await callbackToken("secret-one-0123456789", "task-b")).not.toBe(a);
-    expect(await callbackToken("secret-two-0123456789", "task-a")).not.toBe(a);
-    expect(a).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  it("derives callback tokens per tenant, task and secret, naming the tenant", async () => {
+    const a = await callbackToken("secret-one-0123456789", "acme", "task-a");
+    expect(await callbackToken("secret-one-0123456789", "acme", "task-a")).toBe(a);
+    expect(await callbackToken("secret-one-0123456789", "acme", "task-b")).not.toBe(a);
+    expect(await callbackToken("secret-one-0123456789", "other", "task-a")).not.toBe(a);
+    expect(await callbackToken("secret-two-0123456789", "acme", "task-a")).not.toBe(a);
+    expect(a).toMatch(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/);
+    expect(callbackTokenTenant(a)).toBe("acme");
+    for (const bad of ["", ".", "!!.x", "%%%"]) expect(callbackTokenTenant(bad)).toBeNull();
   });
 });

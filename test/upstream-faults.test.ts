@@ -19,10 +19,11 @@ afterEach(() => vi.restoreAllMocks());
 
 type Fault = [marker: string, status: number, code: string, attempts: number, taskError: RegExp];
 
+// Definite answers from RunAPI. A lost answer ([sim:slow] past the timeout) is not a failure: see outcome-unknown.test.ts.
+
 const FAULTS: Fault[] = [
   ["[sim:500]", 502, "upstream_error", 3, /RunAPI failed with status 500/],
   ["[sim:429]", 429, "rate_limited", 1, /rate limiting/],
-  ["[sim:slow]", 504, "upstream_timeout", 1, /did not answer within 1500 ms/],
   // RunAPI refusing a request the proxy had validated and reserved for: released, and the client told why.
   ["[sim:422]", 400, "invalid_request", 1, /RunAPI rejected the request: first_frame_image_url could not be fetched/],
 ];

@@ -1,4 +1,5 @@
 import { signVideoUrl, videoUrlExpiry } from "../domain/video-url";
+import type { Config } from "../env";
 import type { VideoArchive } from "../domain/video-archive";
 
 /** A video as the task shows it: the proxy's signed link once archived (RunAPI's then in `source_url`), else RunAPI's. */
@@ -13,6 +14,11 @@ export interface VideoSigner {
   /** PUBLIC_BASE_URL, when set; else the archive's remembered origin is used. */
   publicBaseUrl: string | undefined;
   ttlSeconds: number;
+}
+
+/** The signer of the deployment's configuration. */
+export function signerFor(config: Config): VideoSigner {
+  return { secret: config.signingSecret, publicBaseUrl: config.publicBaseUrl, ttlSeconds: config.videoUrlTtlSeconds };
 }
 
 /**

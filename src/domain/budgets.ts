@@ -1,5 +1,5 @@
 import type { AuthContext } from "./tenant";
-import type { ScopeBudget, ScopeState } from "../durable-objects/tenant-ledger";
+import type { ScopeBudget, ScopeState } from "./ledger";
 import { microsToUsd } from "./money";
 
 /** Every budget scope that applies to a request: the tenant always, the key and the end user when configured. */

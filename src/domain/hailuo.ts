@@ -1,3 +1,4 @@
+import { unsafeTargetReason } from "./url-safety";
 import type { FieldIssue } from "../lib/errors";
 import {
   DURATIONS,
@@ -36,6 +37,8 @@ export type ParseResult = { ok: true; request: HailuoRequest } | { ok: false; is
 export interface ParseOptions {
   /** Accept `http:` URLs too (local testing only; `ALLOW_HTTP_URLS`). */
   allowHttp: boolean;
+  /** Accept a `callback_url` naming a private or loopback host (local testing only; `ALLOW_PRIVATE_URLS`). */
+  allowPrivate?: boolean;
 }
 
 export const MAX_URL_CHARS = 2048;
@@ -140,7 +143,7 @@ export function parseHailuoRequest(endpoint: Endpoint, body: unknown, opts: Pars
   const promptOptimizer = checkBoolean(pick(input, "prompt_optimizer", (v) => v, issue), issue);
   const safetyChecker = checkBoolean(pick(input, "enable_safety_checker", (v) => v, issue), issue);
   const callback = pick(input, "callback_url", (v) => v, issue);
-  const callbackUrl = callback && checkUrl(callback, opts, issue);
+  const callbackUrl = callback && checkUrl(callback, { ...opts, target: !opts.allowPrivate }, issue);
 
   if (issues.length > 0 || !model || !rules || typeof prompt !== "string") return { ok: false, issues };
 
@@ -274,7 +277,7 @@ function checkBoolean(sent: Sent | undefined, issue: (field: string, message: st
 }
 
 /** An absolute `https:` URL (`http:` too when allowed), at most 2048 characters; returned as sent. */
-function checkUrl(sent: Sent, opts: ParseOptions, issue: (field: string, message: string) => void): string | undefined {
+function checkUrl(sent: Sent, opts: ParseOptions & { target?: boolean }, issue: (field: string, message: string) => void): string | undefined {
   const problem = urlProblem(sent.value, opts);
   if (problem) {
     issue(sent.field, problem);
@@ -283,7 +286,7 @@ function checkUrl(sent: Sent, opts: ParseOptions, issue: (field: string, message
   return sent.value as string;
 }
 
-function urlProblem(value: unknown, opts: ParseOptions): string | undefined {
+function urlProblem(value: unknown, opts: ParseOptions & { target?: boolean }): string | undefined {
   if (typeof value !== "string") return "must be a URL string";
   if (value.length > MAX_URL_CHARS) return `must be at most ${MAX_URL_CHARS} characters`;
   let url: URL;
@@ -295,5 +298,7 @@ function urlProblem(value: unknown, opts: ParseOptions): string | undefined {
   const schemeOk = url.protocol === "https:" || (opts.allowHttp && url.protocol === "http:");
   if (!schemeOk) return opts.allowHttp ? "must be an http: or https: URL" : "must be an https: URL";
   if (!url.hostname) return "must name a host";
+  // The proxy itself POSTs to a callback_url: it must not point inward.
+  if (opts.target) return unsafeTargetReason(url) ?? undefined;
   return undefined;
 }

@@ -1,5 +1,4 @@
 import type { Micros } from "./money";
-import { TASK_STATUSES, type TaskStatus } from "./task-state";
 
 /** Length of the requests-per-minute window (fixed windows aligned to the minute). */
 export const RPM_WINDOW_MS = 60_000;
@@ -7,10 +6,6 @@ export const RPM_WINDOW_MS = 60_000;
 export const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
 /** Retry-After for `max_concurrent_tasks`: tasks end at unknown times, so ask for a short wait. */
 export const CONCURRENCY_RETRY_AFTER_SECONDS = 5;
-/** How long after a task's TTL a still-open reservation is reconciled by the sweep. */
-export const SWEEP_GRACE_MS = 5 * 60_000;
-/** When the sweep could not reconcile a reservation (task still live, or its object unreachable): try again after. */
-export const SWEEP_RETRY_MS = 5 * 60_000;
 
 /** A key's counter in the current requests-per-minute window. */
 export type RpmWindow = {
@@ -52,57 +47,6 @@ export function idempotencyDecision(
 ): { kind: "new" } | { kind: "replay"; taskId: string } | { kind: "conflict" } {
   if (!row || row.created_at <= now - IDEMPOTENCY_TTL_MS) return { kind: "new" };
   return row.body_hash === bodyHash ? { kind: "replay", taskId: row.task_id } : { kind: "conflict" };
-}
-
-/** What a task's object says about its money, as `VideoTask.settlementState()` answers (null: no such task). */
-export interface SettlementState {
-  status: TaskStatus;
-  charge_micros: number | null;
-}
-
-/** A task's answer checked: null stays null (no such task); anything malformed throws, which the sweep treats as "ask again later". */
-export function parseSettlementState(answer: unknown): SettlementState | null {
-  if (answer === null) return null;
-  const s = answer as Partial<SettlementState> | undefined;
-  const charge = s?.charge_micros;
-  if (typeof s !== "object" || !TASK_STATUSES.includes(s.status as TaskStatus) || (charge !== null && typeof charge !== "number")) {
-    throw new TypeError("malformed settlement state");
-  }
-  return { status: s.status as TaskStatus, charge_micros: charge };
-}
-
-/**
- * When the sweep runs next (wall clock): null when no reservation is open; soon when a batch was
- * full; else when the oldest open reservation goes stale, but never sooner than SWEEP_RETRY_MS.
- */
-export function nextSweepAt(oldestOpenCreatedAt: number | null, ttlMs: number, batchWasFull: boolean, now: number): number | null {
-  if (oldestOpenCreatedAt === null) return null;
-  if (batchWasFull) return now + 1000;
-  return Math.max(oldestOpenCreatedAt + ttlMs + SWEEP_GRACE_MS, now + SWEEP_RETRY_MS);
-}
-
-/** What the sweep does with a stale open reservation, given its task's answer. */
-export type SweepAction = { kind: "settle"; chargeMicros: Micros } | { kind: "release"; reason: string } | { kind: "keep" };
-
-/**
- * completed → settle at the reported charge (else the reservation); failed/expired → release;
- * null (the task's object has no such task) → release; pending/processing → keep for the next sweep.
- * A failed call is not an answer: the caller keeps the reservation without asking this.
- */
-export function sweepAction(state: SettlementState | null, reservedMicros: Micros): SweepAction {
-  if (state === null) return { kind: "release", reason: "sweep: task unknown" };
-  switch (state.status) {
-    case "completed": {
-      const charge = state.charge_micros;
-      const valid = charge !== null && Number.isSafeInteger(charge) && charge >= 0;
-      return { kind: "settle", chargeMicros: valid ? charge : reservedMicros };
-    }
-    case "failed":
-    case "expired":
-      return { kind: "release", reason: `sweep: task ${state.status}` };
-    default:
-      return { kind: "keep" };
-  }
 }
 
 /** One page of the tenant's task index, newest first. */

@@ -42,6 +42,9 @@ export interface ReserveRequest {
   maxConcurrentTasks: number | null;
   /** Per key, fixed 60 s window; counts reservations made. */
   requestsPerMinute: number | null;
+  /** Per end user of a publishable key (its visitor), fixed 60 s window; exact, in the same transaction. */
+  endUserRequestsPerMinute?: number | null;
+  /** The Idempotency-Key already scoped to the credential that sent it (see `idempotencyScope`). */
   idempotency: { key: string; bodyHash: string } | null;
 }
 
@@ -50,7 +53,7 @@ export type ReserveResult =
   | { ok: true; budgets: ScopeState[] }
   | { ok: false; code: "budget_exceeded"; scope: ScopeState & { required_micros: Micros } }
   | { ok: false; code: "tenant_disabled" }
-  | { ok: false; code: "rate_limited"; limit: "max_concurrent_tasks" | "requests_per_minute"; retryAfterSeconds: number }
+  | { ok: false; code: "rate_limited"; limit: "max_concurrent_tasks" | "requests_per_minute" | "end_user_requests_per_minute"; retryAfterSeconds: number }
   | { ok: false; code: "key_revoked" }
   | { ok: false; code: "idempotent_replay"; taskId: string }
   | { ok: false; code: "idempotency_conflict" };

@@ -1,8 +1,9 @@
 import type { Endpoint, HailuoRequest } from "./hailuo";
 import { microsToUsd, type Micros } from "./money";
-import { canTransition, isTerminal, type TaskStatus, type TransitionSource } from "./task-state";
+import { nextArchiveAt, webhookReleaseAt, type VideoArchive } from "./video-archive";
+import { canTransition, isTerminal, nextPollDelayMs, reconcileDelayMs, WAKE_MIN_GAP_MS, type TaskStatus, type TransitionSource } from "./task-state";
 
-/** What the create route hands the task object. */
+/** What the create flow hands the tenant's object for a new task. */
 export interface TaskInit {
   id: string;
   tenantId: string;
@@ -28,7 +29,14 @@ export interface WebhookDelivery {
   error?: string;
 }
 
-/** Everything the task object stores. */
+/**
+ * Where the create stands with RunAPI: `submitting` while the Worker's first call is under way,
+ * `accepted` once RunAPI answered with its id, `unknown` when the answer was lost (timeout, reset,
+ * a process dying mid-call): RunAPI may have made the task, so the proxy finds out before money moves.
+ */
+export type SubmitState = "submitting" | "accepted" | "unknown";
+
+/** Everything the tenant's object stores for one task. */
 export interface TaskRecord {
   id: string;
   tenant_id: string;
@@ -43,7 +51,15 @@ export interface TaskRecord {
   /** What RunAPI reported the task cost, when it did (the charge is this, capped at the reservation). */
   reported_cost_micros?: Micros;
   status: TaskStatus;
+  submit: SubmitState;
+  /** Re-sends of the create made to learn an unknown outcome. */
+  submit_attempts: number;
+  /** When to re-send the create next (outcome unknown). */
+  next_submit_at: number | null;
   upstream_id: string | null;
+  /** An id RunAPI's callback named for a task whose create answer was lost; trusted only after a status GET. */
+  upstream_hint: string | null;
+  callback_url: string;
   videos: { url: string }[] | null;
   error: { code: string; message: string } | null;
   created_at: number;
@@ -51,12 +67,13 @@ export interface TaskRecord {
   history: { status: TaskStatus; at: number; source: TransitionSource }[];
   /** Polling: the next time to ask RunAPI, how many polls so far, whether a callback asked for a check. */
   next_poll_at: number | null;
+  last_poll_at: number | null;
   polls: number;
   wake_requested: boolean;
-  /** Money: `pending` until the ledger has confirmed settle or release of the reservation. */
-  ledger: "open" | "pending" | "done";
   notify_url: string | null;
   webhook: { state: "none" | "pending" | "delivered" | "failed"; next_at: number | null; deliveries: WebhookDelivery[] };
+  /** The copy of its videos into R2 (SPEC §11), from completion on when the archive is bound. */
+  archive?: VideoArchive;
 }
 
 /** A task as the API shows it (SPEC §3). */
@@ -65,15 +82,19 @@ export interface TaskView {
   task_id: string;
   status: TaskStatus;
   model: string;
-  videos?: { url: string }[];
+  /** RunAPI's links, or the proxy's signed ones once archived (RunAPI's then in `source_url`). */
+  videos?: { url: string; source_url?: string }[];
   /** What went wrong, as RunAPI's task shows it: a message string (RunAPI's SDKs read `error` so). */
   error?: string;
-  /** A machine-readable code for `error`. */
+  /** A machine-readable code for `error` (`task_expired` for a task given up on). */
   error_code?: string;
   estimated_cost_usd: number;
   charged_usd: number | null;
   created_at: string;
   updated_at: string;
+  /** Present while the proxy is still finding out whether RunAPI accepted the create. */
+  submission?: "unknown";
+  /** Deliveries to the tenant's webhook; shown to the tenant's own servers only. */
   webhook_deliveries?: WebhookDelivery[];
 }
 
@@ -91,16 +112,21 @@ export function newTaskRecord(init: TaskInit): TaskRecord {
     price_source: init.priceSource,
     charge_micros: null,
     status: "pending",
+    submit: "submitting",
+    submit_attempts: 0,
+    next_submit_at: null,
     upstream_id: null,
+    upstream_hint: null,
+    callback_url: init.callbackUrl,
     videos: null,
     error: null,
     created_at: init.now,
     updated_at: init.now,
     history: [{ status: "pending", at: init.now, source: "create" }],
     next_poll_at: null,
+    last_poll_at: null,
     polls: 0,
     wake_requested: false,
-    ledger: "open",
     notify_url: init.notifyUrl,
     webhook: { state: "none", next_at: null, deliveries: [] },
   };
@@ -118,9 +144,9 @@ export interface Observation {
 
 /**
  * Applies an observation; returns false (and changes nothing) unless it moves the task forward.
- * On a terminal state the charge is fixed (the reported cost capped at the reservation, else the estimate;
- * 0 unless completed),
- * the ledger is marked for settlement, and a tenant webhook is queued.
+ * On a terminal state the charge is fixed (the reported cost capped at the reservation, else the
+ * estimate; 0 unless completed) and a tenant webhook is queued. The caller settles or releases
+ * the reservation in the same transaction.
  */
 export function applyObservation(task: TaskRecord, obs: Observation, now: number): boolean {
   if (!canTransition(task.status, obs.status)) return false;
@@ -133,16 +159,75 @@ export function applyObservation(task: TaskRecord, obs: Observation, now: number
     // The reservation is the most a task can cost the tenant: a budget admitted exactly that much.
     task.charge_micros = obs.status === "completed" ? Math.min(obs.chargeMicros ?? task.estimate_micros, task.estimate_micros) : 0;
     if (obs.status === "completed" && obs.chargeMicros !== undefined) task.reported_cost_micros = obs.chargeMicros;
-    task.ledger = "pending";
     task.next_poll_at = null;
+    task.next_submit_at = null;
     task.wake_requested = false;
     if (task.notify_url) task.webhook = { ...task.webhook, state: "pending", next_at: now };
   }
   return true;
 }
 
-/** The public view of a task. */
-export function taskView(task: TaskRecord): TaskView {
+/** RunAPI answered the create (first call or a re-send) with its task id: poll after `pollAfterMs` unless told sooner. */
+export function markAccepted(task: TaskRecord, upstreamId: string, nextPollAt: number): void {
+  task.submit = "accepted";
+  task.upstream_id = upstreamId;
+  task.upstream_hint = null;
+  task.next_submit_at = null;
+  if (!isTerminal(task.status)) task.next_poll_at = Math.min(task.next_poll_at ?? Number.POSITIVE_INFINITY, nextPollAt);
+}
+
+/** The create's answer was lost: keep the reservation and re-send the create (same Idempotency-Key) later. */
+export function markUnknown(task: TaskRecord, now: number): void {
+  if (task.submit === "accepted" || isTerminal(task.status)) return;
+  task.submit = "unknown";
+  task.next_submit_at = now + reconcileDelayMs(task.submit_attempts);
+  task.submit_attempts += 1;
+}
+
+/** A poll happened (whatever its answer): the next one backs off. */
+export function markPolled(task: TaskRecord, now: number, pollIntervalMs: number): void {
+  task.polls += 1;
+  task.last_poll_at = now;
+  task.wake_requested = false;
+  if (!isTerminal(task.status)) task.next_poll_at = now + nextPollDelayMs(pollIntervalMs, task.polls - 1);
+}
+
+/** Timing the tenant's object needs to schedule a task's work. */
+export interface TaskTiming {
+  /** How long after its creation a task is given up on. */
+  ttlMs: number;
+  /** The longest the Worker's first create call can take (attempts × timeout + backoff + slack). */
+  longestCreateMs: number;
+}
+
+/** When a task with no terminal state is given up on: its TTL, never before its first create call could have ended. */
+export function expiryDeadline(task: TaskRecord, timing: TaskTiming): number {
+  return task.created_at + Math.max(timing.ttlMs, task.submit === "accepted" ? 0 : timing.longestCreateMs);
+}
+
+/**
+ * The next time the tenant's object has work for this task, or null when it has none:
+ * a create to reconcile, a poll, a callback's wake-up (at most one GET per few seconds), the
+ * expiry deadline, or a webhook delivery.
+ */
+export function nextDueAt(task: TaskRecord, timing: TaskTiming): number | null {
+  const times: number[] = [];
+  if (!isTerminal(task.status)) {
+    times.push(expiryDeadline(task, timing));
+    if (task.submit === "submitting") times.push(task.created_at + timing.longestCreateMs);
+    if (task.submit === "unknown" && task.next_submit_at !== null) times.push(task.next_submit_at);
+    if (task.next_poll_at !== null && task.upstream_id) times.push(task.next_poll_at);
+    if (task.wake_requested && (task.upstream_id || task.upstream_hint)) times.push((task.last_poll_at ?? 0) + WAKE_MIN_GAP_MS);
+  }
+  // The webhook of a completed task waits (bounded) for its videos' copies, so it can carry the durable links.
+  if (task.webhook.state === "pending" && task.webhook.next_at !== null) times.push(Math.max(task.webhook.next_at, webhookReleaseAt(task.archive)));
+  const archiveAt = nextArchiveAt(task.archive);
+  if (archiveAt !== null) times.push(archiveAt);
+  return times.length ? Math.min(...times) : null;
+}
+
+/** The public view of a task; `backend` (the tenant's own servers) also sees its webhook deliveries. */
+export function taskView(task: TaskRecord, opts: { backend: boolean } = { backend: true }): TaskView {
   const view: TaskView = {
     id: task.id,
     task_id: task.id,
@@ -158,6 +243,7 @@ export function taskView(task: TaskRecord): TaskView {
     view.error = task.error.message;
     view.error_code = task.error.code;
   }
-  if (task.notify_url) view.webhook_deliveries = task.webhook.deliveries;
+  if (task.submit === "unknown" && !isTerminal(task.status)) view.submission = "unknown";
+  if (task.notify_url && opts.backend) view.webhook_deliveries = task.webhook.deliveries;
   return view;
 }

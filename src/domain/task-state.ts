@@ -1,11 +1,15 @@
-/** Task status values (SPEC §3): RunAPI's four plus the proxy's own `expired`. */
-export type TaskStatus = "pending" | "processing" | "completed" | "failed" | "expired";
-export const TASK_STATUSES: readonly TaskStatus[] = ["pending", "processing", "completed", "failed", "expired"];
+/**
+ * Task status values (SPEC §3): RunAPI's four. A task the proxy gave up on (no terminal state
+ * within its lifetime) is `failed` with `error_code: "task_expired"`, because RunAPI's SDKs and
+ * MCP tools stop polling only on `completed` and `failed`.
+ */
+export type TaskStatus = "pending" | "processing" | "completed" | "failed";
+export const TASK_STATUSES: readonly TaskStatus[] = ["pending", "processing", "completed", "failed"];
 
 /** Where a status change came from. */
-export type TransitionSource = "create" | "callback" | "poll" | "ttl" | "submit";
+export type TransitionSource = "create" | "callback" | "poll" | "ttl" | "submit" | "reconcile";
 
-const RANK: Record<TaskStatus, number> = { pending: 0, processing: 1, completed: 2, failed: 2, expired: 2 };
+const RANK: Record<TaskStatus, number> = { pending: 0, processing: 1, completed: 2, failed: 2 };
 
 /** True once a task can no longer change. */
 export function isTerminal(status: TaskStatus): boolean {
@@ -34,4 +38,15 @@ export const WEBHOOK_RETRY_DELAYS_MS = [5_000, 60_000, 600_000, 3_600_000, 21_60
 /** The delay before delivery attempt `attempt + 1`, or null when the attempts are used up. */
 export function webhookRetryDelayMs(failedAttempts: number): number | null {
   return WEBHOOK_RETRY_DELAYS_MS[failedAttempts - 1] ?? null;
+}
+
+/** A burst of callbacks for one task costs at most one status GET per this long (SPEC §5). */
+export const WAKE_MIN_GAP_MS = 3_000;
+
+/**
+ * When to re-send a create whose outcome is unknown, `attempt` re-sends after the first:
+ * 5 s doubling to at most 5 min. RunAPI answers a re-send with the task it already made.
+ */
+export function reconcileDelayMs(attempt: number): number {
+  return Math.min(5_000 * 2 ** Math.max(attempt, 0), 300_000);
 }

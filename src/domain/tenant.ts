@@ -39,6 +39,8 @@ export interface KeyRecord {
   prefix: string;
   budget: Budget | null;
   allowed_origins: string[] | null;
+  /** Publishable keys: billable requests per minute for each end user (visitor). */
+  end_user_requests_per_minute?: number | null;
   expires_at: string | null;
   revoked_at: string | null;
   created_at: string;
@@ -84,6 +86,14 @@ export function canView(viewer: TaskViewer, task: { tenant_id: string; key_id: s
 /** A tenant's own server (a secret key), as opposed to a browser-side caller (publishable key, end-user token). */
 export function isBackend(auth: AuthContext): boolean {
   return auth.via === "key" && auth.key.kind === "secret";
+}
+
+/**
+ * The Idempotency-Key as stored: it belongs to one credential (the key, and for a browser-side
+ * caller its end user too), so two callers never replay, block or probe each other's requests.
+ */
+export function idempotencyScope(auth: AuthContext, key: string): string {
+  return `${auth.key.id}|${isBackend(auth) ? "" : (auth.endUser ?? "")}|${key}`;
 }
 
 /** The budget scopes a caller may see: a browser-side caller sees its own (key, end user), never the tenant's. */

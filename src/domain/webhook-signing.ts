@@ -23,9 +23,25 @@ export async function signWebhook(secret: string, msgId: string, timestampSecond
   };
 }
 
-/** The callback token: an HMAC of the task id under the server's signing secret, so a guessed URL is a 404. */
-export async function callbackToken(signingSecret: string, taskId: string): Promise<string> {
-  return base64url(await hmacSha256(signingSecret, `runapi-callback:${taskId}`));
+/**
+ * The callback token: the tenant's id (which names the object that owns the task) and an HMAC of
+ * tenant and task under the server's signing secret, so a guessed or altered URL is a 404.
+ */
+export async function callbackToken(signingSecret: string, tenantId: string, taskId: string): Promise<string> {
+  const mac = base64url(await hmacSha256(signingSecret, `runapi-callback:${tenantId}:${taskId}`));
+  return `${base64url(new TextEncoder().encode(tenantId))}.${mac}`;
+}
+
+/** The tenant a callback token names (not yet verified: compare the whole token with `callbackToken`), or null. */
+export function callbackTokenTenant(token: string): string | null {
+  const part = token.split(".")[0];
+  if (!part || part.length > 200 || !/^[A-Za-z0-9_-]+$/.test(part)) return null;
+  try {
+    const b64 = part.replace(/-/g, "+").replace(/_/g, "/");
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(Uint8Array.from(atob(b64 + "=".repeat((4 - (b64.length % 4)) % 4)), (c) => c.charCodeAt(0)));
+  } catch {
+    return null;
+  }
 }
 
 function toBase64(bytes: Uint8Array): string {

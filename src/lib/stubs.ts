@@ -1,14 +1,9 @@
 import type { Bindings } from "../env";
 import { formatUsd, microsToUsd } from "../domain/money";
-import type { ReserveResult } from "../durable-objects/tenant-ledger";
+import type { ReserveResult } from "../domain/ledger";
 import { AppError } from "./errors";
 
-/** The Durable Object of one task. */
-export function taskStub(env: Bindings, taskId: string) {
-  return env.TASKS.get(env.TASKS.idFromName(taskId));
-}
-
-/** The ledger Durable Object of one tenant. */
+/** The Durable Object of one tenant: its ledger and its tasks. */
 export function ledgerStub(env: Bindings, tenantId: string) {
   return env.LEDGER.get(env.LEDGER.idFromName(tenantId));
 }
@@ -19,6 +14,12 @@ const PERIOD_WORDS = { day: " today", week: " this week", month: " this month", 
 function shortUsd(micros: number): string {
   return formatUsd(micros).replace(/(\.\d\d\d*?)0+$/, "$1");
 }
+
+const RATE_LIMIT_WORDS = {
+  max_concurrent_tasks: "Too many unfinished tasks for this tenant",
+  requests_per_minute: "Too many requests per minute for this key",
+  end_user_requests_per_minute: "Too many requests per minute from you",
+} as const;
 
 type Refused = Exclude<ReserveResult, { ok: true } | { code: "idempotent_replay" }>;
 
@@ -47,7 +48,7 @@ export function refusal(result: Refused, requiredUsd: number, backend: boolean):
       );
     }
     case "rate_limited": {
-      const what = result.limit === "max_concurrent_tasks" ? "Too many unfinished tasks for this tenant" : "Too many requests per minute for this key";
+      const what = RATE_LIMIT_WORDS[result.limit];
       return new AppError("rate_limited", `${what}; retry after ${result.retryAfterSeconds} s`, { limit: result.limit, retry_after_seconds: result.retryAfterSeconds }, { "Retry-After": String(result.retryAfterSeconds) });
     }
     case "key_revoked":

@@ -25,7 +25,8 @@ export const account = new Hono<AppEnv>()
     const visible = visibleScopes(c.var.auth, states);
     return c.json({
       tenant: { id: tenant.id, name: tenant.name },
-      key: { id: key.id, kind: key.kind, name: key.name, expires_at: key.expires_at },
+      // A browser-side caller does not learn what the tenant named its key.
+      key: { id: key.id, kind: key.kind, ...(backend ? { name: key.name } : {}), expires_at: key.expires_at },
       via,
       end_user: endUser,
       budgets: Object.fromEntries(visible.map((s) => [s.scope, scopeJson(s)])),
@@ -54,7 +55,8 @@ export const account = new Hono<AppEnv>()
       price_source: price.source,
       budget: {
         remaining_usd: visible.length ? microsToUsd(Math.min(...visible.map((s) => s.remaining_micros))) : null,
-        would_exceed: states.some((s) => s.remaining_micros < price.micros),
+        // Only from scopes the caller may see: a browser-side caller must not learn the tenant's remaining budget.
+        would_exceed: visible.some((s) => s.remaining_micros < price.micros),
       },
     });
   });

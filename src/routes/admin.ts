@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import type { AppEnv, Bindings } from "../env";
+import type { AppEnv, Bindings, Config } from "../env";
+import { unsafeTargetReason } from "../domain/url-safety";
 import { scopeJson } from "../domain/budgets";
 import { formatUsd, usdToMicros } from "../domain/money";
 import { parsePriceTable, priceTableJson } from "../domain/pricing";
@@ -49,7 +50,7 @@ export const admin = new Hono<AppEnv>()
   .use(adminAuth)
   .post("/tenants", async (c) => {
     const input = await parseBody(c, TenantCreate);
-    checkWebhookScheme(input.webhook_url, c.var.config.allowHttpUrls);
+    checkWebhookUrl(input.webhook_url, c.var.config);
     const id = input.id ?? `tn_${crypto.randomUUID().replace(/-/g, "").slice(0, 20)}`;
     if (await getTenant(c.env.TENANTS, id)) throw new AppError("conflict", `Tenant ${id} already exists`);
     const now = new Date().toISOString();
@@ -78,7 +79,7 @@ export const admin = new Hono<AppEnv>()
   .patch("/tenants/:id", async (c) => {
     const tenant = await mustGetTenant(c.env, c.req.param("id"));
     const { rotate_webhook_secret, limits, ...patch } = await parseBody(c, TenantPatch);
-    checkWebhookScheme(patch.webhook_url, c.var.config.allowHttpUrls);
+    checkWebhookUrl(patch.webhook_url, c.var.config);
     const next: TenantRecord = {
       ...tenant,
       ...patch,
@@ -151,9 +152,12 @@ export const admin = new Hono<AppEnv>()
     });
     const nextCursor = next_after_id === null ? null : String(next_after_id);
     if (q.format === "json") return c.json({ tenant_id: tenant.id, entries, next_cursor: nextCursor });
-    const header = "id,at,booked_at,type,task_id,key_id,end_user,amount_usd,reserved_usd,reason";
+    const header = "id,at,booked_at,type,task_id,key_id,end_user,model,amount_usd,reserved_usd,reason";
     const rows = entries.map((e) =>
-      [e.id, e.at, e.booked_at, e.type, e.task_id ?? "", e.key_id ?? "", e.end_user ?? "", formatUsd(e.amount_micros), formatUsd(e.reserved_micros ?? 0), e.reason ?? ""].map(csvCell).join(","),
+      [
+        e.id, e.at, e.booked_at, e.type, textCell(e.task_id), textCell(e.key_id), textCell(e.end_user), textCell(e.model),
+        formatUsd(e.amount_micros), formatUsd(e.reserved_micros ?? 0), textCell(e.reason),
+      ].map(csvCell).join(","),
     );
     c.header("Content-Disposition", `attachment; filename="ledger-${tenant.id}.csv"`);
     if (nextCursor) c.header("X-Next-Cursor", nextCursor);
@@ -178,11 +182,25 @@ export const admin = new Hono<AppEnv>()
   });
 
 /** `http:` webhooks only where the deployment allows them (local testing), like every other URL. */
-function checkWebhookScheme(url: string | null | undefined, allowHttp: boolean): void {
-  if (url && !allowHttp && !url.startsWith("https:")) throw invalidRequest([{ field: "webhook_url", message: "must be an https: URL" }]);
+function checkWebhookUrl(url: string | null | undefined, config: Config): void {
+  if (!url) return;
+  if (!config.allowHttpUrls && !url.startsWith("https:")) throw invalidRequest([{ field: "webhook_url", message: "must be an https: URL" }]);
+  // The proxy POSTs signed payloads there: it must not point inward (SPEC §5).
+  const unsafe = config.allowPrivateUrls ? null : unsafeTargetReason(new URL(url));
+  if (unsafe) throw invalidRequest([{ field: "webhook_url", message: unsafe }]);
 }
 
 function csvCell(value: string | number): string {
   const s = String(value);
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/**
+ * A text cell someone else chose (an end-user id, a reason, a model name): one that a spreadsheet
+ * would read as a formula (leading =, +, -, @, tab or CR) gets a leading ' (OWASP CSV injection).
+ * Numbers are written by `formatUsd` and never pass through here.
+ */
+function textCell(value: string | null): string {
+  const s = value ?? "";
+  return /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
 }

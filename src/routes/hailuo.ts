@@ -3,13 +3,13 @@ import type { AppEnv } from "../env";
 import { budgetsFor } from "../domain/budgets";
 import { parseHailuoRequest, type Endpoint, type HailuoRequest } from "../domain/hailuo";
 import { formatUsd, microsToUsd } from "../domain/money";
-import { isBackend, taskViewer, visibleScopes } from "../domain/tenant";
-import { callbackToken } from "../domain/webhook-signing";
+import { idempotencyScope, isBackend, taskViewer, visibleScopes } from "../domain/tenant";
+import { createTask } from "../durable-objects/create-flow";
 import { readJsonBody } from "../lib/body";
 import { sha256Hex } from "../lib/crypto";
 import { AppError, invalidRequest } from "../lib/errors";
 import { estimate } from "../lib/price-store";
-import { ledgerStub, refusal, taskStub } from "../lib/stubs";
+import { ledgerStub } from "../lib/stubs";
 import { tenantAuth } from "../middleware/auth";
 import { RunApiClient } from "../upstream/runapi";
 
@@ -18,7 +18,7 @@ const MAX_IDEMPOTENCY_KEY = 512;
 
 /** Validates a create body for an endpoint and checks the model is allowed for the tenant. */
 export function validatedRequest(c: Context<AppEnv>, endpoint: Endpoint, body: unknown): HailuoRequest {
-  const parsed = parseHailuoRequest(endpoint, body, { allowHttp: c.var.config.allowHttpUrls });
+  const parsed = parseHailuoRequest(endpoint, body, { allowHttp: c.var.config.allowHttpUrls, allowPrivate: c.var.config.allowPrivateUrls });
   if (!parsed.ok) throw invalidRequest(parsed.issues);
   if (parsed.request.callback_url && !isBackend(c.var.auth)) {
     // A browser-side caller must not redirect the tenant's signed webhook.
@@ -31,7 +31,7 @@ export function validatedRequest(c: Context<AppEnv>, endpoint: Endpoint, body: u
   return parsed.request;
 }
 
-/** The drop-in RunAPI Hailuo endpoints: create (validate → estimate → reserve → forward) and status. */
+/** The drop-in RunAPI Hailuo endpoints: create (validate → price → one create → present) and status. */
 export const hailuo = new Hono<AppEnv>()
   .use(tenantAuth)
   .post("/:endpoint{text_to_video|image_to_video}", async (c) => {
@@ -42,76 +42,57 @@ export const hailuo = new Hono<AppEnv>()
     }
     const request = validatedRequest(c, endpoint, await readJsonBody(c));
     const { config, auth } = c.var;
-    const client = new RunApiClient(config, c.env.RUNAPI);
-    const price = await estimate(c.env.TENANTS, config, client, request);
+    const price = await estimate(c.env.TENANTS, config, new RunApiClient(config, c.env.RUNAPI), request);
 
-    const taskId = crypto.randomUUID();
-    const ledger = ledgerStub(c.env, auth.tenant.id);
-    const reservation = await ledger.reserve({
-      taskId,
-      keyId: auth.key.id,
-      endUser: auth.endUser,
-      model: request.model,
-      amountMicros: price.micros,
-      now: Date.now(),
-      budgets: budgetsFor(auth),
-      maxConcurrentTasks: auth.tenant.limits.max_concurrent_tasks,
-      requestsPerMinute: auth.tenant.limits.requests_per_minute,
-      idempotency: idempotencyKey ? { key: idempotencyKey, bodyHash: await sha256Hex(`${endpoint}\n${canonicalJson(request)}`) } : null,
-    });
-    if (!reservation.ok) {
-      if (reservation.code !== "idempotent_replay") throw refusal(reservation, microsToUsd(price.micros), isBackend(auth));
-      // Replayable once RunAPI accepted the first request; until then it is in flight (or failing, and about to be forgotten).
-      const replay = await taskStub(c.env, reservation.taskId).submission(taskViewer(auth));
-      if (!replay) {
-        throw new AppError("idempotency_conflict", "This Idempotency-Key belongs to a request that is still in progress or was not accepted; retry shortly", undefined, { "Retry-After": "1" });
-      }
-      c.header("Idempotent-Replayed", "true");
-      c.header("X-Estimated-Cost-Usd", formatUsd(replay.estimate_micros));
-      return c.json(createResponse(replay.view.id, replay.view.model, replay.estimate_micros));
-    }
-
-    const origin = config.publicBaseUrl ?? new URL(c.req.url).origin;
-    const task = taskStub(c.env, taskId);
-    const started = await task.start({
-      id: taskId,
+    const outcome = await createTask(c.env, config, (p) => c.executionCtx.waitUntil(p), {
       tenantId: auth.tenant.id,
       keyId: auth.key.id,
       endUser: auth.endUser,
+      backend: isBackend(auth),
       endpoint,
       request,
-      estimateMicros: price.micros,
-      priceSource: price.source,
-      callbackUrl: `${origin}/webhooks/runapi/${taskId}/${await callbackToken(config.signingSecret, taskId)}`,
+      price,
+      budgets: budgetsFor(auth),
+      limits: {
+        maxConcurrentTasks: auth.tenant.limits.max_concurrent_tasks,
+        requestsPerMinute: auth.tenant.limits.requests_per_minute,
+        endUserRequestsPerMinute: auth.endUser === null ? null : (auth.key.end_user_requests_per_minute ?? null),
+      },
+      idempotency: idempotencyKey
+        ? { key: idempotencyScope(auth, idempotencyKey), bodyHash: await sha256Hex(`${endpoint}\n${canonicalJson(request)}`) }
+        : null,
       notifyUrl: request.callback_url ?? auth.tenant.webhook_url,
-      now: Date.now(),
-    }).catch(async (err: unknown) => {
-      // The task object failed before it could own the reservation: release it now rather than at the sweep.
-      // A task that does exist settles or releases it itself.
-      const state = await task.settlementState().catch(() => undefined);
-      if (state === null) await ledger.release(taskId, Date.now(), "task object unavailable", { forgetIdempotency: true });
-      console.error(JSON.stringify({ level: "error", request_id: c.var.requestId, task_id: taskId, start_error: err instanceof Error ? err.name : "unknown" }));
-      throw new AppError("service_unavailable", "The task could not be submitted; nothing will be charged for it. Retry shortly.", { task_id: taskId }, { "Retry-After": "1" });
+      origin: config.publicBaseUrl ?? new URL(c.req.url).origin,
+    }).catch((err: unknown) => {
+      if (err instanceof AppError) throw err;
+      // The tenant's object failed to answer: the create may or may not be held; a retry with the same Idempotency-Key is safe.
+      throw new AppError("service_unavailable", "The task could not be confirmed; retry shortly (with the same Idempotency-Key a retry never makes a second task)", undefined, { "Retry-After": "1" });
     });
-    if ("error" in started) {
-      const { code, message, details, headers } = started.error;
-      throw new AppError(code, message, { ...details, task_id: taskId }, headers);
+
+    if (outcome.kind === "replayed") {
+      c.header("Idempotent-Replayed", "true");
+      c.header("X-Estimated-Cost-Usd", formatUsd(outcome.estimateMicros));
+      return c.json(createResponse(outcome.view.id, outcome.view.model, outcome.estimateMicros, outcome.view.submission));
     }
-    const visible = visibleScopes(auth, reservation.budgets);
+    const visible = visibleScopes(auth, outcome.budgets);
     c.header("X-Estimated-Cost-Usd", formatUsd(price.micros));
     if (visible.length) c.header("X-Budget-Remaining-Usd", formatUsd(Math.min(...visible.map((b) => b.remaining_micros))));
-    return c.json(createResponse(taskId, request.model, price.micros));
+    if (outcome.kind === "unknown") {
+      // RunAPI's answer was lost: the task is held and reconciled; the client polls it like any other.
+      return c.json(createResponse(outcome.taskId, request.model, price.micros, "unknown"), 202);
+    }
+    return c.json(createResponse(outcome.taskId, request.model, price.micros));
   })
   .get("/:endpoint{text_to_video|image_to_video}/:id", async (c) => {
     const id = c.req.param("id");
     const endpoint = c.req.param("endpoint") as Endpoint;
-    const view = UUID.test(id) ? await taskStub(c.env, id).read(taskViewer(c.var.auth), endpoint) : null;
+    const view = UUID.test(id) ? await ledgerStub(c.env, c.var.auth.tenant.id).readTask(id, taskViewer(c.var.auth), endpoint) : null;
     if (!view) throw new AppError("not_found", "No such task");
     return c.json(view);
   });
 
-function createResponse(id: string, model: string, estimateMicros: number) {
-  return { id, task_id: id, status: "pending" as const, model, estimated_cost_usd: microsToUsd(estimateMicros) };
+function createResponse(id: string, model: string, estimateMicros: number, submission?: "unknown") {
+  return { id, task_id: id, status: "pending" as const, model, estimated_cost_usd: microsToUsd(estimateMicros), ...(submission ? { submission } : {}) };
 }
 
 /** JSON with sorted keys, so equal requests hash equally whatever their field order or aliases. */

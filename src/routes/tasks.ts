@@ -4,9 +4,8 @@ import type { AppEnv } from "../env";
 import { decodeCursor } from "../domain/ledger-limits";
 import { TASK_STATUSES } from "../domain/task-state";
 import { taskViewer } from "../domain/tenant";
-import { VIEWER_HEADER } from "../durable-objects/task";
 import { AppError } from "../lib/errors";
-import { ledgerStub, taskStub } from "../lib/stubs";
+import { ledgerStub } from "../lib/stubs";
 import { parseQuery } from "../lib/validate";
 import { tenantAuth } from "../middleware/auth";
 import { UUID } from "./hailuo";
@@ -17,7 +16,7 @@ const ListQuery = z.object({
   cursor: z.string().max(200).refine((v) => decodeCursor(v) !== null, "is not a cursor this API issued").optional(),
 });
 
-/** The caller's tasks: list, read, and a live event stream. Another tenant's task is a 404. */
+/** The caller's tasks: list, read, and a live event stream, each one call to the tenant's object. Another tenant's task is a 404. */
 export const tasks = new Hono<AppEnv>()
   .use(tenantAuth)
   .get("/", async (c) => {
@@ -28,14 +27,15 @@ export const tasks = new Hono<AppEnv>()
   })
   .get("/:id", async (c) => {
     const id = c.req.param("id");
-    const view = UUID.test(id) ? await taskStub(c.env, id).read(taskViewer(c.var.auth)) : null;
+    const view = UUID.test(id) ? await ledgerStub(c.env, c.var.auth.tenant.id).readTask(id, taskViewer(c.var.auth)) : null;
     if (!view) throw new AppError("not_found", "No such task");
     return c.json(view);
   })
   .get("/:id/events", async (c) => {
     const id = c.req.param("id");
-    if (!UUID.test(id)) throw new AppError("not_found", "No such task");
-    const res = await taskStub(c.env, id).fetch("https://task.internal/events", { headers: { [VIEWER_HEADER]: JSON.stringify(taskViewer(c.var.auth)) } });
-    if (res.status === 404) throw new AppError("not_found", "No such task");
-    return new Response(res.body, { status: 200, headers: res.headers });
+    const stream = UUID.test(id) ? await ledgerStub(c.env, c.var.auth.tenant.id).events(id, taskViewer(c.var.auth)) : null;
+    if (!stream) throw new AppError("not_found", "No such task");
+    return new Response(stream, {
+      headers: { "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache, no-transform", Connection: "keep-alive" },
+    });
   });

@@ -147,6 +147,15 @@ function mapUpstreamError(res: Response, json: Record<string, unknown> | null, s
   }
 }
 
+/**
+ * Whether a failed create may still have been accepted by RunAPI: its answer was lost (a timeout, or
+ * the connection failing), as opposed to RunAPI answering with an error. Such a task is reconciled.
+ */
+export function isLostAnswer(err: unknown): boolean {
+  if (!(err instanceof AppError)) return true;
+  return err.code === "upstream_timeout" || (err.code === "upstream_unavailable" && err.details?.retryable === true);
+}
+
 /** Checks and narrows a task from RunAPI (status GET or callback body); null when it is not one. */
 export function parseUpstreamTask(json: unknown): UpstreamTask | null {
   if (!json || typeof json !== "object") return null;

@@ -1,0 +1,106 @@
+import type { Endpoint, HailuoRequest } from "../domain/hailuo";
+import type { ScopeBudget, ScopeState } from "../domain/ledger";
+import { microsToUsd, type Micros } from "../domain/money";
+import type { TaskView } from "../domain/task-record";
+import { callbackToken } from "../domain/webhook-signing";
+import { upstreamBody } from "../domain/hailuo";
+import type { Bindings, Config } from "../env";
+import { AppError } from "../lib/errors";
+import { log } from "../lib/log";
+import { ledgerStub, refusal } from "../lib/stubs";
+import { isLostAnswer, RunApiClient } from "../upstream/runapi";
+
+/** Everything a create needs once the request is validated and priced. */
+export interface CreateInput {
+  tenantId: string;
+  keyId: string;
+  endUser: string | null;
+  /** A browser-side caller (publishable key, end-user token): refusals hide the tenant's figures. */
+  backend: boolean;
+  endpoint: Endpoint;
+  request: HailuoRequest;
+  price: { micros: Micros; source: string };
+  budgets: ScopeBudget[];
+  limits: { maxConcurrentTasks: number | null; requestsPerMinute: number | null; endUserRequestsPerMinute: number | null };
+  /** The Idempotency-Key scoped to the credential, and the hash of the normalised body. */
+  idempotency: { key: string; bodyHash: string } | null;
+  /** Where the tenant wants the terminal task (the request's callback_url or the tenant's webhook_url). */
+  notifyUrl: string | null;
+  /** The proxy's public origin, for the callback URL given to RunAPI. */
+  origin: string;
+}
+
+/** How a create ended: RunAPI accepted it, its answer was lost (the task is being reconciled), or it replays an earlier one. */
+export type CreateOutcome =
+  | { kind: "created" | "unknown"; taskId: string; budgets: ScopeState[] }
+  | { kind: "replayed"; view: TaskView; estimateMicros: Micros };
+
+/**
+ * The create, start to end (SPEC §5): one call to the tenant's object reserves the money and writes
+ * the task; then RunAPI is called with the task id as its Idempotency-Key; then the outcome is
+ * recorded. A refusal or RunAPI's error is thrown as the AppError the client sees. Nothing is lost
+ * when this Worker dies mid-way: the tenant object's alarm re-sends a create nobody recorded.
+ */
+export async function createTask(env: Bindings, config: Config, waitUntil: (p: Promise<unknown>) => void, input: CreateInput): Promise<CreateOutcome> {
+  const taskId = crypto.randomUUID();
+  const now = Date.now();
+  const callbackUrl = `${input.origin}/webhooks/runapi/${taskId}/${await callbackToken(config.signingSecret, input.tenantId, taskId)}`;
+  const tenant = ledgerStub(env, input.tenantId);
+  const held = await tenant.createTask({
+    taskId,
+    keyId: input.keyId,
+    endUser: input.endUser,
+    model: input.request.model,
+    amountMicros: input.price.micros,
+    now,
+    budgets: input.budgets,
+    maxConcurrentTasks: input.limits.maxConcurrentTasks,
+    requestsPerMinute: input.limits.requestsPerMinute,
+    endUserRequestsPerMinute: input.limits.endUserRequestsPerMinute,
+    idempotency: input.idempotency,
+    init: {
+      id: taskId,
+      tenantId: input.tenantId,
+      keyId: input.keyId,
+      endUser: input.endUser,
+      endpoint: input.endpoint,
+      request: input.request,
+      estimateMicros: input.price.micros,
+      priceSource: input.price.source,
+      callbackUrl,
+      notifyUrl: input.notifyUrl,
+      now,
+    },
+  });
+  if (!held.ok) {
+    if (held.code === "idempotent_replay") return { kind: "replayed", view: held.view, estimateMicros: held.estimate_micros };
+    if (held.code === "idempotency_in_progress") {
+      throw new AppError("idempotency_conflict", "This Idempotency-Key belongs to a request that is still in progress; retry shortly", undefined, { "Retry-After": "1" });
+    }
+    throw refusal(held, microsToUsd(input.price.micros), input.backend);
+  }
+
+  const client = new RunApiClient(config, env.RUNAPI);
+  try {
+    const { id } = await client.createTask(input.endpoint, { ...upstreamBody(input.request), callback_url: callbackUrl }, taskId);
+    // The client need not wait for this write: if it is lost, the alarm re-sends the create and RunAPI answers with this id.
+    waitUntil(tenant.submitted(taskId, id).catch((err: unknown) => log.warn("record_submission_failed", { task_id: taskId, error: errorName(err) })));
+    return { kind: "created", taskId, budgets: held.budgets };
+  } catch (err) {
+    if (isLostAnswer(err)) {
+      log.warn("create_outcome_unknown", { task_id: taskId, error: err instanceof AppError ? err.code : errorName(err) });
+      waitUntil(tenant.submitUnknown(taskId).catch(() => undefined));
+      return { kind: "unknown", taskId, budgets: held.budgets };
+    }
+    const error = err instanceof AppError ? err : new AppError("upstream_error", "The request to RunAPI failed");
+    // Awaited, so that a retry with the same Idempotency-Key is free at once.
+    // If this write is lost too, the alarm re-sends the create and hears the same refusal.
+    await tenant.submitRefused(taskId, { code: error.code, message: error.message }).catch((e: unknown) => log.warn("record_refusal_failed", { task_id: taskId, error: errorName(e) }));
+    const { retryable: _retryable, ...details } = error.details ?? {};
+    throw new AppError(error.code, error.message, { ...details, task_id: taskId }, error.headers);
+  }
+}
+
+function errorName(err: unknown): string {
+  return err instanceof Error ? err.name : "unknown";
+}

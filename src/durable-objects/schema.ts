@@ -1,0 +1,72 @@
+import { ensureArchiveTally } from "../archive/tally";
+
+/**
+ * The tenant object's SQLite schema as numbered migrations. Each runs once, in its own
+ * transaction, in order; `schema_version` records how far a database has come.
+ */
+const MIGRATIONS: ((sql: SqlStorage) => void)[] = [
+  // 1: the ledger (entries, buckets, reservations), the task index, idempotency, revocations, rate windows.
+  (sql) => {
+    sql.exec(`
+      CREATE TABLE IF NOT EXISTS entries (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, type TEXT NOT NULL,
+        task_id TEXT, key_id TEXT, end_user TEXT, model TEXT, amount_micros INTEGER NOT NULL, reserved_micros INTEGER NOT NULL, reason TEXT);
+      CREATE INDEX IF NOT EXISTS entries_at ON entries (at, id);
+      CREATE TABLE IF NOT EXISTS buckets (scope TEXT NOT NULL, subject TEXT NOT NULL, period TEXT NOT NULL, window_start INTEGER NOT NULL,
+        spent_micros INTEGER NOT NULL, reserved_micros INTEGER NOT NULL, PRIMARY KEY (scope, subject, period, window_start)) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS reservations (task_id TEXT PRIMARY KEY, key_id TEXT NOT NULL, end_user TEXT, model TEXT NOT NULL,
+        amount_micros INTEGER NOT NULL, buckets TEXT NOT NULL, state TEXT NOT NULL, charged_micros INTEGER, created_at INTEGER NOT NULL, closed_at INTEGER);
+      CREATE INDEX IF NOT EXISTS reservations_state ON reservations (state, created_at);
+      CREATE TABLE IF NOT EXISTS tasks (task_id TEXT PRIMARY KEY, key_id TEXT NOT NULL, model TEXT NOT NULL, status TEXT NOT NULL,
+        created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+      CREATE INDEX IF NOT EXISTS tasks_newest ON tasks (created_at, task_id);
+      CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status, created_at, task_id);
+      CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, body_hash TEXT NOT NULL, task_id TEXT NOT NULL, created_at INTEGER NOT NULL);
+      CREATE INDEX IF NOT EXISTS idempotency_task ON idempotency (task_id);
+      CREATE INDEX IF NOT EXISTS idempotency_age ON idempotency (created_at);
+      CREATE TABLE IF NOT EXISTS revoked_keys (key_id TEXT PRIMARY KEY, at INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS suspension (id INTEGER PRIMARY KEY CHECK (id = 1), at INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS rpm (key_id TEXT PRIMARY KEY, window_start INTEGER NOT NULL, count INTEGER NOT NULL);
+    `);
+    // Databases made before these columns existed (and before migrations were numbered).
+    addColumn(sql, "tasks", "end_user", "TEXT");
+    addColumn(sql, "entries", "booked_at", "INTEGER");
+  },
+  // 2: one owner per tenant. The task's whole record lives in its index row, with the time its next
+  //    work falls due; reservations say whether they hold a task or a single request (chat).
+  (sql) => {
+    addColumn(sql, "tasks", "record", "TEXT");
+    addColumn(sql, "tasks", "next_due_at", "INTEGER");
+    sql.exec("CREATE INDEX IF NOT EXISTS tasks_due ON tasks (next_due_at) WHERE next_due_at IS NOT NULL");
+    sql.exec("CREATE INDEX IF NOT EXISTS tasks_key ON tasks (key_id, end_user, created_at, task_id)");
+    addColumn(sql, "reservations", "kind", "TEXT NOT NULL DEFAULT 'task'");
+    // A hold's deadline on the object's own clock (its created_at is the caller's, for budget windows).
+    addColumn(sql, "reservations", "hold_until", "INTEGER");
+    sql.exec("CREATE INDEX IF NOT EXISTS reservations_holds ON reservations (hold_until) WHERE state = 'open' AND kind = 'hold'");
+    // Tasks of the per-task objects that migration 2 retires have no record here: they read as failed.
+    sql.exec(`UPDATE tasks SET status = 'failed' WHERE record IS NULL AND status NOT IN ('completed', 'failed')`);
+    sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
+  },
+  // 3: the video archive's stored-bytes tally (SPEC §11).
+  (sql) => ensureArchiveTally(sql),
+];
+
+/** The schema version this code writes. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Brings the database up to `SCHEMA_VERSION`; safe on a new or an up-to-date database. */
+export function migrate(storage: DurableObjectStorage): void {
+  const sql = storage.sql;
+  sql.exec("CREATE TABLE IF NOT EXISTS schema_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)");
+  const current = sql.exec<{ version: number }>("SELECT version FROM schema_version").toArray()[0]?.version ?? 0;
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    storage.transactionSync(() => {
+      MIGRATIONS[v]!(sql);
+      sql.exec("INSERT INTO schema_version (id, version) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET version = excluded.version", v + 1);
+    });
+  }
+}
+
+function addColumn(sql: SqlStorage, table: string, column: string, type: string): void {
+  const has = sql.exec<{ name: string }>(`SELECT name FROM pragma_table_info('${table}')`).toArray().some((c) => c.name === column);
+  if (!has) sql.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+}

@@ -1,0 +1,63 @@
+import { decodeCursor, encodeCursor, type TaskPage } from "../domain/ledger-limits";
+import { nextDueAt, type TaskRecord, type TaskTiming } from "../domain/task-record";
+
+type TaskRow = { task_id: string; key_id: string; model: string; status: string; created_at: number };
+
+/** A tenant's tasks in SQLite: one row per task with its whole record and the time its next work falls due. Synchronous. */
+export class TaskStore {
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly timing: () => TaskTiming,
+  ) {}
+
+  insert(task: TaskRecord): void {
+    this.sql.exec(
+      "INSERT INTO tasks (task_id, key_id, end_user, model, status, created_at, updated_at, record, next_due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      task.id, task.key_id, task.end_user, task.model, task.status, task.created_at, task.updated_at, JSON.stringify(task), nextDueAt(task, this.timing()),
+    );
+  }
+
+  get(taskId: string): TaskRecord | undefined {
+    const row = this.sql.exec<{ record: string | null }>("SELECT record FROM tasks WHERE task_id = ?", taskId).toArray()[0];
+    return row?.record ? (JSON.parse(row.record) as TaskRecord) : undefined;
+  }
+
+  /** Writes the record back; returns when its next work falls due. */
+  save(task: TaskRecord): number | null {
+    const due = nextDueAt(task, this.timing());
+    this.sql.exec("UPDATE tasks SET status = ?, updated_at = ?, record = ?, next_due_at = ? WHERE task_id = ?", task.status, task.updated_at, JSON.stringify(task), due, task.id);
+    return due;
+  }
+
+  /** Ids of tasks whose work is due at `now`, most overdue first. */
+  due(now: number, limit: number): string[] {
+    return this.sql.exec<{ task_id: string }>("SELECT task_id FROM tasks WHERE next_due_at <= ? ORDER BY next_due_at LIMIT ?", now, limit).toArray().map((r) => r.task_id);
+  }
+
+  /** When the earliest task work falls due, or null. */
+  nextDue(): number | null {
+    return this.sql.exec<{ t: number | null }>("SELECT MIN(next_due_at) AS t FROM tasks").one().t;
+  }
+
+  /** The tenant's tasks, newest first, optionally of one status, key or end user; `cursor` is the previous page's `next_cursor`. */
+  list(opts: { status?: string; limit: number; cursor?: string; keyId?: string; endUser?: string | null }): TaskPage {
+    const limit = Math.min(Math.max(Math.trunc(opts.limit) || 1, 1), 1000);
+    const after = opts.cursor ? decodeCursor(opts.cursor) : null;
+    if (opts.cursor && !after) throw new RangeError("invalid cursor");
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (opts.status) (where.push("status = ?"), args.push(opts.status));
+    if (opts.keyId !== undefined) (where.push("key_id = ?"), args.push(opts.keyId));
+    if (opts.endUser !== undefined) where.push(opts.endUser === null ? "end_user IS NULL" : (args.push(opts.endUser), "end_user = ?"));
+    if (after) (where.push("(created_at < ? OR (created_at = ? AND task_id < ?))"), args.push(after.created_at, after.created_at, after.task_id));
+    const sql = `SELECT task_id, key_id, model, status, created_at FROM tasks ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+      ORDER BY created_at DESC, task_id DESC LIMIT ?`;
+    const rows = this.sql.exec<TaskRow>(sql, ...args, limit + 1).toArray();
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      tasks: page.map((t) => ({ id: t.task_id, status: t.status, model: t.model, key_id: t.key_id, created_at: new Date(t.created_at).toISOString() })),
+      next_cursor: rows.length > limit && last ? encodeCursor({ created_at: last.created_at, task_id: last.task_id }) : null,
+    };
+  }
+}

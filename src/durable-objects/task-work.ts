@@ -1,0 +1,178 @@
+import { upstreamBody } from "../domain/hailuo";
+import { centsToMicros } from "../domain/money";
+import { expiryDeadline, markAccepted, markPolled, markUnknown, type Observation, type TaskRecord, type TaskTiming } from "../domain/task-record";
+import { isTerminal } from "../domain/task-state";
+import { loadConfig, type Bindings } from "../env";
+import { AppError } from "../lib/errors";
+import { log } from "../lib/log";
+import { isLostAnswer, RunApiClient, type UpstreamTask } from "../upstream/runapi";
+import { deliverWebhook } from "./task-webhook";
+import { applyAttempts, copyDueVideos, sourceFetcher, type StoredVideo } from "../archive/run";
+import { publicVideos, signerFor } from "../archive/view";
+import { newArchive, webhookReleaseAt } from "../domain/video-archive";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** What the work needs of the tenant's object: its task rows, its one way to change them, its timing and clock. */
+export interface TaskHost {
+  get(taskId: string): TaskRecord | undefined;
+  update(taskId: string, change: (task: TaskRecord, now: number) => Observation | null | void): Promise<TaskRecord | undefined>;
+  timing(): TaskTiming;
+  now(): number;
+  /** A video of the task landed in the archive (the tenant's stored-bytes tally). */
+  videoStored(taskId: string, video: StoredVideo): void;
+}
+
+/**
+ * The outside work of a task, run by the tenant object's alarm: finding out what became of a create
+ * whose answer was lost (re-send it with the same Idempotency-Key, or confirm the id a callback named),
+ * polling RunAPI, giving up at the deadline, and delivering the tenant's webhook. Each step calls out,
+ * then records what it learned through the host's `update`, which settles the money when a task ends.
+ */
+export class TaskWork {
+  constructor(
+    private readonly env: Bindings,
+    private readonly host: TaskHost,
+  ) {}
+
+  /** Tasks whose videos this instance is copying now (a second run leaves them to it). */
+  private readonly archiving = new Set<string>();
+
+  /** RunAPI gave its id for the task (first create, re-send, or a confirmed callback). */
+  accepted(task: TaskRecord, upstreamId: string, nextPollAt: number): void {
+    markAccepted(task, upstreamId, nextPollAt);
+  }
+
+  /** The create's answer was lost. */
+  unknown(task: TaskRecord, now: number): void {
+    markUnknown(task, now);
+  }
+
+  /** A callback arrived: check soon. */
+  wake(task: TaskRecord, hint: string | undefined): void {
+    if (isTerminal(task.status)) return;
+    task.wake_requested = true;
+    if (!task.upstream_id && hint && UUID.test(hint)) task.upstream_hint = hint;
+  }
+
+  /** Everything due for one task at `now`. Safe to run twice. */
+  async run(taskId: string, now: number): Promise<void> {
+    let task = this.host.get(taskId);
+    if (!task) return;
+    if (!isTerminal(task.status) && task.submit !== "accepted") await this.reconcile(task, now);
+    task = this.host.get(taskId)!;
+    const deadline = expiryDeadline(task, this.host.timing());
+    const pollDue = task.wake_requested || (task.next_poll_at ?? Number.POSITIVE_INFINITY) <= now || now >= deadline;
+    if (!isTerminal(task.status) && task.upstream_id && pollDue) await this.poll(task);
+    task = this.host.get(taskId)!;
+    if (!isTerminal(task.status) && now >= expiryDeadline(task, this.host.timing())) {
+      const seconds = Math.round(this.host.timing().ttlMs / 1000);
+      const message = task.submit === "accepted"
+        ? `RunAPI reported no terminal state within the task's lifetime (${seconds} s)`
+        : "RunAPI could not be reached to confirm the task within its lifetime; nothing was charged";
+      await this.host.update(taskId, () => ({ status: "failed", source: "ttl", error: { code: "task_expired", message } }));
+    }
+    await this.archive(taskId, now);
+    task = this.host.get(taskId)!;
+    if (task.webhook.state === "pending" && Math.max(task.webhook.next_at ?? 0, webhookReleaseAt(task.archive)) <= now) await this.deliver(task);
+    else await this.host.update(taskId, () => undefined); // recompute when it is next due
+  }
+
+  /** Finds out what became of a create whose answer was lost: confirm a callback's id, else re-send the create when due. */
+  private async reconcile(task: TaskRecord, now: number): Promise<void> {
+    const client = this.client();
+    const hint = task.upstream_hint;
+    if (hint) {
+      const upstream = await client.getTask(task.endpoint, hint).catch(() => undefined);
+      if (upstream) {
+        await this.host.update(task.id, (t, at) => {
+          markAccepted(t, hint, at);
+          return observationOf(upstream, t);
+        });
+        return;
+      }
+      // RunAPI does not know that id: forget it. A fault: try again after the usual gap.
+      if (upstream === null) await this.host.update(task.id, (t) => void (t.upstream_hint = null));
+      else await this.host.update(task.id, (t, at) => void (t.last_poll_at = at));
+    }
+    const resendAt = task.submit === "submitting" ? task.created_at + this.host.timing().longestCreateMs : (task.next_submit_at ?? 0);
+    if (now < resendAt) return;
+    try {
+      const body = { ...upstreamBody(task.request), callback_url: task.callback_url };
+      const { id } = await client.createTask(task.endpoint, body, task.id);
+      // Poll at once: a callback may have come and gone while the id was unknown.
+      await this.host.update(task.id, (t, at) => markAccepted(t, id, at));
+      log.info("create_reconciled", { task_id: task.id, attempts: task.submit_attempts + 1 });
+    } catch (err) {
+      if (isLostAnswer(err) || (err instanceof AppError && err.details?.retryable === true)) {
+        await this.host.update(task.id, (t, at) => markUnknown(t, at));
+        return;
+      }
+      // A definite answer: RunAPI refused the create, so it never made the task.
+      const error = err instanceof AppError ? { code: err.code, message: err.message } : { code: "upstream_error", message: "RunAPI refused the task" };
+      await this.host.update(task.id, () => ({ status: "failed", source: "reconcile", error }));
+    }
+  }
+
+  /** Asks RunAPI for the task's state; a transient fault only delays the next poll. */
+  private async poll(task: TaskRecord): Promise<void> {
+    const config = loadConfig(this.env);
+    let observation: Observation | null = null;
+    try {
+      const upstream = await this.client().getTask(task.endpoint, task.upstream_id!);
+      observation = upstream
+        ? observationOf(upstream, task)
+        : { status: "failed", source: "poll", error: { code: "upstream_not_found", message: "RunAPI no longer knows this task" } };
+    } catch (err) {
+      log.warn("poll_failed", { task_id: task.id, error: err instanceof AppError ? err.code : "unknown" });
+    }
+    await this.host.update(task.id, (t, now) => {
+      markPolled(t, now, config.taskPollIntervalMs);
+      return observation;
+    });
+  }
+
+  /** One delivery attempt to the tenant's webhook. */
+  private async deliver(task: TaskRecord): Promise<void> {
+    const tenant = await this.env.TENANTS.get<{ webhook_secret: string | null }>(`tenant:${task.tenant_id}`, "json");
+    // The payload shows the archived links (when the copies landed), as a read of the task would.
+    const videos = await publicVideos(task.id, task.videos, task.archive, signerFor(loadConfig(this.env)), this.host.now());
+    const outcome = await deliverWebhook({ ...task, videos: videos ?? null }, tenant?.webhook_secret ?? null, this.host.now());
+    await this.host.update(task.id, (t) => void (t.webhook = outcome));
+  }
+
+  /**
+   * Copies a completed task's due videos into R2 (SPEC §11) and records the outcome: stored, retried
+   * with backoff, or given up (RunAPI's link stays). The task stays completed throughout.
+   */
+  private async archive(taskId: string, now: number): Promise<void> {
+    const bucket = this.env.VIDEOS;
+    const task = this.host.get(taskId)!;
+    if (!bucket || task.status !== "completed" || !task.videos?.length || this.archiving.has(taskId)) return;
+    if (!task.archive) await this.host.update(taskId, (t) => void (t.archive ??= newArchive(t.videos ?? [], new URL(t.callback_url).origin, now)));
+    const config = loadConfig(this.env);
+    const deps = { bucket, fetcher: sourceFetcher(this.env.RUNAPI, config.runapiBaseUrl), retryBaseMs: config.videoCopyRetryBaseMs };
+    this.archiving.add(taskId);
+    const results = await copyDueVideos(deps, { tenantId: task.tenant_id, taskId }, this.host.get(taskId)!.archive!, now).finally(() => this.archiving.delete(taskId));
+    if (!results.length) return;
+    let stored: StoredVideo[] = [];
+    await this.host.update(taskId, (t, at) => void (stored = applyAttempts(t.archive!, taskId, results, at, config.videoCopyRetryBaseMs)));
+    for (const video of stored) this.host.videoStored(taskId, video);
+  }
+
+  private client(): RunApiClient {
+    return new RunApiClient(loadConfig(this.env), this.env.RUNAPI);
+  }
+}
+
+/** What a status answer means for the task, or null when it says nothing new (still pending). */
+function observationOf(upstream: UpstreamTask, task: TaskRecord): Observation | null {
+  if (upstream.status === "pending") return null;
+  return {
+    status: upstream.status,
+    source: task.wake_requested ? "callback" : "poll",
+    videos: upstream.videos,
+    error: upstream.status === "failed" ? (upstream.error ?? { code: "generation_failed", message: "RunAPI reported the task failed" }) : undefined,
+    chargeMicros: upstream.cost_cents === undefined ? undefined : centsToMicros(upstream.cost_cents),
+  };
+}

@@ -1,0 +1,340 @@
+import { DurableObject } from "cloudflare:workers";
+import { adjustmentBuckets, assertMicros, type ReserveRequest, type ReserveResult, type ScopeBudget, type ScopeState } from "../domain/ledger";
+import type { AuditResult } from "../domain/ledger-audit";
+import { IDEMPOTENCY_TTL_MS, RPM_WINDOW_MS, type TaskPage } from "../domain/ledger-limits";
+import { formatUsd } from "../domain/money";
+import { applyObservation, newTaskRecord, taskView, type Observation, type TaskInit, type TaskRecord, type TaskTiming, type TaskView } from "../domain/task-record";
+import { isTerminal } from "../domain/task-state";
+import { canView, type TaskViewer } from "../domain/tenant";
+import type { Endpoint } from "../domain/hailuo";
+import { loadConfig, type Bindings } from "../env";
+import { log } from "../lib/log";
+import { archiveUsage, tallyStored, type VideoStorage } from "../archive/tally";
+import { publicVideos, signerFor } from "../archive/view";
+import { LedgerStore } from "./ledger-store";
+import { migrate } from "./schema";
+import { TaskEvents } from "./task-events";
+import { TaskStore } from "./task-store";
+import { TaskWork } from "./task-work";
+
+export type { LedgerEntry, ReserveRequest, ReserveResult, Scope, ScopeBudget, ScopeState } from "../domain/ledger";
+export type { AuditResult } from "../domain/ledger-audit";
+export type { TaskPage } from "../domain/ledger-limits";
+
+/** A create: the reservation and the task row, written together. `taskId` is `init.id`. */
+export interface CreateTaskRequest extends ReserveRequest {
+  init: TaskInit;
+}
+
+/** The answer to a create: held (call RunAPI now), a replay of the task this Idempotency-Key made, or refused. */
+export type CreateTaskResult =
+  | { ok: true; budgets: ScopeState[] }
+  | { ok: false; code: "idempotent_replay"; view: TaskView; estimate_micros: number }
+  | { ok: false; code: "idempotency_in_progress" }
+  | Exclude<ReserveResult, { ok: true } | { code: "idempotent_replay" }>;
+
+/** Tasks whose work an alarm runs at once; more are picked up by the next alarm, at once. */
+const WORK_BATCH = 25;
+/** A hold (one chat request) still open after this long lost its request (a crash mid-stream): it is charged. */
+export const HOLD_MAX_MS = 15 * 60_000;
+const CLEANUP_EVERY_MS = 3_600_000;
+/** After a task's work threw, its next try. */
+const WORK_RETRY_MS = 5_000;
+
+/**
+ * One tenant's object, the single owner of its money and its tasks (SPEC §5). A create is one
+ * call and one SQLite transaction: limits, budgets, idempotency, the reservation and the task row.
+ * RunAPI's callbacks wake a task's row; one alarm over `next_due_at` runs what is due (re-sending
+ * creates whose answer was lost, polls, expiry, webhook deliveries), and a task's terminal state,
+ * its settlement and its ledger entry are written in one transaction.
+ */
+export class TenantLedger extends DurableObject<Bindings> {
+  /** The object's clock; tests move it instead of rewriting storage. */
+  clock: () => number = () => Date.now();
+  private readonly ledger: LedgerStore;
+  private readonly tasks: TaskStore;
+  private readonly streams = new TaskEvents();
+  private readonly work: TaskWork;
+  /** When the alarm is set for (as this instance last set or read it); null: none. */
+  private alarmAt: number | null = null;
+
+  constructor(ctx: DurableObjectState, env: Bindings) {
+    super(ctx, env);
+    this.ledger = new LedgerStore(ctx.storage.sql);
+    this.tasks = new TaskStore(ctx.storage.sql, () => this.timing());
+    this.work = new TaskWork(env, {
+      get: (id) => this.tasks.get(id),
+      update: (id, change) => this.update(id, change),
+      timing: () => this.timing(),
+      now: () => this.clock(),
+      videoStored: (taskId, v) => tallyStored(ctx.storage.sql, { taskId, index: v.index, bytes: v.bytes, storedAt: v.storedAt }),
+    });
+    void ctx.blockConcurrencyWhile(async () => {
+      migrate(ctx.storage);
+      this.alarmAt = await ctx.storage.getAlarm();
+    });
+  }
+
+  /** Reserves a task's money and writes its row in one transaction, or says why not. The caller then calls RunAPI. */
+  async createTask(req: CreateTaskRequest): Promise<CreateTaskResult> {
+    const result = this.ctx.storage.transactionSync((): CreateTaskResult => {
+      // A retried call for a task already held: answer it again, hold nothing more.
+      if (this.ledger.reservation(req.taskId)?.state === "open") return { ok: true, budgets: this.ledger.usage(req.now, req.budgets) };
+      const refused = this.ledger.admit(req, "task");
+      if (refused?.code === "idempotent_replay") return this.replay(refused.taskId);
+      if (refused) return refused;
+      const budgets = this.ledger.hold(req, "task");
+      this.tasks.insert(newTaskRecord(req.init));
+      return { ok: true, budgets };
+    });
+    if (result.ok) await this.wakeAt(req.init.now + this.timing().longestCreateMs);
+    return result;
+  }
+
+  /** RunAPI accepted the create: remember its id; polling starts after TASK_POLL_AFTER_SECONDS unless a callback comes first. */
+  async submitted(taskId: string, upstreamId: string): Promise<void> {
+    const pollAfter = loadConfig(this.env).taskPollAfterMs;
+    await this.update(taskId, (t, now) => this.work.accepted(t, upstreamId, now + pollAfter));
+  }
+
+  /** The create's answer was lost: keep the money and the Idempotency-Key, and find out by re-sending it. */
+  async submitUnknown(taskId: string): Promise<void> {
+    await this.update(taskId, (t, now) => this.work.unknown(t, now));
+  }
+
+  /** RunAPI refused the create: the task failed, its money is released and its Idempotency-Key freed. */
+  async submitRefused(taskId: string, error: { code: string; message: string }): Promise<void> {
+    await this.update(taskId, (t) => {
+      // The client hears of it in the response; no webhook for a create that never began.
+      t.notify_url = null;
+      return { status: "failed", source: "submit", error };
+    });
+  }
+
+  /** The task as `viewer` may see it; null for an unknown task, someone else's, or (like RunAPI) one asked for on the other endpoint. */
+  async readTask(taskId: string, viewer: TaskViewer, endpoint?: Endpoint): Promise<TaskView | null> {
+    const task = this.tasks.get(taskId);
+    if (!task || !canView(viewer, task) || (endpoint && task.endpoint !== endpoint)) return null;
+    const view = taskView(task, { backend: viewer.keyId === undefined });
+    // Archived videos point at the proxy's links, signed afresh on every read.
+    const videos = await publicVideos(task.id, task.videos, task.archive, signerFor(loadConfig(this.env)), this.clock());
+    if (videos) view.videos = videos;
+    return view;
+  }
+
+  /** The tenant's archived videos at `now` (those within retention). */
+  videoStorage(now: number, retentionMs: number): VideoStorage {
+    return archiveUsage(this.ctx.storage.sql, now, retentionMs);
+  }
+
+  /** Server-sent events of a task's state: the current state, then every change, ending after a terminal state. Null when `viewer` may not see it. */
+  events(taskId: string, viewer: TaskViewer): ReadableStream<Uint8Array> | null {
+    const task = this.tasks.get(taskId);
+    if (!task || !canView(viewer, task)) return null;
+    return this.streams.open(taskView(task, { backend: viewer.keyId === undefined }), isTerminal(task.status));
+  }
+
+  /** The tenant's tasks, newest first, optionally of one status, key or end user. */
+  listTasks(opts: { status?: string; limit: number; cursor?: string; keyId?: string; endUser?: string | null }): TaskPage {
+    return this.tasks.list(opts);
+  }
+
+  /**
+   * RunAPI's callback, a wake-up hint only: the task's status is checked with a GET (at most one per few
+   * seconds) before anything changes. `hint` is the id the callback named, used only when the create's
+   * own answer was lost, and only once a GET confirms it. False for an unknown task.
+   */
+  async wake(taskId: string, hint?: string): Promise<boolean> {
+    const task = await this.update(taskId, (t) => this.work.wake(t, hint));
+    return task !== undefined;
+  }
+
+  /** Holds money for one request that is not a task (a chat completion); settle or release it when the request ends. */
+  async reserve(req: ReserveRequest): Promise<ReserveResult> {
+    const holdUntil = this.clock() + HOLD_MAX_MS;
+    const result = this.ctx.storage.transactionSync((): ReserveResult => {
+      if (this.ledger.reservation(req.taskId)?.state === "open") return { ok: true, budgets: this.ledger.usage(req.now, req.budgets) };
+      const refused = this.ledger.admit({ ...req, idempotency: null }, "hold");
+      if (refused) return refused.code === "idempotent_replay" ? { ok: false, code: "idempotency_conflict" } : refused;
+      return { ok: true, budgets: this.ledger.hold({ ...req, idempotency: null }, "hold", holdUntil) };
+    });
+    if (result.ok) await this.wakeAt(holdUntil);
+    return result;
+  }
+
+  /** Moves a hold to spent at the actual charge, exactly once; later calls return the recorded charge. */
+  settle(holdId: string, chargeMicros: number, now: number, note: string | null = null): { settled: boolean; charged_micros: number } {
+    assertMicros("chargeMicros", chargeMicros, { nonNegative: true });
+    return this.ctx.storage.transactionSync(() => {
+      const r = this.ledger.reservation(holdId);
+      if (!r || r.kind !== "hold") return { settled: false, charged_micros: 0 };
+      if (r.state !== "open") return { settled: false, charged_micros: r.charged_micros ?? 0 };
+      this.ledger.close(holdId, "settled", chargeMicros, now, note);
+      return { settled: true, charged_micros: chargeMicros };
+    });
+  }
+
+  /** Frees a hold without charge, exactly once. */
+  release(holdId: string, now: number, reason: string): { released: boolean } {
+    return this.ctx.storage.transactionSync(() => {
+      const r = this.ledger.reservation(holdId);
+      return { released: r?.kind === "hold" && this.ledger.close(holdId, "released", 0, now, reason) };
+    });
+  }
+
+  /** An operator's credit (positive: lowers the tenant scope's spent in every period's current window) or debit (negative). */
+  adjust(amountMicros: number, reason: string, now: number, budgets?: ScopeBudget[]): { entry_id: number; budgets: ScopeState[] } {
+    assertMicros("amountMicros", amountMicros, { nonNegative: false });
+    if (amountMicros === 0) throw new RangeError("an adjustment must not be zero");
+    if (!reason.trim()) throw new RangeError("an adjustment needs a reason");
+    return this.ctx.storage.transactionSync(() => {
+      const entryId = this.ledger.adjust(adjustmentBuckets(now), amountMicros, reason, now);
+      return { entry_id: entryId, budgets: budgets ? this.ledger.usage(now, budgets) : [] };
+    });
+  }
+
+  /** Every budget's state in its window at `now`. */
+  usage(now: number, budgets: ScopeBudget[]): ScopeState[] {
+    return this.ledger.usage(now, budgets);
+  }
+
+  /**
+   * Ledger entries in append order, one page at a time (default 1000, at most 10 000). `from` ≤ t < `to`
+   * filters on `at`, or on `booked_at` (the budget window an entry counts in) when `by` says so;
+   * `afterId` is the previous page's `next_after_id`.
+   */
+  entries(opts: { from?: number; to?: number; limit?: number; afterId?: number; by?: "at" | "booked_at" }) {
+    return this.ledger.entries(opts);
+  }
+
+  /** Refuses every later reservation with this key, whatever KV still says. */
+  revokeKey(keyId: string, now: number): void {
+    this.ctx.storage.sql.exec("INSERT INTO revoked_keys (key_id, at) VALUES (?, ?) ON CONFLICT DO NOTHING", keyId, now);
+  }
+
+  /** Refuses (true) or allows again (false) every new reservation of the tenant, at once — KV follows later. */
+  setSuspended(suspended: boolean, now: number): void {
+    if (suspended) this.ctx.storage.sql.exec("INSERT INTO suspension (id, at) VALUES (1, ?) ON CONFLICT DO NOTHING", now);
+    else this.ctx.storage.sql.exec("DELETE FROM suspension");
+  }
+
+  /**
+   * Audit for tests and operators: buckets equal what their entries add up to, reserved equals the open
+   * reservations, and a task's reservation is open exactly while the task is unfinished.
+   */
+  totalsCheck(): AuditResult {
+    const audit = this.ledger.audit();
+    const mismatched = this.ctx.storage.sql
+      .exec<{ task_id: string; state: string; status: string }>(
+        `SELECT r.task_id, r.state, t.status FROM reservations r JOIN tasks t ON t.task_id = r.task_id
+         WHERE r.kind = 'task' AND t.record IS NOT NULL AND (r.state = 'open') != (t.status IN ('pending', 'processing'))`,
+      )
+      .toArray();
+    for (const m of mismatched) audit.mismatches.push(`task ${m.task_id} is ${m.status} but its reservation is ${m.state}`);
+    return { ...audit, ok: audit.mismatches.length === 0 };
+  }
+
+  /** Runs the work that is due: task reconciliation, polls, expiry, webhooks; charges lost holds; forgets old keys. Safe to run twice. */
+  override async alarm(): Promise<void> {
+    this.alarmAt = null;
+    const now = this.clock();
+    const due = this.tasks.due(now, WORK_BATCH);
+    await Promise.all(
+      due.map((id) =>
+        this.work.run(id, now).catch(async (err: unknown) => {
+          log.warn("task_work_failed", { task_id: id, error: err instanceof Error ? err.name : "unknown" });
+          const retryAt = this.clock() + WORK_RETRY_MS;
+          this.ctx.storage.sql.exec("UPDATE tasks SET next_due_at = ? WHERE task_id = ?", retryAt, id);
+          await this.wakeAt(retryAt);
+        }),
+      ),
+    );
+    this.ctx.storage.transactionSync(() => {
+      for (const hold of this.ledger.staleHolds(now, 100)) {
+        this.ledger.close(hold.task_id, "settled", hold.amount_micros, now, "hold never closed: its request was lost mid-flight; charged the amount reserved");
+      }
+      this.cleanup(now);
+    });
+    await this.rearm();
+  }
+
+  /** Applies a change to a task in one transaction (its settlement too, when it ends), tells listeners, and keeps the alarm in time. */
+  private async update(taskId: string, change: (task: TaskRecord, now: number) => Observation | null | void): Promise<TaskRecord | undefined> {
+    const now = this.clock();
+    const out = this.ctx.storage.transactionSync(() => {
+      const task = this.tasks.get(taskId);
+      if (!task) return undefined;
+      const observation = change(task, now);
+      const moved = observation ? applyObservation(task, observation, now) : false;
+      if (moved && isTerminal(task.status)) this.settleTask(task, now);
+      const due = this.tasks.save(task);
+      return { task, moved, due };
+    });
+    if (!out) return undefined;
+    if (out.moved) this.streams.publish(taskView(out.task), isTerminal(out.task.status));
+    if (out.due !== null) await this.wakeAt(out.due);
+    return out.task;
+  }
+
+  /** Settles (completed) or releases (failed) a finished task's reservation, inside the transaction that finished it. */
+  private settleTask(task: TaskRecord, now: number): void {
+    if (task.status === "completed") {
+      this.ledger.close(task.id, "settled", task.charge_micros ?? task.estimate_micros, now, overageNote(task));
+      return;
+    }
+    this.ledger.close(task.id, "released", 0, now, `task failed: ${task.error?.code ?? "failed"}`);
+    // A task RunAPI never accepted frees its Idempotency-Key, so the client can retry it.
+    if (task.submit !== "accepted") this.ledger.forgetIdempotency(task.id);
+  }
+
+  private replay(taskId: string): CreateTaskResult {
+    const task = this.tasks.get(taskId);
+    // While the first create is still with RunAPI, a duplicate waits: answering it now could promise a task that fails.
+    if (!task || (task.submit === "submitting" && !isTerminal(task.status))) return { ok: false, code: "idempotency_in_progress" };
+    return { ok: false, code: "idempotent_replay", view: taskView(task), estimate_micros: task.estimate_micros };
+  }
+
+  private cleanup(now: number): void {
+    const sql = this.ctx.storage.sql;
+    const last = sql.exec<{ value: number }>("SELECT value FROM meta WHERE key = 'cleanup_at'").toArray()[0]?.value ?? 0;
+    if (now - last < CLEANUP_EVERY_MS) return;
+    sql.exec("DELETE FROM idempotency WHERE created_at <= ?", now - IDEMPOTENCY_TTL_MS);
+    sql.exec("DELETE FROM rpm WHERE window_start <= ?", now - RPM_WINDOW_MS);
+    sql.exec("INSERT INTO meta (key, value) VALUES ('cleanup_at', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", now);
+  }
+
+  /** Makes sure the alarm runs no later than `at`. */
+  private async wakeAt(at: number): Promise<void> {
+    if (this.alarmAt !== null && this.alarmAt <= at) return;
+    this.alarmAt = at;
+    await this.ctx.storage.setAlarm(at);
+  }
+
+  /** After an alarm: set the next one for the earliest due work, or none. */
+  private async rearm(): Promise<void> {
+    const times = [this.tasks.nextDue(), this.ledger.nextHoldDeadline()].filter((t): t is number => t !== null);
+    if (!times.length) {
+      if (this.alarmAt === null) await this.ctx.storage.deleteAlarm();
+      return;
+    }
+    const at = Math.min(...times);
+    if (this.alarmAt === null || at < this.alarmAt) {
+      this.alarmAt = at;
+      await this.ctx.storage.setAlarm(at);
+    }
+  }
+
+  private timing(): TaskTiming {
+    const config = loadConfig(this.env);
+    // The Worker's first create: three attempts, each up to the upstream timeout, plus backoff and slack.
+    return { ttlMs: config.taskTtlMs, longestCreateMs: 3 * config.upstreamTimeoutMs + 3 * config.upstreamRetryBaseMs + 5_000 };
+  }
+}
+
+/** For the billing export: RunAPI reported more than the reservation, and the tenant was charged the reservation. */
+function overageNote(task: TaskRecord): string | null {
+  const reported = task.reported_cost_micros;
+  return reported !== undefined && reported > task.estimate_micros
+    ? `RunAPI reported ${formatUsd(reported)} USD; charged the ${formatUsd(task.estimate_micros)} USD reserved`
+    : null;
+}

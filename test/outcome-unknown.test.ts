@@ -1,0 +1,128 @@
+import { describe, expect, it } from "vitest";
+import { callbackToken } from "../src/domain/webhook-signing";
+import type { CreateTaskRequest } from "../src/durable-objects/tenant";
+import {
+  advanceClock, advanceUpstream, api, deliverCallbacks, eventually, getTask, json, ledgerObject, me, nonce, sim, simRequests, t2v, tenantWithKey, upstreamIdOf,
+} from "./helpers";
+
+const CREATE = "/api/v1/hailuo/text_to_video";
+const SIGNING_SECRET = "signing-secret-for-tests-7c1d"; // vitest.config.ts
+/** vitest.config.ts: UPSTREAM_TIMEOUT_MS 1500 → the longest first create is 3 × 1.5 s + backoff + 5 s. */
+const LONGEST_CREATE_MS = 9_600;
+
+/** The creates RunAPI received for this marker, and how many tasks it made from them. */
+async function upstreamCreates(marker: string) {
+  const creates = (await simRequests(marker)).filter((r) => r.method === "POST");
+  return { sent: creates.length, keys: new Set(creates.map((r) => r.headers["idempotency-key"])) };
+}
+
+/** What the Worker's create would write, without the Worker ever calling RunAPI (it dies first). */
+async function heldCreate(tenantId: string, keyId: string, prompt: string): Promise<CreateTaskRequest> {
+  const id = crypto.randomUUID();
+  const token = await callbackToken(SIGNING_SECRET, tenantId, id);
+  const now = Date.now();
+  const request = { endpoint: "text_to_video" as const, model: "hailuo-02-text-to-video-standard" as const, prompt, duration_seconds: 6 as const, output_resolution: "768p" as const };
+  const budgets = [{ scope: "tenant" as const, subject: tenantId, limit_micros: 100_000_000, period: "month" as const }];
+  return {
+    taskId: id, keyId, endUser: null, model: request.model, amountMicros: 300_000, now, budgets, maxConcurrentTasks: null, requestsPerMinute: null, idempotency: null,
+    init: { id, tenantId, keyId, endUser: null, endpoint: "text_to_video", request, estimateMicros: 300_000, priceSource: "table", callbackUrl: `https://proxy.test/webhooks/runapi/${id}/${token}`, notifyUrl: null, now },
+  };
+}
+
+describe("a create whose answer is lost is not a failure", () => {
+  it("a timed-out create answers 202 with the task, keeps its reservation, and RunAPI's task is adopted, never doubled", async () => {
+    const { key, tenantId } = await tenantWithKey();
+    const marker = nonce();
+    const res = await api(key, CREATE, { body: t2v(`${marker} [sim:slow]`) });
+    expect(res.status).toBe(202);
+    const body = await json(res);
+    expect(body).toMatchObject({ id: expect.any(String), task_id: body.id, status: "pending", submission: "unknown", estimated_cost_usd: 0.3 });
+    await eventually(async () => expect(await getTask(key, body.id)).toMatchObject({ status: "pending", submission: "unknown", charged_usd: null }));
+    expect((await me(key)).budgets.tenant).toMatchObject({ reserved_usd: 0.3, spent_usd: 0 });
+    const upstreamId = await upstreamIdOf(body.id);
+    expect(upstreamId).not.toBeNull(); // RunAPI did the work
+
+    await advanceClock(tenantId, 6_000); // the reconciliation re-sends the create with the same Idempotency-Key
+    const task = await getTask(key, body.id);
+    expect(task.submission).toBeUndefined();
+    expect(await upstreamCreates(marker)).toEqual({ sent: 2, keys: new Set([body.id]) });
+    expect(await upstreamIdOf(body.id)).toBe(upstreamId);
+
+    await deliverCallbacks(await advanceUpstream(body.id, { status: "completed" }));
+    await eventually(async () => expect(await getTask(key, body.id)).toMatchObject({ status: "completed", charged_usd: 0.3 }));
+    expect((await me(key)).budgets.tenant).toMatchObject({ reserved_usd: 0, spent_usd: 0.3 });
+    expect((await ledgerObject(tenantId).totalsCheck()).mismatches).toEqual([]);
+  });
+
+  it("a client retry with the same Idempotency-Key gets the same task, never a second upstream task or reservation", async () => {
+    const { key } = await tenantWithKey();
+    const marker = nonce();
+    const headers = { "Idempotency-Key": `retry-${marker}` };
+    const first = await api(key, CREATE, { body: t2v(`${marker} [sim:slow]`), headers });
+    expect(first.status).toBe(202);
+    const { id } = await json(first);
+    const retry = await eventually(async () => {
+      const res = await api(key, CREATE, { body: t2v(`${marker} [sim:slow]`), headers });
+      expect(res.status).toBe(200);
+      return res;
+    });
+    expect(retry.headers.get("Idempotent-Replayed")).toBe("true");
+    expect(await json(retry)).toMatchObject({ id, task_id: id, status: "pending" });
+    expect((await upstreamCreates(marker)).sent).toBe(1);
+    expect((await me(key)).budgets.tenant.reserved_usd).toBe(0.3);
+  });
+
+  it("RunAPI's callback for a task whose create answer was lost is confirmed with a GET and settles it", async () => {
+    const { key, tenantId } = await tenantWithKey();
+    const marker = nonce();
+    const { id } = await json(await api(key, CREATE, { body: t2v(`${marker} [sim:slow]`) }));
+    const [callback] = await deliverCallbacks(await advanceUpstream(id, { status: "completed" }));
+    expect(callback!.status).toBe(200);
+    await eventually(async () => expect(await getTask(key, id)).toMatchObject({ status: "completed", charged_usd: 0.3 }));
+    expect((await upstreamCreates(marker)).sent).toBe(1); // learned from the callback, no re-send needed
+    expect((await ledgerObject(tenantId).totalsCheck()).ok).toBe(true);
+  });
+});
+
+describe("a Worker that dies mid-create loses no task and holds no money for long", () => {
+  it("died before calling RunAPI: the alarm sends the create within minutes, with the task id as Idempotency-Key", async () => {
+    const { key, keyId, tenantId } = await tenantWithKey();
+    const marker = nonce();
+    const req = await heldCreate(tenantId, keyId, `${marker} crash before the call`);
+    expect((await ledgerObject(tenantId).createTask(req)).ok).toBe(true);
+    expect(await upstreamIdOf(req.taskId)).toBeNull();
+    await advanceClock(tenantId, LONGEST_CREATE_MS);
+    expect(await upstreamCreates(marker)).toEqual({ sent: 1, keys: new Set([req.taskId]) });
+    await deliverCallbacks(await advanceUpstream(req.taskId, { status: "completed" }));
+    await eventually(async () => expect(await getTask(key, req.taskId)).toMatchObject({ status: "completed", charged_usd: 0.3 }));
+  });
+
+  it("died after RunAPI accepted it: the re-sent create is answered with RunAPI's existing task, which is adopted", async () => {
+    const { key, keyId, tenantId } = await tenantWithKey();
+    const marker = nonce();
+    const req = await heldCreate(tenantId, keyId, `${marker} crash after the call`);
+    expect((await ledgerObject(tenantId).createTask(req)).ok).toBe(true);
+    // The Worker's call reached RunAPI; then the Worker died before recording the answer.
+    const made = await sim(CREATE, {
+      method: "POST",
+      headers: { Authorization: "Bearer sk-runapi-UPSTREAM-test-9f2c41d7e0", "Content-Type": "application/json", "Idempotency-Key": req.taskId },
+      body: JSON.stringify({ model: req.model, prompt: req.init.request.prompt, duration_seconds: 6, callback_url: req.init.callbackUrl }),
+    });
+    const upstream = (await made.json()) as { id: string };
+    await advanceClock(tenantId, LONGEST_CREATE_MS);
+    expect(await upstreamIdOf(req.taskId)).toBe(upstream.id);
+    await advanceUpstream(req.taskId, { status: "completed" });
+    await advanceClock(tenantId, 100_000); // polled: the id is RunAPI's own
+    expect(await getTask(key, req.taskId)).toMatchObject({ status: "completed", charged_usd: 0.3 });
+  });
+
+  it("a re-sent create that RunAPI refuses fails the task and releases its money at once", async () => {
+    const { key, keyId, tenantId } = await tenantWithKey();
+    const req = await heldCreate(tenantId, keyId, `${nonce()} [sim:422]`);
+    await ledgerObject(tenantId).createTask(req);
+    expect((await me(key)).budgets.tenant.reserved_usd).toBe(0.3);
+    await advanceClock(tenantId, LONGEST_CREATE_MS);
+    expect(await getTask(key, req.taskId)).toMatchObject({ status: "failed", charged_usd: 0, error_code: "invalid_request" });
+    expect((await me(key)).budgets.tenant).toMatchObject({ reserved_usd: 0, spent_usd: 0 });
+  });
+});
