@@ -52,13 +52,29 @@ export async function copyVideo(bucket: R2Bucket, fetcher: Fetcher, job: CopyJob
     customMetadata: { tenant: job.tenantId, task: job.taskId, source_url: job.sourceUrl.slice(0, 1024), stored_at: new Date(job.now).toISOString() },
   };
   try {
-    const object = length !== null ? await bucket.put(key, res.body, options) : await putInParts(bucket, key, res.body, options);
+    const object = length !== null ? await bucket.put(key, res.body, options) : await withPartSlot(() => putInParts(bucket, key, res.body!, options));
     if (!object) return { ok: false, retryable: true, reason: "R2 did not store the object" };
     if (length !== null && object.size !== length) return { ok: false, retryable: true, reason: `stored ${object.size} of ${length} bytes` };
     return { ok: true, bytes: object.size, etag: object.httpEtag };
   } catch (err) {
     // A body cut short, an R2 hiccup: both pass.
     return { ok: false, retryable: true, reason: `copy interrupted (${err instanceof Error ? err.name : "error"})` };
+  }
+}
+
+/** Copies without a length hold an 8 MiB part buffer each; the tenant's alarm runs many tasks at once, an isolate has 128 MB. */
+const MAX_PART_COPIES = 3;
+let partCopies = 0;
+const waitingForSlot: (() => void)[] = [];
+
+async function withPartSlot<T>(fn: () => Promise<T>): Promise<T> {
+  while (partCopies >= MAX_PART_COPIES) await new Promise<void>((resolve) => waitingForSlot.push(resolve));
+  partCopies++;
+  try {
+    return await fn();
+  } finally {
+    partCopies--;
+    waitingForSlot.shift()?.();
   }
 }
 
