@@ -72,6 +72,7 @@ if (simMode) {
   // The simulator's callbacks and local tenant webhooks are plain http on localhost.
   proxyVars.PUBLIC_BASE_URL = envVar("PUBLIC_BASE_URL") ?? `http://${HOST}:${port}`;
   proxyVars.ALLOW_HTTP_URLS = envVar("ALLOW_HTTP_URLS") ?? "true";
+  proxyVars.ALLOW_PRIVATE_URLS = envVar("ALLOW_PRIVATE_URLS") ?? "true";
 }
 
 const simVars = { SIM_API_KEY: upstreamKey, SIM_CALLBACK_MODE: "fetch" };

@@ -44,6 +44,8 @@ export interface ReserveRequest {
   requestsPerMinute: number | null;
   /** Per end user of a publishable key (its visitor), fixed 60 s window; exact, in the same transaction. */
   endUserRequestsPerMinute?: number | null;
+  /** Percent thresholds at which the tenant's webhook hears of a scope's spend (none without a webhook). */
+  alertThresholds?: readonly number[];
   /** The Idempotency-Key already scoped to the credential that sent it (see `idempotencyScope`). */
   idempotency: { key: string; bodyHash: string } | null;
 }

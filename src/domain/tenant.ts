@@ -1,3 +1,4 @@
+import { DEFAULT_ALERT_THRESHOLDS } from "./budget-alerts";
 import type { Micros } from "./money";
 
 /** Budget periods: calendar windows in UTC (`week` starts Monday); `total` never resets. */
@@ -23,6 +24,8 @@ export interface TenantRecord {
   allowed_models: string[] | null;
   end_user_budget: Budget | null;
   webhook_url: string | null;
+  /** Percent of a budget at which `webhook_url` receives a `budget.threshold` alert; default 50, 80, 100. */
+  alert_thresholds_percent?: number[];
   /** Standard Webhooks signing secret (`whsec_…`); shown once, when set. */
   webhook_secret: string | null;
   created_at: string;
@@ -86,6 +89,11 @@ export function canView(viewer: TaskViewer, task: { tenant_id: string; key_id: s
 /** A tenant's own server (a secret key), as opposed to a browser-side caller (publishable key, end-user token). */
 export function isBackend(auth: AuthContext): boolean {
   return auth.via === "key" && auth.key.kind === "secret";
+}
+
+/** The budget alert thresholds in force for a tenant: none without a webhook to send them to. */
+export function alertThresholds(tenant: TenantRecord): readonly number[] {
+  return tenant.webhook_url ? (tenant.alert_thresholds_percent ?? DEFAULT_ALERT_THRESHOLDS) : [];
 }
 
 /**

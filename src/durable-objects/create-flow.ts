@@ -22,6 +22,8 @@ export interface CreateInput {
   price: { micros: Micros; source: string };
   budgets: ScopeBudget[];
   limits: { maxConcurrentTasks: number | null; requestsPerMinute: number | null; endUserRequestsPerMinute: number | null };
+  /** Percent thresholds for budget alerts (none without a tenant webhook). */
+  alertThresholds: readonly number[];
   /** The Idempotency-Key scoped to the credential, and the hash of the normalised body. */
   idempotency: { key: string; bodyHash: string } | null;
   /** Where the tenant wants the terminal task (the request's callback_url or the tenant's webhook_url). */
@@ -57,6 +59,7 @@ export async function createTask(env: Bindings, config: Config, waitUntil: (p: P
     maxConcurrentTasks: input.limits.maxConcurrentTasks,
     requestsPerMinute: input.limits.requestsPerMinute,
     endUserRequestsPerMinute: input.limits.endUserRequestsPerMinute,
+    alertThresholds: input.alertThresholds,
     idempotency: input.idempotency,
     init: {
       id: taskId,

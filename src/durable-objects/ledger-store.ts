@@ -3,6 +3,7 @@ import {
   assertBudgets, assertMicros, bucketId, budgetBucket, firstExceeded, reservationBuckets, scopeState,
   type BucketKey, type BucketTotals, type LedgerEntry, type ReserveRequest, type ReserveResult, type ScopeBudget, type ScopeState,
 } from "../domain/ledger";
+import { budgetAlertBody, crossedThresholds } from "../domain/budget-alerts";
 import { concurrencyFits, CONCURRENCY_RETRY_AFTER_SECONDS, idempotencyDecision, rpmDecision, type IdempotencyRecord, type RpmWindow } from "../domain/ledger-limits";
 
 /** What a reservation is for: a video task (counts as an unfinished task) or a hold for one request (chat). */
@@ -56,6 +57,10 @@ export class LedgerStore {
 
   /** Holds `req.amountMicros` in every bucket it applies to, counts the request, remembers its Idempotency-Key. Call after `admit`. */
   hold(req: ReserveRequest, kind: ReservationKind, holdUntil: number | null = null): ScopeState[] {
+    const usedBefore = req.budgets.map((b) => {
+      const t = this.totals(budgetBucket(b, req.now));
+      return t.spent_micros + t.reserved_micros;
+    });
     const buckets = reservationBuckets(req);
     for (const b of buckets) this.addToBucket(b, 0, req.amountMicros);
     this.sql.exec(
@@ -67,7 +72,26 @@ export class LedgerStore {
     if (req.endUser !== null && req.endUserRequestsPerMinute != null) this.countRequest(visitorRpmKey(req.keyId, req.endUser), req.now);
     const idem = req.idempotency;
     if (idem) this.sql.exec("INSERT OR REPLACE INTO idempotency (key, body_hash, task_id, created_at) VALUES (?, ?, ?, ?)", idem.key, idem.bodyHash, req.taskId, req.now);
-    return this.usage(req.now, req.budgets);
+    const after = this.usage(req.now, req.budgets);
+    if (req.alertThresholds?.length) this.queueAlerts(req, usedBefore, after);
+    return after;
+  }
+
+  /** Budget alerts this reservation set off: one per scope, window and threshold, ever (INSERT OR IGNORE). */
+  private queueAlerts(req: ReserveRequest, usedBefore: number[], after: ScopeState[]): void {
+    const tenantId = req.budgets.find((b) => b.scope === "tenant")?.subject ?? "";
+    after.forEach((state, i) => {
+      const budget = req.budgets[i]!;
+      const used = state.spent_micros + state.reserved_micros;
+      for (const threshold of crossedThresholds(state.limit_micros, usedBefore[i]!, used, req.alertThresholds!)) {
+        this.sql.exec(
+          `INSERT OR IGNORE INTO alerts (scope, subject, period, window_start, threshold, body, created_at, state, next_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
+          state.scope, state.subject, state.period, budgetBucket(budget, req.now).window_start, threshold,
+          JSON.stringify(budgetAlertBody(tenantId, state, threshold)), req.now, req.now,
+        );
+      }
+    });
   }
 
   /** Moves an open reservation to spent at `charge` (settled) or frees it (released), in the buckets it was made in. False when it was not open. */

@@ -46,7 +46,16 @@ const MIGRATIONS: ((sql: SqlStorage) => void)[] = [
     sql.exec(`UPDATE tasks SET status = 'failed' WHERE record IS NULL AND status NOT IN ('completed', 'failed')`);
     sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
   },
-  // 3: the video archive's stored-bytes tally (SPEC §11).
+  // 3: budget alerts, one row per scope, period window and threshold (so each is sent once), with its delivery state.
+  (sql) => {
+    sql.exec(`
+      CREATE TABLE IF NOT EXISTS alerts (scope TEXT NOT NULL, subject TEXT NOT NULL, period TEXT NOT NULL, window_start INTEGER NOT NULL,
+        threshold INTEGER NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+        next_at INTEGER, last_status INTEGER, PRIMARY KEY (scope, subject, period, window_start, threshold)) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS alerts_due ON alerts (next_at) WHERE state = 'pending';
+    `);
+  },
+  // 4: the video archive's stored-bytes tally (SPEC §11).
   (sql) => ensureArchiveTally(sql),
 ];
 

@@ -2,8 +2,40 @@ import type { TaskRecord } from "../domain/task-record";
 import { taskView } from "../domain/task-record";
 import { webhookRetryDelayMs } from "../domain/task-state";
 import { signWebhook } from "../domain/webhook-signing";
+import { log } from "../lib/log";
 
 const DELIVERY_TIMEOUT_MS = 10_000;
+
+/** One POST to a tenant's webhook: its status (null when no answer) and how long it took. */
+export interface Attempt {
+  status: number | null;
+  duration_ms: number;
+  error?: string;
+}
+
+/**
+ * Posts `body` to `url` signed per Standard Webhooks under `secret`. Never follows a redirect (a
+ * signed payload goes only where the tenant said); an unreachable host is one warning line, not a trace.
+ */
+export async function postSignedWebhook(url: string, secret: string, msgId: string, body: string, now: number): Promise<Attempt> {
+  const headers = await signWebhook(secret, msgId, Math.floor(now / 1000), body);
+  const started = Date.now();
+  try {
+    const res = await fetch(url, {
+      method: "POST",
+      headers: { ...headers, "Content-Type": "application/json", "User-Agent": "runapi-edge-proxy-webhooks/0.1" },
+      body,
+      redirect: "manual",
+      signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
+    });
+    await res.body?.cancel();
+    return { status: res.status, duration_ms: Date.now() - started };
+  } catch (err) {
+    const error = err instanceof Error && err.name === "TimeoutError" ? "timed out" : "connection failed";
+    log.warn("webhook_undeliverable", { msg_id: msgId, host: new URL(url).host, error });
+    return { status: null, duration_ms: Date.now() - started, error };
+  }
+}
 
 /**
  * One attempt to deliver a terminal task to the tenant's webhook, signed per Standard Webhooks.
@@ -19,25 +51,9 @@ export async function deliverWebhook(task: TaskRecord, secret: string | null, no
   }
   // The body is the terminal task itself, as RunAPI's own callback is, so a receiver written for RunAPI works as is.
   const body = JSON.stringify(taskView({ ...task, notify_url: null }));
-  const headers = await signWebhook(secret, `msg_${task.id}`, Math.floor(now / 1000), body);
-  const started = Date.now();
-  let status: number | null = null;
-  let error: string | undefined;
-  try {
-    const res = await fetch(url, {
-      method: "POST",
-      headers: { ...headers, "Content-Type": "application/json", "User-Agent": "runapi-edge-proxy-webhooks/0.1" },
-      body,
-      redirect: "manual", // a redirect is not a delivery, and signed payloads go only where the tenant said
-      signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
-    });
-    status = res.status;
-    await res.body?.cancel();
-  } catch (err) {
-    error = err instanceof Error && err.name === "TimeoutError" ? "timed out" : "connection failed";
-  }
-  const deliveries = [...task.webhook.deliveries, { attempt, at: new Date(now).toISOString(), status, duration_ms: Date.now() - started, ...(error ? { error } : {}) }];
-  if (status !== null && status >= 200 && status < 300) return { state: "delivered", next_at: null, deliveries };
+  const result = await postSignedWebhook(url, secret, `msg_${task.id}`, body, now);
+  const deliveries = [...task.webhook.deliveries, { attempt, at: new Date(now).toISOString(), ...result }];
+  if (result.status !== null && result.status >= 200 && result.status < 300) return { state: "delivered", next_at: null, deliveries };
   const delay = webhookRetryDelayMs(attempt);
-  return delay === null ? { state: "failed", next_at: null, deliveries } : { state: "pending", next_at: Date.now() + delay, deliveries };
+  return delay === null ? { state: "failed", next_at: null, deliveries } : { state: "pending", next_at: now + delay, deliveries };
 }

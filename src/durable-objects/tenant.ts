@@ -16,6 +16,8 @@ import { migrate } from "./schema";
 import { TaskEvents } from "./task-events";
 import { TaskStore } from "./task-store";
 import { TaskWork } from "./task-work";
+import { AlertOutbox, alertMessageId } from "./alerts";
+import { postSignedWebhook } from "./task-webhook";
 
 export type { LedgerEntry, ReserveRequest, ReserveResult, Scope, ScopeBudget, ScopeState } from "../domain/ledger";
 export type { AuditResult } from "../domain/ledger-audit";
@@ -55,6 +57,7 @@ export class TenantLedger extends DurableObject<Bindings> {
   private readonly tasks: TaskStore;
   private readonly streams = new TaskEvents();
   private readonly work: TaskWork;
+  private readonly alerts: AlertOutbox;
   /** When the alarm is set for (as this instance last set or read it); null: none. */
   private alarmAt: number | null = null;
 
@@ -62,6 +65,7 @@ export class TenantLedger extends DurableObject<Bindings> {
     super(ctx, env);
     this.ledger = new LedgerStore(ctx.storage.sql);
     this.tasks = new TaskStore(ctx.storage.sql, () => this.timing());
+    this.alerts = new AlertOutbox(ctx.storage.sql);
     this.work = new TaskWork(env, {
       get: (id) => this.tasks.get(id),
       update: (id, change) => this.update(id, change),
@@ -87,7 +91,7 @@ export class TenantLedger extends DurableObject<Bindings> {
       this.tasks.insert(newTaskRecord(req.init));
       return { ok: true, budgets };
     });
-    if (result.ok) await this.wakeAt(req.init.now + this.timing().longestCreateMs);
+    if (result.ok) await this.wakeAt(Math.min(req.init.now + this.timing().longestCreateMs, this.alerts.nextDue() ?? Number.POSITIVE_INFINITY));
     return result;
   }
 
@@ -158,7 +162,7 @@ export class TenantLedger extends DurableObject<Bindings> {
       if (refused) return refused.code === "idempotent_replay" ? { ok: false, code: "idempotency_conflict" } : refused;
       return { ok: true, budgets: this.ledger.hold({ ...req, idempotency: null }, "hold", holdUntil) };
     });
-    if (result.ok) await this.wakeAt(holdUntil);
+    if (result.ok) await this.wakeAt(Math.min(holdUntil, this.alerts.nextDue() ?? Number.POSITIVE_INFINITY));
     return result;
   }
 
@@ -249,6 +253,7 @@ export class TenantLedger extends DurableObject<Bindings> {
         }),
       ),
     );
+    await this.deliverAlerts(now);
     this.ctx.storage.transactionSync(() => {
       for (const hold of this.ledger.staleHolds(now, 100)) {
         this.ledger.close(hold.task_id, "settled", hold.amount_micros, now, "hold never closed: its request was lost mid-flight; charged the amount reserved");
@@ -256,6 +261,22 @@ export class TenantLedger extends DurableObject<Bindings> {
       this.cleanup(now);
     });
     await this.rearm();
+  }
+
+  /** Sends the budget alerts that are due to the tenant's webhook, signed; each is retried on the webhook schedule. */
+  private async deliverAlerts(now: number): Promise<void> {
+    const due = this.alerts.due(now, 20);
+    if (!due.length) return;
+    const tenantId = (JSON.parse(due[0]!.body) as { tenant_id: string }).tenant_id;
+    const tenant = await this.env.TENANTS.get<{ webhook_url: string | null; webhook_secret: string | null }>(`tenant:${tenantId}`, "json");
+    const url = tenant?.webhook_url ?? null;
+    const secret = tenant?.webhook_secret ?? null;
+    await Promise.all(
+      due.map(async (row) => {
+        const attempt = url && secret ? await postSignedWebhook(url, secret, await alertMessageId(row), row.body, this.clock()) : null;
+        this.alerts.record(row, attempt, this.clock());
+      }),
+    );
   }
 
   /** Applies a change to a task in one transaction (its settlement too, when it ends), tells listeners, and keeps the alarm in time. */
@@ -312,7 +333,7 @@ export class TenantLedger extends DurableObject<Bindings> {
 
   /** After an alarm: set the next one for the earliest due work, or none. */
   private async rearm(): Promise<void> {
-    const times = [this.tasks.nextDue(), this.ledger.nextHoldDeadline()].filter((t): t is number => t !== null);
+    const times = [this.tasks.nextDue(), this.ledger.nextHoldDeadline(), this.alerts.nextDue()].filter((t): t is number => t !== null);
     if (!times.length) {
       if (this.alarmAt === null) await this.ctx.storage.deleteAlarm();
       return;

@@ -21,6 +21,12 @@ const Limits = z
   })
   .strict();
 
+/** Budget alert thresholds: distinct whole percents, 1 to 100 ([] turns alerts off). */
+const AlertThresholds = z
+  .array(z.number().int().min(1).max(100))
+  .max(10)
+  .refine((a) => new Set(a).size === a.length, "must not repeat a threshold");
+
 /** `POST /admin/v1/tenants`. */
 export const TenantCreate = z
   .object({
@@ -31,6 +37,7 @@ export const TenantCreate = z
     allowed_models: z.array(z.enum(MODEL_IDS as [string, ...string[]])).min(1).nullable().optional(),
     end_user_budget: BudgetInput.nullable().optional(),
     webhook_url: webhookUrl.nullable().optional(),
+    alert_thresholds_percent: AlertThresholds.optional(),
   })
   .strict();
 
@@ -44,6 +51,7 @@ export const TenantPatch = z
     allowed_models: z.array(z.enum(MODEL_IDS as [string, ...string[]])).min(1).nullable().optional(),
     end_user_budget: BudgetInput.nullable().optional(),
     webhook_url: webhookUrl.nullable().optional(),
+    alert_thresholds_percent: AlertThresholds.optional(),
     rotate_webhook_secret: z.literal(true).optional(),
   })
   .strict();

@@ -63,6 +63,7 @@ export const admin = new Hono<AppEnv>()
       allowed_models: input.allowed_models ?? null,
       end_user_budget: input.end_user_budget ?? null,
       webhook_url: input.webhook_url ?? null,
+      ...(input.alert_thresholds_percent ? { alert_thresholds_percent: input.alert_thresholds_percent } : {}),
       webhook_secret: newWebhookSecret(),
       created_at: now,
       updated_at: now,

@@ -3,7 +3,7 @@ import type { AppEnv } from "../env";
 import { budgetsFor } from "../domain/budgets";
 import { parseHailuoRequest, type Endpoint, type HailuoRequest } from "../domain/hailuo";
 import { formatUsd, microsToUsd } from "../domain/money";
-import { idempotencyScope, isBackend, taskViewer, visibleScopes } from "../domain/tenant";
+import { alertThresholds, idempotencyScope, isBackend, taskViewer, visibleScopes } from "../domain/tenant";
 import { createTask } from "../durable-objects/create-flow";
 import { readJsonBody } from "../lib/body";
 import { sha256Hex } from "../lib/crypto";
@@ -58,6 +58,7 @@ export const hailuo = new Hono<AppEnv>()
         requestsPerMinute: auth.tenant.limits.requests_per_minute,
         endUserRequestsPerMinute: auth.endUser === null ? null : (auth.key.end_user_requests_per_minute ?? null),
       },
+      alertThresholds: alertThresholds(auth.tenant),
       idempotency: idempotencyKey
         ? { key: idempotencyScope(auth, idempotencyKey), bodyHash: await sha256Hex(`${endpoint}\n${canonicalJson(request)}`) }
         : null,

@@ -45,6 +45,7 @@ export async function startProxy(opts: { vars?: Record<string, string>; simVars?
     ADMIN_TOKEN,
     SIGNING_SECRET: "node-test-signing-secret-0a9b",
     ALLOW_HTTP_URLS: "true",
+    ALLOW_PRIVATE_URLS: "true",
     ...opts.vars,
   };
   const simVars = {
