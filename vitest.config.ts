@@ -34,7 +34,8 @@ export default defineConfig({
           VIDEO_COPY_RETRY_BASE_MS: "1",
         },
         // Outbound RunAPI calls reach the simulator through this binding.
-        serviceBindings: { RUNAPI: "runapi-sim" },
+        // Turnstile's siteverify too (tests turn Turnstile on per request; see test/turnstile.test.ts).
+        serviceBindings: { RUNAPI: "runapi-sim", TURNSTILE: "runapi-sim" },
         workers: [
           {
             name: "runapi-sim",
@@ -49,6 +50,7 @@ export default defineConfig({
               SIM_PROCESSING_AFTER_MS: "3600000",
               SIM_COMPLETE_AFTER_MS: "7200000",
               SIM_SLOW_MS: "4000",
+              SIM_TURNSTILE_SECRET: "turnstile-secret-for-tests",
             },
           },
         ],

@@ -36,6 +36,10 @@ export const PASSED_VARS = [
   "PRICING_MODE",
   "VIDEO_URL_TTL_SECONDS",
   "VIDEO_RETENTION_DAYS",
+  "TURNSTILE_SECRET_KEY",
+  "TURNSTILE_SITE_KEY",
+  "TURNSTILE_VERIFY_URL",
+  "DEMO_PUBLISHABLE_KEY",
 ];
 
 const SIM_NAME = "runapi-sim";
@@ -90,6 +94,7 @@ export async function readWranglerConfig() {
     vars: Object.fromEntries(Object.entries(config.vars ?? {}).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])),
     kvNamespaces: Object.fromEntries((config.kv_namespaces ?? []).map((kv) => [kv.binding, kv.id ?? kv.binding])),
     r2Buckets: Object.fromEntries((config.r2_buckets ?? []).map((r2) => [r2.binding, r2.bucket_name ?? r2.binding])),
+    ratelimits: Object.fromEntries((config.ratelimits ?? []).map((r) => [r.name, { simple: r.simple }])),
     durableObjects: Object.fromEntries(
       (config.durable_objects?.bindings ?? []).map((b) => [b.name, { className: b.class_name, useSQLite: sqlite.get(b.class_name) ?? false }]),
     ),
@@ -124,6 +129,7 @@ export function miniflareOptions(o) {
     kvNamespaces: o.wrangler.kvNamespaces,
     r2Buckets: o.wrangler.r2Buckets,
     durableObjects: o.wrangler.durableObjects,
+    ratelimits: o.wrangler.ratelimits,
     bindings: o.proxyVars,
     ...(o.directProxySocket ? { unsafeDirectSockets: [{ host: o.host, port: o.directProxyPort }] } : {}),
   };

@@ -35,7 +35,11 @@ const DEMO_TENANT = {
   name: "Demo tenant",
   budget: { limit_usd: 5, period: "day" },
   limits: { max_concurrent_tasks: 5, requests_per_minute: 30 },
+  // Each visitor of the demo page (client IP; IPv6 per /64) may spend this much.
+  end_user_budget: { limit_usd: 2, period: "day" },
 };
+/** The demo page's publishable key: each visitor gets this many creates a minute. */
+const DEMO_PAGE_RPM = 5;
 
 function fail(message) {
   console.error(`npm start: ${message}`);
@@ -115,15 +119,33 @@ try {
 const base = `http://${HOST}:${port}`;
 const api = client(base);
 let demoKey;
+let demoPk;
 try {
   await waitHealthy(base);
-  await ensureTenant(api, adminToken, DEMO_TENANT);
+  const { created } = await ensureTenant(api, adminToken, DEMO_TENANT);
+  if (!created) {
+    // A demo tenant from an older run: give it the end-user budget the demo page relies on.
+    const existing = await api.get("/admin/v1/tenants/demo", adminToken);
+    if (existing.status === 200 && !existing.json.tenant.end_user_budget) await api.patch("/admin/v1/tenants/demo", adminToken, { end_user_budget: DEMO_TENANT.end_user_budget });
+  }
   // Keys are shown once: reuse the stored demo key while it still authenticates.
   if (saved.demo_key && (await api.get("/api/v1/me", saved.demo_key)).status === 200) {
     demoKey = saved.demo_key;
   } else {
     demoKey = (await issueKey(api, adminToken, "demo", { kind: "secret", name: "demo" })).key;
     saved.demo_key = demoKey;
+    await writeJsonFile(SECRETS_FILE, saved, { secret: true });
+  }
+  // The demo page's publishable key, allowed from the proxy's own origin(s); reused while it still works from there.
+  const publicOrigin = proxyVars.PUBLIC_BASE_URL ? new URL(proxyVars.PUBLIC_BASE_URL).origin : base;
+  const origins = [...new Set([base, `http://localhost:${port}`, publicOrigin])];
+  const worksFrom = async (pk, origin) => (await fetch(`${base}/api/v1/me`, { headers: { Authorization: `Bearer ${pk}`, Origin: origin } })).status === 200;
+  const pkWorks = async (pk) => (await Promise.all(origins.map((o) => worksFrom(pk, o)))).every(Boolean);
+  if (saved.demo_pk && (await pkWorks(saved.demo_pk))) {
+    demoPk = saved.demo_pk;
+  } else {
+    demoPk = (await issueKey(api, adminToken, "demo", { kind: "publishable", name: "demo page", allowed_origins: origins, end_user_requests_per_minute: DEMO_PAGE_RPM })).key;
+    saved.demo_pk = demoPk;
     await writeJsonFile(SECRETS_FILE, saved, { secret: true });
   }
 } catch (err) {
@@ -139,6 +161,8 @@ runapi-edge-proxy is running in local workerd
   upstream    ${simMode ? `http://${HOST}:${simPort}  (RunAPI simulator; callbacks in ~8 s)` : `${proxyVars.RUNAPI_BASE_URL}  (RUNAPI_BASE_URL)`}
   admin token ${adminToken}
   demo key    ${demoKey}  (tenant "demo": $5/day, 5 concurrent tasks, 30 req/min)
+  demo page   ${base}/demo?key=${demoPk}
+              (open it in a browser: each visitor $${DEMO_TENANT.end_user_budget.limit_usd}/${DEMO_TENANT.end_user_budget.period}, ${DEMO_PAGE_RPM} videos/min)
   state       .wrangler/state  (secrets: .wrangler/local-secrets.json)
 
 Create a text-to-video task:

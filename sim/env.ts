@@ -10,6 +10,8 @@ export interface SimEnv {
   SIM_PROCESSING_AFTER_MS?: string;
   SIM_COMPLETE_AFTER_MS?: string;
   SIM_SLOW_MS?: string;
+  /** When set, the Turnstile stand-in accepts only this secret. */
+  SIM_TURNSTILE_SECRET?: string;
 }
 
 /** Hono's environment for every simulator route. */

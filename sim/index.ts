@@ -6,6 +6,7 @@ import { hailuo } from "./hailuo";
 import { openai } from "./openai";
 import { account } from "./quotes";
 import { videoControl, videoFiles } from "./videos";
+import { turnstile } from "./turnstile";
 
 export { SimState } from "./state";
 export type { SimEnv } from "./env";
@@ -36,6 +37,7 @@ export const app = new Hono<SimApp>()
   .route("/videos", videoFiles)
   .route("/__sim/videos", videoControl)
   .route("/__sim", control)
+  .route("/turnstile", turnstile)
   .notFound((c) => c.json({ error: { code: "not_found", message: `No route for ${c.req.method} ${c.req.path}` } }, 404))
   .onError(handleSimError);
 

@@ -2,9 +2,11 @@ import { Hono } from "hono";
 import { cors } from "hono/cors";
 import type { AppEnv } from "./env";
 import { errorBody, handleError } from "./lib/errors";
+import { browserShield } from "./middleware/browser-shield";
 import { requestContext } from "./middleware/request-context";
 import { account } from "./routes/account";
 import { admin } from "./routes/admin";
+import { demo } from "./routes/demo";
 import { endUserTokens } from "./routes/end-user-tokens";
 import { hailuo } from "./routes/hailuo";
 import { tasks } from "./routes/tasks";
@@ -15,8 +17,10 @@ import { runapiCallbacks } from "./routes/webhooks";
 export const app = new Hono<AppEnv>()
   .use(requestContext)
   // Front-end apps call with publishable keys; their origins are checked per key by tenantAuth.
-  .use("/api/*", cors({ origin: (origin) => origin, allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Api-Key", "X-Request-Id"], exposeHeaders: ["X-Request-Id", "X-Estimated-Cost-Usd", "X-Budget-Remaining-Usd", "Retry-After"], maxAge: 600 }))
+  .use("/api/*", cors({ origin: (origin) => origin, allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Api-Key", "X-Request-Id", "X-Turnstile-Token"], exposeHeaders: ["X-Request-Id", "X-Estimated-Cost-Usd", "X-Budget-Remaining-Usd", "Retry-After"], maxAge: 600 }))
+  .use("/api/*", browserShield)
   .get("/health", (c) => c.json({ ok: true }))
+  .route("/demo", demo)
   .route("/api/v1/hailuo", hailuo)
   .route("/api/v1/tasks", tasks)
   .route("/api/v1/end_user_tokens", endUserTokens)

@@ -6,6 +6,8 @@ import { AppError } from "./lib/errors";
 export type Bindings = Env & {
   /** When bound, RunAPI calls go through this service (the simulator) instead of the network. */
   RUNAPI?: Fetcher;
+  /** When bound, Turnstile siteverify calls go through this service (the simulator in tests) instead of the network. */
+  TURNSTILE?: Fetcher;
   /** Base delay of the upstream create retry (default 250 ms). */
   UPSTREAM_RETRY_BASE_MS?: string;
   /** The video archive (SPEC §11); without it tasks keep RunAPI's links. */
@@ -49,6 +51,10 @@ const ConfigSchema = z.object({
   VIDEO_URL_TTL_SECONDS: seconds(7 * 86_400),
   VIDEO_RETENTION_DAYS: seconds(90),
   VIDEO_COPY_RETRY_BASE_MS: z.coerce.number().int().nonnegative().default(10_000),
+  TURNSTILE_SECRET_KEY: z.string().max(500, "must be at most 500 characters").optional(),
+  TURNSTILE_SITE_KEY: z.string().regex(/^[A-Za-z0-9_-]{1,200}$/, "must be a Turnstile site key (letters, digits, _ and -)").optional(),
+  TURNSTILE_VERIFY_URL: z.url().default("https://challenges.cloudflare.com/turnstile/v0/siteverify"),
+  DEMO_PUBLISHABLE_KEY: z.string().regex(/^pk_[A-Za-z0-9_-]{20,200}$/, "must be a publishable key (pk_…)").optional(),
 });
 
 /** Validated configuration: durations in milliseconds, flags as booleans. */
@@ -71,6 +77,13 @@ export interface Config {
   videoUrlTtlSeconds: number;
   videoRetentionMs: number;
   videoCopyRetryBaseMs: number;
+  /** Set: publishable-key creates need a Turnstile token verified with it. */
+  turnstileSecretKey: string | undefined;
+  /** Given to the demo page to render the Turnstile widget. */
+  turnstileSiteKey: string | undefined;
+  turnstileVerifyUrl: string;
+  /** The key `GET /demo` uses when the URL names none. */
+  demoPublishableKey: string | undefined;
 }
 
 const cache = new WeakMap<object, Config>();
@@ -111,6 +124,10 @@ export function loadConfig(env: Bindings): Config {
     videoUrlTtlSeconds: v.VIDEO_URL_TTL_SECONDS,
     videoRetentionMs: v.VIDEO_RETENTION_DAYS * 86_400_000,
     videoCopyRetryBaseMs: v.VIDEO_COPY_RETRY_BASE_MS,
+    turnstileSecretKey: v.TURNSTILE_SECRET_KEY,
+    turnstileSiteKey: v.TURNSTILE_SITE_KEY,
+    turnstileVerifyUrl: v.TURNSTILE_VERIFY_URL,
+    demoPublishableKey: v.DEMO_PUBLISHABLE_KEY,
   };
   cache.set(env, config);
   return config;

@@ -153,7 +153,8 @@ describe("tenants", () => {
 describe("keys", () => {
   it.each([["secret", "sk_"], ["publishable", "pk_"]])("issues a %s key once, with ≥ 128 bits of randomness", async (kind, prefix) => {
     const { tenantId } = await tenantWithKey();
-    const res = await admin(`/admin/v1/tenants/${tenantId}/keys`, { body: { kind, name: "ci" } });
+    const origins = kind === "publishable" ? { allowed_origins: ["https://app.example"] } : {};
+    const res = await admin(`/admin/v1/tenants/${tenantId}/keys`, { body: { kind, name: "ci", ...origins } });
     expect(res.status).toBe(201);
     const created = await json(res);
     expect(created).toMatchObject({ kind, name: "ci", tenant_id: tenantId, revoked_at: null });
@@ -161,7 +162,7 @@ describe("keys", () => {
     const random = created.key.slice(prefix.length);
     expect(random).toMatch(/^[A-Za-z0-9_-]+$/);
     expect(random.length * 6).toBeGreaterThanOrEqual(128); // base64url: 6 bits a character
-    const again = await newKey(tenantId, { kind });
+    const again = await newKey(tenantId, { kind, ...origins });
     expect(again.key).not.toBe(created.key);
     expect(again.id).not.toBe(created.id);
   });
@@ -182,7 +183,7 @@ describe("keys", () => {
 
   it("stores only the SHA-256 hash in KV", async () => {
     const { tenantId, key } = await tenantWithKey();
-    const other = await newKey(tenantId, { kind: "publishable" });
+    const other = await newKey(tenantId, { kind: "publishable", allowed_origins: ["https://app.example"] });
     expect(await env.TENANTS.get(`key:${await sha256Hex(key)}`)).not.toBeNull();
     let cursor: string | undefined;
     do {

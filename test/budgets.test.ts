@@ -84,8 +84,8 @@ describe("budgets hold under concurrency", () => {
 
   it("publishable keys budget per client IP", async () => {
     const { key: _secret, tenantId } = await tenantWithKey({ end_user_budget: { limit_usd: 0.3, period: "day" } });
-    const pk = await newKey(tenantId, { kind: "publishable" });
-    const fromIp = (ip: string) => create(pk.key, nonce(), { "CF-Connecting-IP": ip });
+    const pk = await newKey(tenantId, { kind: "publishable", allowed_origins: ["https://app.example"] });
+    const fromIp = (ip: string) => create(pk.key, nonce(), { "CF-Connecting-IP": ip, Origin: "https://app.example" });
     expect((await fromIp("203.0.113.7")).status).toBe(200);
     expect((await fromIp("203.0.113.7")).status).toBe(402);
     expect((await fromIp("198.51.100.2")).status).toBe(200);
@@ -185,7 +185,7 @@ describe("settlement and reporting", () => {
     expect(sum("reserve", "amount_micros")).toBe(900_000);
     expect(sum("settle", "amount_micros")).toBe(200_000);
     const csv = await (await admin(`/admin/v1/tenants/${tenantId}/ledger?format=csv`)).text();
-    expect(csv.split("\r\n")[0]).toBe("id,at,booked_at,type,task_id,key_id,end_user,amount_usd,reserved_usd,reason");
+    expect(csv.split("\r\n")[0]).toBe("id,at,booked_at,type,task_id,key_id,end_user,model,amount_usd,reserved_usd,reason");
     expect(csv.trim().split("\r\n")).toHaveLength(exported.entries.length + 1);
     expect((await ledgerObject(tenantId).totalsCheck()).ok).toBe(true);
   });

@@ -33,8 +33,8 @@ describe("end-user tokens", () => {
 
   it("only a secret key can mint", async () => {
     const { key, tenantId } = await tenantWithKey();
-    const pk = await newKey(tenantId, { kind: "publishable" });
-    expect((await api(pk.key, "/api/v1/end_user_tokens", { body: { sub: "x" } })).status).toBe(403);
+    const pk = await newKey(tenantId, { kind: "publishable", allowed_origins: ["https://app.example"] });
+    expect((await api(pk.key, "/api/v1/end_user_tokens", { body: { sub: "x" }, headers: { Origin: "https://app.example" } })).status).toBe(403);
     const { token } = await mint(key, "x");
     expect((await api(token, "/api/v1/end_user_tokens", { body: { sub: "y" } })).status).toBe(403);
     const bad = await api(key, "/api/v1/end_user_tokens", { body: { sub: "", ttl_seconds: 10 } });
@@ -82,8 +82,8 @@ describe("who sees which tasks", () => {
 
   it("a publishable key sees only tasks it made for the same client", async () => {
     const { key, tenantId } = await tenantWithKey();
-    const pk = await newKey(tenantId, { kind: "publishable" });
-    const asClient = (ip: string) => ({ "CF-Connecting-IP": ip });
+    const pk = await newKey(tenantId, { kind: "publishable", allowed_origins: ["https://app.example"] });
+    const asClient = (ip: string) => ({ "CF-Connecting-IP": ip, Origin: "https://app.example" });
     const mine = (await json(await api(pk.key, "/api/v1/hailuo/text_to_video", { body: t2v(nonce()), headers: asClient("203.0.113.9") }))).id;
     const backend = (await json(await create(key))).id;
     expect((await api(pk.key, `/api/v1/tasks/${mine}`, { headers: asClient("203.0.113.9") })).status).toBe(200);
@@ -111,11 +111,11 @@ describe("disabling a tenant", () => {
 describe("what browser-side callers may do", () => {
   it("only a secret key may set callback_url", async () => {
     const { key, tenantId } = await tenantWithKey({ webhook_url: "https://tenant.test/hook" });
-    const pk = await newKey(tenantId, { kind: "publishable" });
+    const pk = await newKey(tenantId, { kind: "publishable", allowed_origins: ["https://app.example"] });
     const { token } = await mint(key, "dave");
     const body = t2v(nonce(), { callback_url: "https://attacker.test/collect" });
     for (const credential of [pk.key, token]) {
-      const res = await api(credential, "/api/v1/hailuo/text_to_video", { body });
+      const res = await api(credential, "/api/v1/hailuo/text_to_video", { body, headers: { Origin: "https://app.example" } });
       expect(res.status).toBe(403);
       expect((await json(res)).error.message).toContain("callback_url");
     }
@@ -137,17 +137,17 @@ describe("what browser-side callers may do", () => {
 
   it("a publishable key never learns the tenant's budget figures: not from a create, a refusal or an estimate", async () => {
     const { key, tenantId } = await tenantWithKey({ budget: { limit_usd: 0.5, period: "month" } });
-    const pk = await newKey(tenantId, { kind: "publishable" });
-    const ok = await api(pk.key, "/api/v1/hailuo/text_to_video", { body: t2v(nonce()) });
+    const pk = await newKey(tenantId, { kind: "publishable", allowed_origins: ["https://app.example"] });
+    const ok = await api(pk.key, "/api/v1/hailuo/text_to_video", { body: t2v(nonce()), headers: { Origin: "https://app.example" } });
     expect(ok.status).toBe(200);
     expect(ok.headers.get("X-Budget-Remaining-Usd")).toBeNull();
-    const refused = await api(pk.key, "/api/v1/hailuo/text_to_video", { body: t2v(nonce()) });
+    const refused = await api(pk.key, "/api/v1/hailuo/text_to_video", { body: t2v(nonce()), headers: { Origin: "https://app.example" } });
     expect(refused.status).toBe(402);
     const error = (await json(refused)).error;
     expect(error.details).toEqual({ scope: "tenant", required_usd: 0.3 });
     expect(error.message).not.toMatch(/\$0\.2/);
-    const estimate = await json(await api(pk.key, "/api/v1/estimate", { body: t2v(nonce()) }));
-    expect(estimate.budget).toEqual({ remaining_usd: null, would_exceed: true });
+    const estimate = await json(await api(pk.key, "/api/v1/estimate", { body: t2v(nonce()), headers: { Origin: "https://app.example" } }));
+    expect(estimate.budget).toEqual({ remaining_usd: null, would_exceed: false }); // only from scopes it may see: it has none
     // The tenant's own server still sees everything.
     const backend = await api(key, "/api/v1/hailuo/text_to_video", { body: t2v(nonce()) });
     expect((await json(backend)).error.details).toMatchObject({ scope: "tenant", limit_usd: 0.5, remaining_usd: 0.2 });

@@ -59,6 +59,15 @@ export interface AuthContext {
   endUser: string | null;
 }
 
+/** `end_user_requests_per_minute` when a publishable key does not say (SPEC §4). */
+export const DEFAULT_END_USER_RPM = 5;
+
+/** The per-end-user limit of a request: a publishable key's own (default 5) when used as is; none otherwise. */
+export function endUserRequestsPerMinute(auth: AuthContext): number | null {
+  if (auth.via !== "key" || auth.key.kind !== "publishable") return null;
+  return auth.key.end_user_requests_per_minute ?? DEFAULT_END_USER_RPM;
+}
+
 /** Whose tasks a caller may see. */
 export interface TaskViewer {
   tenantId: string;

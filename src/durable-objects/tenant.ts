@@ -35,6 +35,8 @@ export type CreateTaskResult =
   | { ok: false; code: "idempotency_in_progress" }
   | Exclude<ReserveResult, { ok: true } | { code: "idempotent_replay" }>;
 
+/** How long a replay waits for the first request's outcome before answering 409 (retry). */
+const REPLAY_WAIT_MS = 2_000;
 /** Tasks whose work an alarm runs at once; more are picked up by the next alarm, at once. */
 const WORK_BATCH = 25;
 /** A hold (one chat request) still open after this long lost its request (a crash mid-stream): it is charged. */
@@ -58,6 +60,8 @@ export class TenantLedger extends DurableObject<Bindings> {
   private readonly streams = new TaskEvents();
   private readonly work: TaskWork;
   private readonly alerts: AlertOutbox;
+  /** Idempotent replays waiting for the first request's create outcome, by task. */
+  private readonly submitWaiters = new Map<string, (() => void)[]>();
   /** When the alarm is set for (as this instance last set or read it); null: none. */
   private alarmAt: number | null = null;
 
@@ -81,29 +85,55 @@ export class TenantLedger extends DurableObject<Bindings> {
 
   /** Reserves a task's money and writes its row in one transaction, or says why not. The caller then calls RunAPI. */
   async createTask(req: CreateTaskRequest): Promise<CreateTaskResult> {
+    let replayOf: string | null = null;
     const result = this.ctx.storage.transactionSync((): CreateTaskResult => {
       // A retried call for a task already held: answer it again, hold nothing more.
       if (this.ledger.reservation(req.taskId)?.state === "open") return { ok: true, budgets: this.ledger.usage(req.now, req.budgets) };
       const refused = this.ledger.admit(req, "task");
-      if (refused?.code === "idempotent_replay") return this.replay(refused.taskId);
+      if (refused?.code === "idempotent_replay") {
+        replayOf = refused.taskId;
+        return this.replay(refused.taskId);
+      }
       if (refused) return refused;
       const budgets = this.ledger.hold(req, "task");
       this.tasks.insert(newTaskRecord(req.init));
       return { ok: true, budgets };
     });
     if (result.ok) await this.wakeAt(Math.min(req.init.now + this.timing().longestCreateMs, this.alerts.nextDue() ?? Number.POSITIVE_INFINITY));
+    if (!result.ok && result.code === "idempotency_in_progress" && replayOf !== null) {
+      // The first request's answer is usually a moment away (RunAPI's reply, recorded after the client got it): wait for it briefly.
+      await this.submissionSettled(replayOf, REPLAY_WAIT_MS);
+      return this.replay(replayOf);
+    }
     return result;
+  }
+
+  /** Resolves when the task's create outcome is recorded, or after `ms`. */
+  private submissionSettled(taskId: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const waiters = this.submitWaiters.get(taskId) ?? [];
+      waiters.push(resolve);
+      this.submitWaiters.set(taskId, waiters);
+      setTimeout(resolve, ms);
+    });
+  }
+
+  private notifySubmitted(taskId: string): void {
+    for (const resolve of this.submitWaiters.get(taskId) ?? []) resolve();
+    this.submitWaiters.delete(taskId);
   }
 
   /** RunAPI accepted the create: remember its id; polling starts after TASK_POLL_AFTER_SECONDS unless a callback comes first. */
   async submitted(taskId: string, upstreamId: string): Promise<void> {
     const pollAfter = loadConfig(this.env).taskPollAfterMs;
     await this.update(taskId, (t, now) => this.work.accepted(t, upstreamId, now + pollAfter));
+    this.notifySubmitted(taskId);
   }
 
   /** The create's answer was lost: keep the money and the Idempotency-Key, and find out by re-sending it. */
   async submitUnknown(taskId: string): Promise<void> {
     await this.update(taskId, (t, now) => this.work.unknown(t, now));
+    this.notifySubmitted(taskId);
   }
 
   /** RunAPI refused the create: the task failed, its money is released and its Idempotency-Key freed. */
@@ -113,6 +143,7 @@ export class TenantLedger extends DurableObject<Bindings> {
       t.notify_url = null;
       return { status: "failed", source: "submit", error };
     });
+    this.notifySubmitted(taskId);
   }
 
   /** The task as `viewer` may see it; null for an unknown task, someone else's, or (like RunAPI) one asked for on the other endpoint. */
@@ -312,6 +343,8 @@ export class TenantLedger extends DurableObject<Bindings> {
     const task = this.tasks.get(taskId);
     // While the first create is still with RunAPI, a duplicate waits: answering it now could promise a task that fails.
     if (!task || (task.submit === "submitting" && !isTerminal(task.status))) return { ok: false, code: "idempotency_in_progress" };
+    // RunAPI refused the first request: its key is free again, and a retry makes a new attempt (never a 200 for a failure).
+    if (isTerminal(task.status) && task.submit !== "accepted") return { ok: false, code: "idempotency_in_progress" };
     return { ok: false, code: "idempotent_replay", view: taskView(task), estimate_micros: task.estimate_micros };
   }
 

@@ -4,6 +4,7 @@ import { timingSafeEqual } from "../lib/crypto";
 import { AppError } from "../lib/errors";
 import { findKey, getKeyById, getTenant } from "../lib/tenant-store";
 import { END_USER_TOKEN_PREFIX, verifyEndUserToken } from "../domain/end-user-token";
+import { endUserOfIp } from "../domain/client-ip";
 
 const END_USER_HEADER = "x-end-user-id";
 const MAX_TOKEN_LENGTH = 1_024;
@@ -25,6 +26,25 @@ function browserStreamCredential(method: string, path: string, token: string | u
   return token.startsWith(END_USER_TOKEN_PREFIX) || token.startsWith("pk_") ? token : null;
 }
 
+/** The credential a request presents (header, or `?access_token=` on a browser's event stream), unverified. */
+export function presentedCredential(req: { method: string; path: string; header(name: string): string | undefined; query(name: string): string | undefined }): string | null {
+  return presentedKey(req.header("authorization"), req.header("x-api-key")) ?? browserStreamCredential(req.method, req.path, req.query("access_token"));
+}
+
+/**
+ * The web origin a browser request comes from: `Origin`, or for same-origin GETs (which browsers send
+ * without `Origin`, e.g. a page's own EventSource) the origin of `Referer`.
+ */
+function requestOrigin(origin: string | undefined, referer: string | undefined): string | undefined {
+  if (origin) return origin;
+  if (!referer) return undefined;
+  try {
+    return new URL(referer).origin;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Tenant authentication: an API key (found by its SHA-256 hash in KV) or an end-user token minted with one;
  * then its tenant. Unknown, revoked or expired credential → 401; disabled tenant or origin not allowed for a
@@ -32,7 +52,7 @@ function browserStreamCredential(method: string, path: string, token: string | u
  * secret key's backend says in `X-End-User-Id`.
  */
 export const tenantAuth = createMiddleware<AppEnv>(async function tenantAuth(c, next) {
-  const presented = presentedKey(c.req.header("authorization"), c.req.header("x-api-key")) ?? browserStreamCredential(c.req.method, c.req.path, c.req.query("access_token"));
+  const presented = presentedCredential(c.req);
   if (!presented) throw new AppError("unauthorized", "Missing API key: send Authorization: Bearer <key> or x-api-key");
   const { key, via, endUser: tokenSub } = await resolveCredential(c.env.TENANTS, c.var.config.signingSecret, presented);
   if (key.revoked_at) throw new AppError("unauthorized", "This API key has been revoked");
@@ -43,11 +63,13 @@ export const tenantAuth = createMiddleware<AppEnv>(async function tenantAuth(c, 
 
   let endUser: string | null = tokenSub;
   if (via === "key" && key.kind === "publishable") {
-    const origin = c.req.header("origin");
-    if (key.allowed_origins && (!origin || !key.allowed_origins.includes(origin))) {
+    // A publishable key without allowed_origins (made before they were required) works nowhere.
+    const origin = requestOrigin(c.req.header("origin"), c.req.header("referer"));
+    if (!key.allowed_origins || !origin || !key.allowed_origins.includes(origin)) {
       throw new AppError("forbidden", "This publishable key is not allowed from this origin");
     }
-    endUser = c.req.header("cf-connecting-ip") ?? "unknown-ip";
+    // Set by Cloudflare's edge (a client cannot choose it there); never X-Forwarded-For.
+    endUser = endUserOfIp(c.req.header("cf-connecting-ip"));
   } else if (via === "key") {
     const claimed = c.req.header(END_USER_HEADER)?.trim();
     if (claimed) {

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { MODEL_IDS } from "../domain/hailuo";
 import { microsToUsd, usdToMicros } from "../domain/money";
-import { PERIODS, type Budget, type KeyRecord, type TenantRecord } from "../domain/tenant";
+import { DEFAULT_END_USER_RPM, PERIODS, type Budget, type KeyRecord, type TenantRecord } from "../domain/tenant";
 
 /** At most 6 decimals: rounding to 6 decimals gives the same number back (exact where `v * 1e6` is not, e.g. 68029.283026). */
 const sixDecimals = (v: number) => Number(v.toFixed(6)) === v;
@@ -56,16 +56,29 @@ export const TenantPatch = z
   })
   .strict();
 
-/** `POST /admin/v1/tenants/{id}/keys`. */
+/**
+ * `POST /admin/v1/tenants/{id}/keys`. A publishable key ships in web pages, so it must name the origins
+ * that may use it and carries a per-visitor rate (`end_user_requests_per_minute`, default 5).
+ */
 export const KeyCreate = z
   .object({
     kind: z.enum(["secret", "publishable"]),
     name: z.string().trim().min(1).max(200).optional(),
     budget: BudgetInput.optional(),
     allowed_origins: z.array(z.url({ protocol: /^https?$/ }).transform((u) => new URL(u).origin)).min(1).max(50).optional(),
+    end_user_requests_per_minute: z.number().int().positive().max(10_000).optional(),
     expires_at: z.iso.datetime({ offset: true }).refine((v) => Date.parse(v) > Date.now(), "must be in the future").optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((k, ctx) => {
+    if (k.kind === "publishable" && !k.allowed_origins) {
+      ctx.addIssue({ code: "custom", path: ["allowed_origins"], message: "is required for a publishable key (the web origins that may use it, e.g. [\"https://app.example\"])" });
+    }
+    if (k.kind === "secret" && k.end_user_requests_per_minute !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["end_user_requests_per_minute"], message: "applies to publishable keys only" });
+    }
+  })
+  .transform((k) => ({ ...k, end_user_requests_per_minute: k.kind === "publishable" ? (k.end_user_requests_per_minute ?? DEFAULT_END_USER_RPM) : null }));
 
 /** One adjustment's bound: large enough for any real credit, small enough that no sum of them leaves safe integers. */
 const MAX_ADJUSTMENT_USD = 1_000_000;

@@ -112,6 +112,7 @@ export const admin = new Hono<AppEnv>()
       prefix: plaintext.slice(0, 10),
       budget: input.budget ?? null,
       allowed_origins: input.allowed_origins ?? null,
+      end_user_requests_per_minute: input.end_user_requests_per_minute,
       expires_at: input.expires_at ? new Date(input.expires_at).toISOString() : null,
       revoked_at: null,
       created_at: new Date().toISOString(),

@@ -3,13 +3,14 @@ import type { AppEnv } from "../env";
 import { budgetsFor } from "../domain/budgets";
 import { parseHailuoRequest, type Endpoint, type HailuoRequest } from "../domain/hailuo";
 import { formatUsd, microsToUsd } from "../domain/money";
-import { alertThresholds, idempotencyScope, isBackend, taskViewer, visibleScopes } from "../domain/tenant";
+import { alertThresholds, endUserRequestsPerMinute, idempotencyScope, isBackend, taskViewer, visibleScopes } from "../domain/tenant";
 import { createTask } from "../durable-objects/create-flow";
 import { readJsonBody } from "../lib/body";
 import { sha256Hex } from "../lib/crypto";
 import { AppError, invalidRequest } from "../lib/errors";
 import { estimate } from "../lib/price-store";
 import { ledgerStub } from "../lib/stubs";
+import { verifyHuman } from "../lib/turnstile";
 import { tenantAuth } from "../middleware/auth";
 import { RunApiClient } from "../upstream/runapi";
 
@@ -43,6 +44,7 @@ export const hailuo = new Hono<AppEnv>()
     const request = validatedRequest(c, endpoint, await readJsonBody(c));
     const { config, auth } = c.var;
     const price = await estimate(c.env.TENANTS, config, new RunApiClient(config, c.env.RUNAPI), request);
+    await verifyHuman(c);
 
     const outcome = await createTask(c.env, config, (p) => c.executionCtx.waitUntil(p), {
       tenantId: auth.tenant.id,
@@ -56,7 +58,7 @@ export const hailuo = new Hono<AppEnv>()
       limits: {
         maxConcurrentTasks: auth.tenant.limits.max_concurrent_tasks,
         requestsPerMinute: auth.tenant.limits.requests_per_minute,
-        endUserRequestsPerMinute: auth.endUser === null ? null : (auth.key.end_user_requests_per_minute ?? null),
+        endUserRequestsPerMinute: endUserRequestsPerMinute(auth),
       },
       alertThresholds: alertThresholds(auth.tenant),
       idempotency: idempotencyKey
