@@ -243,3 +243,37 @@ describe("video archive: the tenant webhook", () => {
     expect((await fetchProxy(payload.videos[0].url)).status).toBe(200);
   });
 });
+
+describe("video archive: live events", () => {
+  it("the completed event waits (bounded) for the copy, so a page following the task gets the archived link", async () => {
+    const { key } = await tenantWithKey();
+    const res = await api(key, "/api/v1/hailuo/text_to_video", { body: t2v(`${nonce()} [sim:video-flaky=1]`) });
+    const id = (await json(res)).id as string;
+    const stream = await api(key, `/api/v1/tasks/${id}/events`);
+    const reader = stream.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    const readUntil = async (needle: string) => {
+      while (!text.includes(needle)) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += value;
+      }
+    };
+    await readUntil('"status":"pending"');
+    await deliverCallbacks(await advanceUpstream(id, { status: "completed" }));
+    await readUntil('"status":"completed"');
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+    const events = [...text.matchAll(/^data: (.*)$/gm)].map((m) => JSON.parse(m[1]!));
+    const completed = events.filter((e) => e.status === "completed");
+    expect(completed).toHaveLength(1);
+    expect(completed[0].videos[0].url).toMatch(VIDEO_URL);
+    expect(completed[0].videos[0].source_url).toMatch(/^https:\/\/runapi\.test\/videos\//);
+    // A stream opened after the copy landed starts with the archived link and ends.
+    const later = await (await api(key, `/api/v1/tasks/${id}/events`)).text();
+    expect(JSON.parse(/^data: (.*)$/m.exec(later)![1]!).videos[0].url).toMatch(VIDEO_URL);
+  });
+});

@@ -11,6 +11,7 @@ import { loadConfig, type Bindings } from "../env";
 import { log } from "../lib/log";
 import { archiveUsage, tallyStored, type VideoStorage } from "../archive/tally";
 import { publicVideos, signerFor } from "../archive/view";
+import { webhookReleaseAt } from "../domain/video-archive";
 import { LedgerStore } from "./ledger-store";
 import { migrate } from "./schema";
 import { TaskEvents } from "./task-events";
@@ -150,11 +151,7 @@ export class TenantLedger extends DurableObject<Bindings> {
   async readTask(taskId: string, viewer: TaskViewer, endpoint?: Endpoint): Promise<TaskView | null> {
     const task = this.tasks.get(taskId);
     if (!task || !canView(viewer, task) || (endpoint && task.endpoint !== endpoint)) return null;
-    const view = taskView(task, { backend: viewer.keyId === undefined });
-    // Archived videos point at the proxy's links, signed afresh on every read.
-    const videos = await publicVideos(task.id, task.videos, task.archive, signerFor(loadConfig(this.env)), this.clock());
-    if (videos) view.videos = videos;
-    return view;
+    return this.publicView(task, viewer.keyId === undefined);
   }
 
   /** The tenant's archived videos at `now` (those within retention). */
@@ -163,10 +160,12 @@ export class TenantLedger extends DurableObject<Bindings> {
   }
 
   /** Server-sent events of a task's state: the current state, then every change, ending after a terminal state. Null when `viewer` may not see it. */
-  events(taskId: string, viewer: TaskViewer): ReadableStream<Uint8Array> | null {
+  async events(taskId: string, viewer: TaskViewer): Promise<ReadableStream<Uint8Array> | null> {
     const task = this.tasks.get(taskId);
     if (!task || !canView(viewer, task)) return null;
-    return this.streams.open(taskView(task, { backend: viewer.keyId === undefined }), isTerminal(task.status));
+    // A completed task whose videos are still being copied: the stream waits for the event with the archived links.
+    const hold = this.awaitingArchive(task, this.clock());
+    return this.streams.open(await this.publicView(task, viewer.keyId === undefined), isTerminal(task.status) && !hold, { hold });
   }
 
   /** The tenant's tasks, newest first, optionally of one status, key or end user. */
@@ -323,9 +322,28 @@ export class TenantLedger extends DurableObject<Bindings> {
       return { task, moved, due };
     });
     if (!out) return undefined;
-    if (out.moved) this.streams.publish(taskView(out.task), isTerminal(out.task.status));
+    // Like the webhook, the completed event waits (bounded) for the videos' copies, so it carries the archived links.
+    const completedNow = out.task.status === "completed" && !this.awaitingArchive(out.task, now);
+    const publish = out.moved ? out.task.status !== "completed" || completedNow : completedNow && this.streams.has(out.task.id);
+    if (publish) {
+      this.streams.publish(await this.publicView(out.task, true), isTerminal(out.task.status));
+    }
     if (out.due !== null) await this.wakeAt(out.due);
     return out.task;
+  }
+
+  /** The task as a reader sees it: archived videos point at the proxy's links, signed afresh on every read. */
+  private async publicView(task: TaskRecord, backend: boolean): Promise<TaskView> {
+    const view = taskView(task, { backend });
+    const videos = await publicVideos(task.id, task.videos, task.archive, signerFor(loadConfig(this.env)), this.clock());
+    if (videos) view.videos = videos;
+    return view;
+  }
+
+  /** A completed task whose videos are still being copied into R2, within the bounded wait (SPEC §11). */
+  private awaitingArchive(task: TaskRecord, now: number): boolean {
+    if (!this.env.VIDEOS || task.status !== "completed" || !task.videos?.length) return false;
+    return task.archive === undefined || webhookReleaseAt(task.archive) > now;
   }
 
   /** Settles (completed) or releases (failed) a finished task's reservation, inside the transaction that finished it. */
