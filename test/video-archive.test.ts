@@ -189,8 +189,7 @@ describe("video archive: failed downloads", () => {
     const { key, id, upstreamId } = await completedTask("[sim:video-flaky=999]");
     const sourceUrl = `https://runapi.test/videos/${upstreamId}.mp4`;
     // Meanwhile, and throughout, the task is completed and shows RunAPI's URL.
-    const during = await getTask(key, id);
-    expect(during).toMatchObject({ status: "completed", videos: [{ url: sourceUrl }], charged_usd: 0.3 });
+    await eventually(async () => expect(await getTask(key, id)).toMatchObject({ status: "completed", videos: [{ url: sourceUrl }], charged_usd: 0.3 }));
     await eventually(async () => expect((await json(await sim(`/__sim/videos/${upstreamId}`))).downloads).toBe(8), 15_000);
     // No ninth attempt comes.
     await new Promise((r) => setTimeout(r, 300));
