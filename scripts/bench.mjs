@@ -1,17 +1,19 @@
-// `npm run bench`: the proxy's overhead over the RunAPI simulator, in one run.
-// Proxy and simulator run in local workerd (Miniflare, in memory, inspector off), each on
-// its own direct socket; autocannon measures each path against the same simulator:
-//   create  POST /api/v1/hailuo/text_to_video   proxy vs. simulator directly
-//   status  GET  /api/v1/tasks/{id}              proxy (task object) vs. simulator's status GET
-//   ledger  creates/s on ONE tenant at high concurrency (reservation + upstream call) vs. direct
-// Env: BENCH_SECONDS (default 10), BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS (10),
-//      BENCH_LEDGER_CONNECTIONS (50). Writes bench/results/<timestamp>.json and latest.json.
+// `npm run bench`: the proxy's cost, in one run, against two baselines on the same simulator.
+// Proxy, simulator and a reference Worker run in local workerd (Miniflare, in memory, inspector
+// off), each on its own direct socket; autocannon measures each path at 1 and N connections:
+//   create     POST /api/v1/hailuo/text_to_video  proxy (one tenant) vs. the reference vs. the simulator directly
+//   status     GET  /api/v1/tasks/{id}            proxy (the tenant's object) vs. the reference's create vs. the simulator's GET
+//   reference  bench/reference-worker.ts: Hono + one KV read + one RPC to an existing SQLite Durable
+//              Object that updates a counter + the same upstream POST (the least a gateway of this shape does)
+// Env: BENCH_SECONDS (default 10), BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS (50).
+// Writes bench/results/<timestamp>.json and latest.json.
 
 import { createServer } from "node:net";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir, cpus } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
+import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 import {
   bundleWorkers,
@@ -36,8 +38,7 @@ const num = (name, fallback) => {
 };
 const SECONDS = num("BENCH_SECONDS", 10);
 const WARMUP = num("BENCH_WARMUP_SECONDS", 2);
-const CONNECTIONS = num("BENCH_CONNECTIONS", 10);
-const LEDGER_CONNECTIONS = num("BENCH_LEDGER_CONNECTIONS", 50);
+const CONNECTIONS = num("BENCH_CONNECTIONS", 50);
 const ADMIN_TOKEN = "bench-admin-token-0123456789";
 const PRICE_MICROS = 300_000; // 02 t2v standard, 6 s
 
@@ -93,7 +94,8 @@ const ratio = (a, b) => (b ? round(a / b, 2) : null);
 async function main() {
   const started = new Date();
   const work = await mkdtemp(join(tmpdir(), "runapi-bench-"));
-  const [port, proxyPort, simPort] = [await freePort(), await freePort(), await freePort()];
+  const [port, proxyPort, simPort, refPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const refBase = `http://${HOST}:${refPort}`;
   const proxyBase = `http://${HOST}:${proxyPort}`;
   const simBase = `http://${HOST}:${simPort}`;
 
@@ -117,19 +119,19 @@ async function main() {
     SIM_PROCESSING_AFTER_MS: "3600000",
     SIM_COMPLETE_AFTER_MS: "7200000",
   };
-  const mf = new Miniflare(
-    miniflareOptions({
-      wrangler,
-      scripts,
-      host: HOST,
-      port,
-      proxyVars,
-      sim: { port: simPort, vars: simVars },
-      persistRoot: undefined,
-      directProxySocket: true,
-      directProxyPort: proxyPort,
-    }),
-  );
+  const options = miniflareOptions({
+    wrangler,
+    scripts,
+    host: HOST,
+    port,
+    proxyVars,
+    sim: { port: simPort, vars: simVars },
+    persistRoot: undefined,
+    directProxySocket: true,
+    directProxyPort: proxyPort,
+  });
+  options.workers.push(await referenceWorker(work, wrangler.compatibilityDate, simBase, refPort));
+  const mf = new Miniflare(options);
   const stop = async () => {
     await mf.dispose().catch(() => {});
     await rm(work, { recursive: true, force: true }).catch(() => {});
@@ -160,41 +162,68 @@ async function main() {
     const simTaskId = (await direct.json()).id;
     let proxyCreates = 1;
 
-    console.log(`\nrunapi-edge-proxy bench: ${SECONDS} s per measurement after ${WARMUP} s warm-up, ${cpus().length} CPU(s), local workerd via Miniflare (in memory), proxy and simulator each on a direct socket\n`);
+    const refHeaders = simHeaders;
+    await waitHealthy(refBase);
+    console.log(`\nrunapi-edge-proxy bench: ${SECONDS} s per measurement after ${WARMUP} s warm-up, ${cpus().length} CPU(s), local workerd via Miniflare (in memory), each target on a direct socket\n`);
     const create = { method: "POST", body: BODY };
-    const c1 = await measure(`create  proxy   (${CONNECTIONS} conn)`, { url: `${proxyBase}/api/v1/hailuo/text_to_video`, connections: CONNECTIONS, headers: proxyHeaders, ...create });
-    const c2 = await measure(`create  direct  (${CONNECTIONS} conn)`, { url: `${simBase}/api/v1/hailuo/text_to_video`, connections: CONNECTIONS, headers: simHeaders, ...create });
-    const s1 = await measure(`status  proxy   (${CONNECTIONS} conn)`, { url: `${proxyBase}/api/v1/tasks/${proxyTaskId}`, connections: CONNECTIONS, headers: { authorization: proxyHeaders.authorization } });
-    const s2 = await measure(`status  direct  (${CONNECTIONS} conn)`, { url: `${simBase}/api/v1/hailuo/text_to_video/${simTaskId}`, connections: CONNECTIONS, headers: { authorization: simHeaders.authorization } });
-    // One connection: the latency the proxy adds to a single request, without CPU contention between
-    // the proxy, its objects and the simulator (all of which share this machine's workerd).
-    const a1 = await measure("create  proxy   (1 conn)", { url: `${proxyBase}/api/v1/hailuo/text_to_video`, connections: 1, headers: proxyHeaders, ...create });
-    const a2 = await measure("create  direct  (1 conn)", { url: `${simBase}/api/v1/hailuo/text_to_video`, connections: 1, headers: simHeaders, ...create });
-    const b1 = await measure("status  proxy   (1 conn)", { url: `${proxyBase}/api/v1/tasks/${proxyTaskId}`, connections: 1, headers: { authorization: proxyHeaders.authorization } });
-    const b2 = await measure("status  direct  (1 conn)", { url: `${simBase}/api/v1/hailuo/text_to_video/${simTaskId}`, connections: 1, headers: { authorization: simHeaders.authorization } });
-    const l1 = await measure(`ledger  proxy   (${LEDGER_CONNECTIONS} conn, 1 tenant)`, { url: `${proxyBase}/api/v1/hailuo/text_to_video`, connections: LEDGER_CONNECTIONS, headers: proxyHeaders, ...create });
-    const l2 = await measure(`ledger  direct  (${LEDGER_CONNECTIONS} conn)`, { url: `${simBase}/api/v1/hailuo/text_to_video`, connections: LEDGER_CONNECTIONS, headers: simHeaders, ...create });
+    const runs = {};
+    let proxyAccepted = 0;
+    for (const conn of [1, CONNECTIONS]) {
+      const c = (who, url, headers) => measure(`create  ${who.padEnd(9)} (${conn} conn)`, { url, connections: conn, headers, ...create });
+      const s_ = (who, url, headers) => measure(`status  ${who.padEnd(9)} (${conn} conn)`, { url, connections: conn, headers });
+      const proxyCreate = await c("proxy", `${proxyBase}/api/v1/hailuo/text_to_video`, proxyHeaders);
+      proxyAccepted += proxyCreate.warmupAndRun2xx;
+      runs[`create-${conn}`] = {
+        proxy: proxyCreate,
+        reference: await c("reference", `${refBase}/api/v1/hailuo/text_to_video`, refHeaders),
+        direct: await c("direct", `${simBase}/api/v1/hailuo/text_to_video`, simHeaders),
+      };
+      runs[`status-${conn}`] = {
+        proxy: await s_("proxy", `${proxyBase}/api/v1/tasks/${proxyTaskId}`, { authorization: proxyHeaders.authorization }),
+        direct: await s_("direct", `${simBase}/api/v1/hailuo/text_to_video/${simTaskId}`, { authorization: simHeaders.authorization }),
+      };
+    }
+    // Event streams live in the tenant's object (no object per stream): the cost of opening one on a finished task.
+    const doneId = await finishedTask(api, key, simBase, simHeaders);
+    const events = await measure("events  proxy     (1 conn)", { url: `${proxyBase}/api/v1/tasks/${doneId}/events`, connections: 1, headers: { authorization: proxyHeaders.authorization } });
+    const chat = await benchChatIfPresent({ proxyBase, simBase, key, upstreamKey: LOCAL_UPSTREAM_KEY });
 
     // The ledger must account for every accepted create (warm-ups, runs and the first one). Requests still
     // in flight when autocannon stops are finished by the proxy but not counted by the client: at most
     // one per connection per stop.
-    proxyCreates += c1.warmupAndRun2xx + a1.warmupAndRun2xx + l1.warmupAndRun2xx;
-    const inFlightBound = 2 * (CONNECTIONS + 1 + LEDGER_CONNECTIONS);
+    proxyCreates += proxyAccepted + 1; // + the finished task the event stream reads
+    const inFlightBound = 2 * (CONNECTIONS + 1);
     const me = await api.get("/api/v1/me", key);
     const budget = me.json?.budgets?.tenant;
     const accountedMicros = budget ? Math.round((budget.spent_usd + budget.reserved_usd) * 1e6) : NaN;
     const accounted = accountedMicros / PRICE_MICROS;
 
-    const pair = (name, proxy, directRow) => ({
+    const vs = (name, proxy, base, baseName) => ({
       name,
+      baseline: baseName,
       proxy: proxy.row,
-      direct: directRow.row,
-      throughput_ratio: ratio(proxy.row.rps, directRow.row.rps),
-      mean_ratio: ratio(proxy.row.mean_ms, directRow.row.mean_ms),
-      added_mean_ms: round(proxy.row.mean_ms - directRow.row.mean_ms, 2),
-      p50_ratio: ratio(proxy.row.p50_ms, directRow.row.p50_ms),
-      p99_ratio: ratio(proxy.row.p99_ms, directRow.row.p99_ms),
+      base: base.row,
+      throughput_ratio: ratio(proxy.row.rps, base.row.rps),
+      mean_ratio: ratio(proxy.row.mean_ms, base.row.mean_ms),
+      p50_ratio: ratio(proxy.row.p50_ms, base.row.p50_ms),
+      p99_ratio: ratio(proxy.row.p99_ms, base.row.p99_ms),
     });
+    const comparisons = [];
+    for (const conn of [1, CONNECTIONS]) {
+      const cr = runs[`create-${conn}`];
+      const st = runs[`status-${conn}`];
+      comparisons.push(vs(`create-${conn}`, cr.proxy, cr.reference, "reference"));
+      comparisons.push(vs(`create-${conn}`, cr.proxy, cr.direct, "direct"));
+      comparisons.push(vs(`status-${conn}`, st.proxy, cr.reference, "reference"));
+      comparisons.push(vs(`status-${conn}`, st.proxy, st.direct, "direct"));
+    }
+    const one = runs["create-1"];
+    const many = runs[`create-${CONNECTIONS}`];
+    const goals = {
+      create_1conn_mean_vs_reference: { value: ratio(one.proxy.row.mean_ms, one.reference.row.mean_ms), goal: "≤ 1.5" },
+      create_many_throughput_vs_reference: { value: ratio(many.proxy.row.rps, many.reference.row.rps), goal: "≥ 0.8" },
+      status_many_throughput_vs_reference: { value: ratio(runs[`status-${CONNECTIONS}`].proxy.row.rps, many.reference.row.rps), goal: "≥ 1.0" },
+    };
     const results = {
       at: started.toISOString(),
       seconds: SECONDS,
@@ -202,14 +231,11 @@ async function main() {
       cpus: cpus().length,
       node: process.version,
       body: JSON.parse(BODY),
-      comparisons: [
-        pair("create", c1, c2),
-        pair("status", s1, s2),
-        pair("create-1", a1, a2),
-        pair("status-1", b1, b2),
-        pair("ledger", l1, l2),
-      ],
-      ledger_creates_per_second: l1.row.rps,
+      comparisons,
+      goals,
+      events_on_finished_task: events.row,
+      chat,
+      one_tenant: { creates_per_second: many.proxy.row.rps, status_reads_per_second: runs[`status-${CONNECTIONS}`].proxy.row.rps, connections: CONNECTIONS },
       ledger_check: {
         client_accepted_creates: proxyCreates,
         reserved_plus_spent_usd: accountedMicros / 1e6,
@@ -230,26 +256,91 @@ async function main() {
 }
 
 function printTable(results) {
-  const head = ["", "path", "conn", "req/s", "mean ms", "p50 ms", "p99 ms", "non-2xx", "rps ratio", "mean ratio", "p50 ratio", "p99 ratio"];
-  const rows = [];
-  for (const c of results.comparisons) {
-    const line = (who, r, ratios) => [c.name, who, r.connections, r.rps, r.mean_ms, r.p50_ms, r.p99_ms, r.non_2xx + r.errors, ...ratios];
-    rows.push(line("proxy", c.proxy, [c.throughput_ratio, c.mean_ratio, c.p50_ratio, c.p99_ratio]));
-    rows.push(line("direct", c.direct, ["", "", "", ""]));
+  const head = ["path", "vs", "conn", "proxy req/s", "base req/s", "proxy mean ms", "base mean ms", "proxy p50", "base p50", "rps ratio", "mean ratio", "p50 ratio", "p99 ratio"];
+  const rows = results.comparisons.map((c) => [
+    c.name, c.baseline, c.proxy.connections, c.proxy.rps, c.base.rps, c.proxy.mean_ms, c.base.mean_ms, c.proxy.p50_ms, c.base.p50_ms,
+    c.throughput_ratio, c.mean_ratio, c.p50_ratio, c.p99_ratio,
+  ]);
+  printGrid(head, rows);
+  console.log("\ngoals (issue 7):");
+  for (const [name, g] of Object.entries(results.goals)) console.log(`  ${name.padEnd(40)} ${String(g.value).padStart(6)}   goal ${g.goal}`);
+  if (results.chat) {
+    console.log("\nchat (proxy vs. the simulator directly):");
+    printGrid(Object.keys(results.chat.rows[0] ?? {}), results.chat.rows.map((r) => Object.values(r)));
   }
+  const failed = results.comparisons.flatMap((c) => [c.proxy, c.base]).filter((r) => r.non_2xx + r.errors + r.timeouts > 0);
+  if (failed.length) console.log(`\nwarning: ${[...new Set(failed.map((r) => r.label))].join(", ")} had failures; see the workerd log above`);
+  const e = results.events_on_finished_task;
+  console.log(`\nevent stream (open, first frame, end) on a finished task: ${e.rps} req/s, mean ${e.mean_ms} ms at 1 connection`);
+  const t = results.one_tenant;
+  console.log(`\none tenant object at ${t.connections} connections: ${t.creates_per_second} creates/s (with the upstream call), ${t.status_reads_per_second} status reads/s`);
+  const lc = results.ledger_check;
+  console.log(
+    `ledger check: reserved + spent = $${lc.reserved_plus_spent_usd.toFixed(2)} = ${lc.accounted_creates} creates × $0.30; the client saw ${lc.client_accepted_creates} ` +
+      `(+ ≤ ${lc.in_flight_bound} in flight at autocannon stops) → ${lc.ok ? "consistent" : "MISMATCH"}`,
+  );
+}
+
+function printGrid(head, rows) {
   const cells = [head, ...rows].map((r) => r.map((v) => String(v ?? "–")));
   const widths = head.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
   const fmt = (r) => `| ${r.map((v, i) => (i < 2 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join(" | ")} |`;
   console.log(`\n${fmt(cells[0])}\n|${widths.map((w, i) => (i < 2 ? `:${"-".repeat(w + 1)}` : `${"-".repeat(w + 1)}:`)).join("|")}|`);
   for (const r of cells.slice(1)) console.log(fmt(r));
-  const failed = results.comparisons.flatMap((c) => [c.proxy, c.direct]).filter((r) => r.non_2xx + r.errors + r.timeouts > 0);
-  if (failed.length) console.log(`\nwarning: ${failed.map((r) => r.label).join(", ")} had failures; see the workerd log above`);
-  const lc = results.ledger_check;
-  console.log(`\nledger: ${results.ledger_creates_per_second} creates/s on one tenant (reservation + task object + upstream call)`);
-  console.log(
-    `ledger check: reserved + spent = $${lc.reserved_plus_spent_usd.toFixed(2)} = ${lc.accounted_creates} creates × $0.30; the client saw ${lc.client_accepted_creates} ` +
-      `(+ ≤ ${lc.in_flight_bound} in flight at autocannon stops) → ${lc.ok ? "consistent" : "MISMATCH"}`,
-  );
+}
+
+/** The reference Worker (bench/reference-worker.ts), bundled, with its own KV, Durable Object and socket. */
+async function referenceWorker(work, compatibilityDate, simBase, refPort) {
+  const outfile = join(work, "build", "reference.mjs");
+  await build({
+    absWorkingDir: ROOT,
+    entryPoints: ["bench/reference-worker.ts"],
+    outfile,
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    target: "es2022",
+    external: ["cloudflare:*"],
+    mainFields: ["module", "main"],
+    logLevel: "warning",
+  });
+  return {
+    name: "reference",
+    modules: true,
+    scriptPath: outfile,
+    modulesRoot: join(work, "build"),
+    compatibilityDate,
+    kvNamespaces: { KV: "reference-kv" },
+    durableObjects: { COUNTER: { className: "Counter", useSQLite: true } },
+    bindings: { RUNAPI_BASE_URL: simBase, RUNAPI_API_KEY: LOCAL_UPSTREAM_KEY },
+    unsafeDirectSockets: [{ host: HOST, port: refPort }],
+  };
+}
+
+/** A task that went through to completed via the simulator's control API and the proxy's callback route. */
+async function finishedTask(api, key, simBase, simHeaders) {
+  const created = await api.post("/api/v1/hailuo/text_to_video", key, { ...JSON.parse(BODY), prompt: "bench: finished task" });
+  const id = created.json.id;
+  const upstream = await (await fetch(`${simBase}/__sim/idempotency/${id}`)).json();
+  await fetch(`${simBase}/__sim/tasks/${upstream.id}/advance`, { method: "POST", headers: simHeaders, body: JSON.stringify({ status: "completed" }) });
+  const { callbacks } = await (await fetch(`${simBase}/__sim/outbox/take?task_id=${upstream.id}`, { method: "POST" })).json();
+  for (const cb of callbacks) await fetch(cb.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(cb.body) });
+  for (let i = 0; i < 100; i++) {
+    if ((await api.get(`/api/v1/tasks/${id}`, key)).json?.status === "completed") return id;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error("the bench's finished task did not complete");
+}
+
+/** Chat figures from bench/chat.mjs when it is present (plain and streamed chat through the proxy vs. direct). */
+async function benchChatIfPresent(ctx) {
+  try {
+    const mod = await import("../bench/chat.mjs");
+    return await mod.benchChat({ ...ctx, seconds: SECONDS, warmup: WARMUP });
+  } catch (err) {
+    if (err && err.code === "ERR_MODULE_NOT_FOUND") return null;
+    throw err;
+  }
 }
 
 main().catch((err) => {

@@ -1,6 +1,7 @@
 import { webhookRetryDelayMs } from "../domain/task-state";
 import { sha256Hex } from "../lib/crypto";
-import type { Attempt } from "./task-webhook";
+import type { Bindings } from "../env";
+import { postSignedWebhook, type Attempt } from "./task-webhook";
 
 type AlertRow = {
   scope: string; subject: string; period: string; window_start: number; threshold: number;
@@ -38,6 +39,22 @@ export class AlertOutbox {
 export async function alertMessageId(row: AlertRow): Promise<string> {
   const hash = await sha256Hex(`${row.scope}|${row.subject}|${row.period}|${row.window_start}|${row.threshold}`);
   return `msg_budget_${hash.slice(0, 32)}`;
+}
+
+/** Sends the budget alerts due at `now` to the tenant's webhook, signed; each is retried on the webhook schedule. */
+export async function deliverDueAlerts(env: Bindings, outbox: AlertOutbox, now: number, clock: () => number): Promise<void> {
+  const due = outbox.due(now, 20);
+  if (!due.length) return;
+  const tenantId = (JSON.parse(due[0]!.body) as { tenant_id: string }).tenant_id;
+  const tenant = await env.TENANTS.get<{ webhook_url: string | null; webhook_secret: string | null }>(`tenant:${tenantId}`, "json");
+  const url = tenant?.webhook_url ?? null;
+  const secret = tenant?.webhook_secret ?? null;
+  await Promise.all(
+    due.map(async (row) => {
+      const attempt = url && secret ? await postSignedWebhook(url, secret, await alertMessageId(row), row.body, clock()) : null;
+      outbox.record(row, attempt, clock());
+    }),
+  );
 }
 
 export type { AlertRow };

@@ -17,8 +17,7 @@ import { migrate } from "./schema";
 import { TaskEvents } from "./task-events";
 import { TaskStore } from "./task-store";
 import { TaskWork } from "./task-work";
-import { AlertOutbox, alertMessageId } from "./alerts";
-import { postSignedWebhook } from "./task-webhook";
+import { AlertOutbox, deliverDueAlerts } from "./alerts";
 
 export type { LedgerEntry, ReserveRequest, ReserveResult, Scope, ScopeBudget, ScopeState } from "../domain/ledger";
 export type { AuditResult } from "../domain/ledger-audit";
@@ -283,7 +282,7 @@ export class TenantLedger extends DurableObject<Bindings> {
         }),
       ),
     );
-    await this.deliverAlerts(now);
+    await deliverDueAlerts(this.env, this.alerts, now, this.clock);
     this.ctx.storage.transactionSync(() => {
       for (const hold of this.ledger.staleHolds(now, 100)) {
         this.ledger.close(hold.task_id, "settled", hold.amount_micros, now, "hold never closed: its request was lost mid-flight; charged the amount reserved");
@@ -291,22 +290,6 @@ export class TenantLedger extends DurableObject<Bindings> {
       this.cleanup(now);
     });
     await this.rearm();
-  }
-
-  /** Sends the budget alerts that are due to the tenant's webhook, signed; each is retried on the webhook schedule. */
-  private async deliverAlerts(now: number): Promise<void> {
-    const due = this.alerts.due(now, 20);
-    if (!due.length) return;
-    const tenantId = (JSON.parse(due[0]!.body) as { tenant_id: string }).tenant_id;
-    const tenant = await this.env.TENANTS.get<{ webhook_url: string | null; webhook_secret: string | null }>(`tenant:${tenantId}`, "json");
-    const url = tenant?.webhook_url ?? null;
-    const secret = tenant?.webhook_secret ?? null;
-    await Promise.all(
-      due.map(async (row) => {
-        const attempt = url && secret ? await postSignedWebhook(url, secret, await alertMessageId(row), row.body, this.clock()) : null;
-        this.alerts.record(row, attempt, this.clock());
-      }),
-    );
   }
 
   /** Applies a change to a task in one transaction (its settlement too, when it ends), tells listeners, and keeps the alarm in time. */

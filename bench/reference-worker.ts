@@ -1,0 +1,38 @@
+// The bench's reference target (issue 7): the least a gateway of this shape can do per create.
+// Hono + one KV read + one RPC to an existing SQLite Durable Object that updates a counter +
+// the same upstream POST. `npm run bench` serves it beside the proxy and reports the proxy's
+// create and status paths as ratios to it.
+import { DurableObject } from "cloudflare:workers";
+import { Hono } from "hono";
+
+type Env = { KV: KVNamespace; COUNTER: DurableObjectNamespace<Counter>; RUNAPI_BASE_URL: string; RUNAPI_API_KEY: string };
+
+/** One SQLite row per name, incremented in one statement. */
+export class Counter extends DurableObject<Env> {
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, n INTEGER NOT NULL)");
+  }
+
+  increment(name: string): number {
+    return this.ctx.storage.sql
+      .exec<{ n: number }>("INSERT INTO counters (name, n) VALUES (?, 1) ON CONFLICT (name) DO UPDATE SET n = n + 1 RETURNING n", name)
+      .one().n;
+  }
+}
+
+const app = new Hono<{ Bindings: Env }>()
+  .post("/api/v1/hailuo/:endpoint", async (c) => {
+    const auth = c.req.header("authorization") ?? "";
+    const seen = await c.env.KV.get(`key:${auth.slice(-16)}`);
+    await c.env.COUNTER.get(c.env.COUNTER.idFromName("tenant")).increment(seen ?? "anonymous");
+    const res = await fetch(`${c.env.RUNAPI_BASE_URL}/api/v1/hailuo/${c.req.param("endpoint")}`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${c.env.RUNAPI_API_KEY}`, "Content-Type": "application/json" },
+      body: await c.req.text(),
+    });
+    return new Response(res.body, { status: res.status, headers: { "Content-Type": "application/json" } });
+  })
+  .get("/health", (c) => c.json({ ok: true }));
+
+export default app;
