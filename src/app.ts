@@ -9,22 +9,33 @@ import { admin } from "./routes/admin";
 import { demo } from "./routes/demo";
 import { endUserTokens } from "./routes/end-user-tokens";
 import { hailuo } from "./routes/hailuo";
+import { mcp } from "./routes/mcp";
+import { openai } from "./routes/openai";
+import { runapiAccount } from "./routes/runapi-account";
 import { tasks } from "./routes/tasks";
 import { videos } from "./routes/videos";
 import { runapiCallbacks } from "./routes/webhooks";
 
+// Front-end apps call with publishable keys; their origins are checked per key by tenantAuth.
+const tenantCors = cors({ origin: (origin) => origin, allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Api-Key", "X-Request-Id", "X-Turnstile-Token"], exposeHeaders: ["X-Request-Id", "X-Estimated-Cost-Usd", "X-Budget-Remaining-Usd", "X-Charged-Usd", "Retry-After"], maxAge: 600 });
+
 /** The proxy: global middleware, the tenant and operator APIs, RunAPI's callback, one error format. */
 export const app = new Hono<AppEnv>()
   .use(requestContext)
-  // Front-end apps call with publishable keys; their origins are checked per key by tenantAuth.
-  .use("/api/*", cors({ origin: (origin) => origin, allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Api-Key", "X-Request-Id", "X-Turnstile-Token"], exposeHeaders: ["X-Request-Id", "X-Estimated-Cost-Usd", "X-Budget-Remaining-Usd", "Retry-After"], maxAge: 600 }))
+  .use("/api/*", tenantCors)
+  .use("/v1/*", tenantCors)
   .use("/api/*", browserShield)
+  .use("/v1/*", browserShield)
   .get("/health", (c) => c.json({ ok: true }))
   .route("/demo", demo)
   .route("/api/v1/hailuo", hailuo)
   .route("/api/v1/tasks", tasks)
   .route("/api/v1/end_user_tokens", endUserTokens)
+  .route("/api/v1", runapiAccount)
   .route("/api/v1", account)
+  .route("/v1", openai)
+  // MCP tools call the app itself in-process, so they share every rule of the HTTP API.
+  .route("/mcp", mcp((request, env, ctx): Promise<Response> => Promise.resolve(app.fetch(request, env, ctx))))
   .route("/webhooks", runapiCallbacks)
   .route("/videos", videos)
   .route("/admin/v1", admin)

@@ -45,6 +45,8 @@ const ConfigSchema = z.object({
   UPSTREAM_TIMEOUT_MS: seconds(30_000),
   UPSTREAM_RETRY_BASE_MS: z.coerce.number().int().nonnegative().default(250),
   MAX_BODY_BYTES: seconds(65_536),
+  CHAT_MAX_BODY_BYTES: seconds(4_194_304),
+  CHAT_TIMEOUT_MS: seconds(120_000),
   ALLOW_HTTP_URLS: flag,
   ALLOW_PRIVATE_URLS: flag,
   PRICING_MODE: z.enum(["table", "quote"]).default("table"),
@@ -70,6 +72,10 @@ export interface Config {
   upstreamTimeoutMs: number;
   upstreamRetryBaseMs: number;
   maxBodyBytes: number;
+  /** Chat bodies carry whole conversations and tool schemas: their own, larger limit. */
+  chatMaxBodyBytes: number;
+  /** How long a chat completion may take to start answering (headers; a stream may then run longer). */
+  chatTimeoutMs: number;
   allowHttpUrls: boolean;
   /** Webhook and callback URLs may name loopback or private hosts (local testing only). */
   allowPrivateUrls: boolean;
@@ -118,6 +124,8 @@ export function loadConfig(env: Bindings): Config {
     upstreamTimeoutMs: v.UPSTREAM_TIMEOUT_MS,
     upstreamRetryBaseMs: v.UPSTREAM_RETRY_BASE_MS,
     maxBodyBytes: v.MAX_BODY_BYTES,
+    chatMaxBodyBytes: v.CHAT_MAX_BODY_BYTES,
+    chatTimeoutMs: v.CHAT_TIMEOUT_MS,
     allowHttpUrls: v.ALLOW_HTTP_URLS,
     allowPrivateUrls: v.ALLOW_PRIVATE_URLS,
     pricingMode: v.PRICING_MODE,

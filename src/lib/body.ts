@@ -7,7 +7,11 @@ import { AppError } from "./errors";
  * over the limit → 413 (checked on Content-Length and while streaming), empty or malformed → 400.
  */
 export async function readJsonBody(c: Context<AppEnv>): Promise<unknown> {
-  const max = c.var.config.maxBodyBytes;
+  return (await readJsonText(c, c.var.config.maxBodyBytes)).json;
+}
+
+/** Like `readJsonBody` with its own limit, also giving the body's text and size in bytes (for forwarding it as sent). */
+export async function readJsonText(c: Context<AppEnv>, max: number): Promise<{ json: unknown; text: string; bytes: number }> {
   const type = c.req.header("content-type") ?? "";
   if (!/^application\/(.+\+)?json\b/i.test(type.trim())) {
     throw new AppError("unsupported_media_type", "Content-Type must be application/json", { content_type: type || null });
@@ -38,7 +42,7 @@ export async function readJsonBody(c: Context<AppEnv>): Promise<unknown> {
   const text = new TextDecoder().decode(bytes);
   if (text.trim() === "") throw new AppError("invalid_request", "Request body is empty");
   try {
-    return JSON.parse(text);
+    return { json: JSON.parse(text) as unknown, text, bytes: size };
   } catch {
     throw new AppError("invalid_request", "Request body is not valid JSON");
   }

@@ -4,6 +4,7 @@ import { centsToMicros, type Micros } from "../domain/money";
 import { DEFAULT_PRICE_TABLE, findPrice, type PriceTable } from "../domain/pricing";
 import type { RunApiClient } from "../upstream/runapi";
 import { AppError } from "./errors";
+import { DEFAULT_CHAT_PRICES, type ChatPrice } from "../domain/chat-pricing";
 
 const KV_KEY = "prices";
 const MEMO_MS = 10_000;
@@ -48,4 +49,21 @@ export async function estimate(kv: KVNamespace, config: Config, client: RunApiCl
   const cell = findPrice(table, req);
   if (!cell) throw new AppError("misconfigured", `No price is configured for ${req.model} at ${req.duration_seconds} s ${req.output_resolution}`);
   return { micros: cell.price_micros, source: cell.source };
+}
+
+const CHAT_KV_KEY = "chat_prices";
+let chatMemo: { prices: ChatPrice[]; overridden: boolean; at: number } | null = null;
+
+/** The active chat prices: the operator's override from KV, else the defaults. Memoised briefly per isolate. */
+export async function activeChatPrices(kv: KVNamespace): Promise<{ prices: ChatPrice[]; overridden: boolean }> {
+  if (chatMemo && Date.now() - chatMemo.at < MEMO_MS) return chatMemo;
+  const override = await kv.get<ChatPrice[]>(CHAT_KV_KEY, { type: "json", cacheTtl: 30 });
+  chatMemo = { prices: override ?? DEFAULT_CHAT_PRICES, overridden: override !== null, at: Date.now() };
+  return chatMemo;
+}
+
+/** Stores an operator's chat prices (already validated) and makes them active in this isolate at once. */
+export async function saveChatPrices(kv: KVNamespace, prices: ChatPrice[]): Promise<void> {
+  await kv.put(CHAT_KV_KEY, JSON.stringify(prices));
+  chatMemo = { prices, overridden: true, at: Date.now() };
 }

@@ -7,7 +7,8 @@ import { microsToUsd } from "../domain/money";
 import { priceTableJson } from "../domain/pricing";
 import { readJsonBody } from "../lib/body";
 import { invalidRequest } from "../lib/errors";
-import { activePriceTable, estimate } from "../lib/price-store";
+import { activeChatPrices, activePriceTable, estimate } from "../lib/price-store";
+import { chatPricesJson } from "../domain/chat-pricing";
 import { ledgerStub } from "../lib/stubs";
 import { tenantAuth } from "../middleware/auth";
 import { RunApiClient } from "../upstream/runapi";
@@ -24,6 +25,10 @@ export const account = new Hono<AppEnv>()
     const backend = isBackend(c.var.auth);
     const visible = visibleScopes(c.var.auth, states);
     return c.json({
+      // RunAPI's account fields (its SDKs' `account.info()`): the key is the user, the tenant its account.
+      id: key.id,
+      name: (backend ? key.name : null) ?? tenant.name,
+      account: { id: tenant.id, name: tenant.name },
       tenant: { id: tenant.id, name: tenant.name },
       // A browser-side caller does not learn what the tenant named its key.
       key: { id: key.id, kind: key.kind, ...(backend ? { name: key.name } : {}), expires_at: key.expires_at },
@@ -36,7 +41,8 @@ export const account = new Hono<AppEnv>()
   })
   .get("/prices", async (c) => {
     const { table, overridden } = await activePriceTable(c.env.TENANTS);
-    return c.json({ ...priceTableJson(table), overridden, pricing_mode: c.var.config.pricingMode });
+    const chat = await activeChatPrices(c.env.TENANTS);
+    return c.json({ ...priceTableJson(table), overridden, pricing_mode: c.var.config.pricingMode, chat_prices: chatPricesJson(chat.prices) });
   })
   .post("/estimate", async (c) => {
     // The body is a create body; its endpoint follows from its model unless ?endpoint= says.

@@ -72,6 +72,29 @@ export class RunApiClient {
     return cents;
   }
 
+  /**
+   * Forwards an OpenAI-compatible call (`/v1/...`) with the upstream key and returns RunAPI's response as it
+   * arrives, body unread (streams stay streams). The timeout covers the wait for headers only. A non-2xx
+   * answer is read and thrown as the proxy's error, like every other upstream failure.
+   */
+  async openAi(method: "GET" | "POST", path: `/v1/${string}`, body?: string, headersTimeoutMs = this.config.upstreamTimeoutMs): Promise<Response> {
+    const headers: Record<string, string> = { Authorization: `Bearer ${this.config.runapiApiKey}`, "User-Agent": USER_AGENT };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(new DOMException("headers timeout", "TimeoutError")), headersTimeoutMs);
+    let res: Response;
+    try {
+      res = await this.fetcher.fetch(`${this.config.runapiBaseUrl}${path}`, { method, headers, body, signal: abort.signal });
+    } catch (err) {
+      if (abort.signal.aborted) throw new AppError("upstream_timeout", `RunAPI did not answer within ${headersTimeoutMs} ms`);
+      throw new AppError("upstream_unavailable", "RunAPI could not be reached", { retryable: true });
+    } finally {
+      clearTimeout(timer);
+    }
+    if (res.ok) return res;
+    throw mapUpstreamError(res, await readJson(res), this.config.runapiApiKey);
+  }
+
   private async request(path: string, init: { method: string; body?: string; headers?: Record<string, string> }): Promise<Record<string, unknown>> {
     const headers: Record<string, string> = {
       Authorization: `Bearer ${this.config.runapiApiKey}`,

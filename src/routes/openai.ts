@@ -1,0 +1,180 @@
+import { Hono, type Context } from "hono";
+import type { AppEnv } from "../env";
+import { budgetsFor } from "../domain/budgets";
+import { chatCostMicros, estimateTokens, inputTokenBound, outputTokenBound, parseUsage, type ChatPrice } from "../domain/chat-pricing";
+import { formatUsd, microsToUsd, type Micros } from "../domain/money";
+import { isBackend, visibleScopes } from "../domain/tenant";
+import { readJsonText } from "../lib/body";
+import { AppError, errorBody, handleError, invalidRequest, type FieldIssue } from "../lib/errors";
+import { activeChatPrices } from "../lib/price-store";
+import { meterSse, parseJson, type StreamOutcome } from "../lib/sse-meter";
+import { ledgerStub, refusal } from "../lib/stubs";
+import { verifyHuman } from "../lib/turnstile";
+import { tenantAuth } from "../middleware/auth";
+import { RunApiClient } from "../upstream/runapi";
+
+/** OpenAI's error `type` for each status, added beside the proxy's own `code` on /v1/*. */
+const OPENAI_TYPES: Record<number, string> = {
+  400: "invalid_request_error",
+  401: "authentication_error",
+  402: "insufficient_quota",
+  403: "permission_error",
+  404: "not_found_error",
+  409: "conflict_error",
+  413: "invalid_request_error",
+  415: "invalid_request_error",
+  429: "rate_limit_error",
+};
+
+/** The model list, shared by every caller of this isolate for a minute (an unauthenticated route must not amplify). */
+const MODELS_TTL_MS = 60_000;
+let models: { body: string; type: string; at: number } | null = null;
+
+type ChatBody = Record<string, unknown> & { model: string; messages: unknown[]; stream?: boolean; stream_options?: Record<string, unknown> | null };
+
+/** The few fields the proxy must understand to meter a chat request; everything else passes through untouched. */
+function checkedChatBody(json: unknown): ChatBody {
+  if (!json || typeof json !== "object" || Array.isArray(json)) throw invalidRequest([{ field: "", message: "must be a JSON object" }]);
+  const body = json as Record<string, unknown>;
+  const issues: FieldIssue[] = [];
+  if (typeof body.model !== "string" || !body.model) issues.push({ field: "model", message: "is required" });
+  if (!Array.isArray(body.messages) || body.messages.length === 0) issues.push({ field: "messages", message: "must be a non-empty array" });
+  if (body.stream !== undefined && body.stream !== null && typeof body.stream !== "boolean") issues.push({ field: "stream", message: "must be a boolean" });
+  const so = body.stream_options;
+  if (so !== undefined && so !== null && (typeof so !== "object" || Array.isArray(so))) issues.push({ field: "stream_options", message: "must be an object" });
+  for (const field of ["max_tokens", "max_completion_tokens", "n"]) {
+    const v = body[field];
+    if (v !== undefined && v !== null && !(typeof v === "number" && Number.isInteger(v) && v > 0)) issues.push({ field, message: "must be a positive integer" });
+  }
+  if (issues.length) throw invalidRequest(issues);
+  return body as ChatBody;
+}
+
+/** The charge for what a request used (or, without `usage`, what it showed), capped at its reservation, with a ledger note. */
+function chargeFor(price: ChatPrice, reserved: Micros, usage: StreamOutcome["usage"], inputBytes: number, outputBytes: number, end: string) {
+  const tokens = usage ?? { input: estimateTokens(inputBytes), output: estimateTokens(outputBytes) };
+  const cost = chatCostMicros(price, tokens.input, tokens.output);
+  const charge = Math.min(cost, reserved);
+  const how = usage ? "from upstream usage" : "estimated from the text sent and streamed";
+  const capped = cost > reserved ? `; priced $${formatUsd(cost)}, capped at the reservation` : "";
+  return { charge, note: `chat ${price.model}: ${tokens.input} input + ${tokens.output} output tokens ${how}${end === "done" ? "" : ` (${end.replace("_", " ")})`}${capped}` };
+}
+
+/** The error on /v1/*: the proxy's error object plus OpenAI's `type`, so OpenAI clients read it. */
+async function openAiError(err: Error, c: Context<AppEnv>): Promise<Response> {
+  const res = handleError(err, c);
+  const body = (await res.json()) as { error: Record<string, unknown> };
+  body.error.type = OPENAI_TYPES[res.status] ?? "server_error";
+  const headers = new Headers(res.headers);
+  headers.delete("content-length");
+  return new Response(JSON.stringify(body), { status: res.status, headers });
+}
+
+/** OpenAI-compatible chat for agents (SPEC §8): the tenant's key in, the upstream key out, every chat metered. */
+export const openai = new Hono<AppEnv>()
+  // RunAPI's model list is public (its MCP servers call it without a key): a key, when sent, must be valid.
+  .get("/models", (c, next) => (c.req.header("authorization") || c.req.header("x-api-key") ? tenantAuth(c, next) : next()), async (c) => {
+    if (!models || Date.now() - models.at > MODELS_TTL_MS) {
+      const res = await new RunApiClient(c.var.config, c.env.RUNAPI).openAi("GET", "/v1/models");
+      models = { body: await res.text(), type: res.headers.get("content-type") ?? "application/json", at: Date.now() };
+    }
+    return new Response(models.body, { status: 200, headers: { "Content-Type": models.type } });
+  })
+  .use(tenantAuth)
+  .post("/chat/completions", async (c) => {
+    const { config, auth } = c.var;
+    const { json, text, bytes } = await readJsonText(c, config.chatMaxBodyBytes);
+    const body = checkedChatBody(json);
+    const { prices } = await activeChatPrices(c.env.TENANTS);
+    const price = prices.find((p) => p.model === body.model);
+    if (!price) {
+      throw invalidRequest([{ field: "model", message: `${body.model} has no chat price on this proxy; priced models: ${prices.map((p) => p.model).join(", ") || "none"}` }]);
+    }
+
+    await verifyHuman(c); // a publishable key's chats need the human check too, like its creates
+
+    // Reserve the most this request can cost before anything is forwarded.
+    const reserved = chatCostMicros(price, inputTokenBound(bytes, body), outputTokenBound(price, body as { max_tokens?: unknown; max_completion_tokens?: unknown; n?: unknown }));
+    const id = crypto.randomUUID();
+    const ledger = ledgerStub(c.env, auth.tenant.id);
+    const reservation = await ledger.reserve({
+      taskId: id,
+      keyId: auth.key.id,
+      endUser: auth.endUser,
+      model: price.model,
+      amountMicros: reserved,
+      now: Date.now(),
+      budgets: budgetsFor(auth),
+      maxConcurrentTasks: null, // a chat holds no video task slot
+      requestsPerMinute: auth.tenant.limits.requests_per_minute,
+      endUserRequestsPerMinute: auth.endUser === null ? null : (auth.key.end_user_requests_per_minute ?? null),
+      idempotency: null,
+    });
+    if (!reservation.ok) {
+      if (reservation.code === "idempotent_replay") throw new AppError("internal_error", "Unexpected idempotent replay for a chat");
+      throw refusal(reservation, microsToUsd(reserved), isBackend(auth));
+    }
+    const visible = visibleScopes(auth, reservation.budgets);
+    const budgetHeader: Record<string, string> = visible.length ? { "X-Budget-Remaining-Usd": formatUsd(Math.min(...visible.map((b) => b.remaining_micros))) } : {};
+
+    // Streams ask upstream for usage; the client sees that chunk only if it asked for it too.
+    const stream = body.stream === true;
+    const clientWantsUsage = body.stream_options?.include_usage === true;
+    const upstreamText = stream && !clientWantsUsage ? JSON.stringify({ ...body, stream_options: { ...(body.stream_options ?? {}), include_usage: true } }) : text;
+
+    let upstream: Response;
+    try {
+      upstream = await new RunApiClient(config, c.env.RUNAPI).openAi("POST", "/v1/chat/completions", upstreamText, config.chatTimeoutMs);
+    } catch (err) {
+      await ledger.release(id, Date.now(), err instanceof AppError ? `chat upstream ${err.code}` : "chat upstream failure");
+      throw err;
+    }
+
+    if (!stream || !upstream.body || !(upstream.headers.get("content-type") ?? "").includes("text/event-stream")) {
+      let answer: string;
+      try {
+        answer = await upstream.text();
+      } catch {
+        await ledger.release(id, Date.now(), "chat upstream answer lost");
+        throw new AppError("upstream_error", "RunAPI's answer broke off before it was complete");
+      }
+      // Not JSON (or no usage): charged as estimated from its size.
+      const parsed = parseJson(answer) as { usage?: unknown; choices?: { message?: { content?: unknown; tool_calls?: unknown } }[] } | null;
+      const usage = parseUsage(parsed?.usage);
+      const shown = usage ? 0 : new TextEncoder().encode(JSON.stringify(parsed?.choices?.map((ch) => [ch.message?.content, ch.message?.tool_calls]) ?? answer)).byteLength;
+      const { charge, note } = chargeFor(price, reserved, usage, bytes, shown, "done");
+      await ledger.settle(id, charge, Date.now(), note);
+      return new Response(answer, {
+        status: upstream.status,
+        headers: { "Content-Type": upstream.headers.get("content-type") ?? "application/json", "X-Charged-Usd": formatUsd(charge), ...budgetHeader },
+      });
+    }
+
+    let settled!: () => void;
+    c.executionCtx.waitUntil(new Promise<void>((resolve) => (settled = resolve)));
+    const requestId = c.var.requestId;
+    const relayed = meterSse(upstream.body, {
+      dropUsageChunk: !clientWantsUsage,
+      cutEvent: () => `data: ${JSON.stringify(errorBody("upstream_error", "RunAPI's stream broke off before it was complete; what was streamed is charged", requestId))
+        .replace(/}}$/, ',"type":"server_error"}}')}\n\n`,
+      onEnd: async (outcome) => {
+        try {
+          const { charge, note } = chargeFor(price, reserved, outcome.usage, bytes, outcome.outputBytes, outcome.end);
+          await ledger.settle(id, charge, Date.now(), note);
+        } catch (err) {
+          // The sweep reconciles a reservation left open; log the why, never the request.
+          console.error(JSON.stringify({ level: "error", request_id: requestId, chat_settle_error: err instanceof Error ? err.name : "unknown" }));
+        } finally {
+          settled();
+        }
+      },
+    });
+    return new Response(relayed, {
+      status: 200,
+      headers: { "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache", "X-Accel-Buffering": "no", ...budgetHeader },
+    });
+  })
+  .all("*", (c) => {
+    throw new AppError("not_found", `No route for ${c.req.method} ${c.req.path}`);
+  })
+  .onError(openAiError);
