@@ -1,6 +1,10 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { buildSync } from "esbuild";
 import { defineConfig } from "vitest/config";
+// @ts-expect-error: plain ESM helper, no types
+import { dropStructuredLogs, quietRuntimeNoise } from "./scripts/quiet-test-output.mjs";
+
+quietRuntimeNoise();
 
 // The RunAPI simulator runs beside the proxy as an auxiliary worker; auxiliary
 // workers take a built script, so bundle it once per run.
@@ -60,5 +64,6 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
     testTimeout: 20_000,
+    onConsoleLog: dropStructuredLogs,
   },
 });

@@ -129,6 +129,8 @@ async function main() {
     persistRoot: undefined,
     directProxySocket: true,
     directProxyPort: proxyPort,
+    // The per-request access log would flood the terminal: show everything else.
+    onLog: (entry) => entry.message.includes('"event":"request"') || process.stderr.write(`${entry.message}\n`),
   });
   options.workers.push(await referenceWorker(work, wrangler.compatibilityDate, simBase, refPort));
   const mf = new Miniflare(options);

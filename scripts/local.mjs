@@ -117,6 +117,7 @@ export async function readWranglerConfig() {
  * @param {boolean} [o.directProxySocket]  also serve the proxy on a direct socket (`o.directProxyPort`), skipping Miniflare's entry worker
  * @param {number} [o.directProxyPort]
  * @param {LogLevel} [o.logLevel]
+ * @param {(log: { timestamp: number, level: string, message: string }) => void} [o.onLog]  receives the workers' log lines (instead of stdout)
  */
 export function miniflareOptions(o) {
   const proxy = {
@@ -155,6 +156,7 @@ export function miniflareOptions(o) {
     unsafeInspectorProxy: false,
     log: new Log(o.logLevel ?? LogLevel.WARN),
     logRequests: false,
+    ...(o.onLog ? { handleStructuredLogs: (entry) => void o.onLog(entry) } : {}),
     ...(o.persistRoot
       ? { defaultPersistRoot: o.persistRoot }
       : { kvPersist: false, durableObjectsPersist: false, cachePersist: false, r2Persist: false }),

@@ -23,6 +23,7 @@ import {
   waitHealthy,
   writeJsonFile,
 } from "./local.mjs";
+import { createLogPrinter } from "./log-format.mjs";
 
 const HOST = "127.0.0.1";
 const SECRETS_FILE = join(ROOT, ".wrangler", "local-secrets.json");
@@ -95,6 +96,8 @@ const mf = new Miniflare(
     proxyVars,
     sim: simMode ? { port: simPort, vars: simVars } : undefined,
     persistRoot: PERSIST_ROOT,
+    // One short line per request (and one per failed outbound fetch) instead of raw JSON and workerd stacks.
+    onLog: createLogPrinter((line, level) => (level === "error" || level === "warn" ? console.error : console.log)(line), { color: process.stdout.isTTY }),
   }),
 );
 

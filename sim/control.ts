@@ -14,6 +14,7 @@ export const control = new Hono<SimApp>()
     const requests = await simState(c.env).requests({ contains: c.req.query("contains"), path: c.req.query("path") });
     return c.json({ requests });
   })
+  .get("/idempotency", async (c) => c.json({ tasks: await simState(c.env).idempotencyRecord() }))
   .get("/idempotency/:key", async (c) => {
     const task = await simState(c.env).byIdempotencyKey(c.req.param("key"));
     if (!task) throw new SimError(404, "not_found", `No task was made with Idempotency-Key ${c.req.param("key")}`);

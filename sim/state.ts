@@ -52,6 +52,15 @@ export interface CreatedTask {
   model: string;
 }
 
+/** One Idempotency-Key the simulator saw and the task it made for it. */
+export interface IdempotencyRecord {
+  key: string;
+  task_id: string;
+  status: SimStatus;
+  prompt: string;
+  cost_cents?: number;
+}
+
 /** A forced move of the control API. */
 export interface AdvanceInput {
   status: Exclude<SimStatus, "pending">;
@@ -164,6 +173,21 @@ export class SimState extends DurableObject<SimEnv> {
   byIdempotencyKey(key: string): CreatedTask | null {
     const row = this.sql.exec<{ response: string }>("SELECT response FROM idempotency WHERE key = ?", key).toArray()[0];
     return row ? (JSON.parse(row.response) as CreatedTask) : null;
+  }
+
+  /**
+   * Every task a create with an Idempotency-Key made, oldest first, with its status now: what the
+   * simulator "did", for audits (the chaos run) to hold against the proxy's ledger.
+   */
+  idempotencyRecord(): IdempotencyRecord[] {
+    const now = Date.now();
+    const rows = this.sql.exec<TaskRow & { key: string }>(
+      `SELECT i.key AS key, t.* FROM idempotency i JOIN tasks t ON t.id = json_extract(i.response, '$.id') ORDER BY i.at, t.created_at`).toArray();
+    return rows.map(({ key, ...row }) => {
+      const view = taskView(toRecord(row), now, this.config);
+      const cost = view.cost_cents === undefined ? {} : { cost_cents: view.cost_cents };
+      return { key, task_id: view.id, status: view.status, prompt: row.prompt, ...cost };
+    });
   }
 
   /** A task as the control API shows it, or null when unknown. */

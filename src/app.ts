@@ -2,11 +2,15 @@ import { Hono } from "hono";
 import { cors } from "hono/cors";
 import type { AppEnv } from "./env";
 import { errorBody, handleError } from "./lib/errors";
+import { accessLog } from "./middleware/access-log";
 import { browserShield } from "./middleware/browser-shield";
 import { requestContext } from "./middleware/request-context";
 import { account } from "./routes/account";
 import { admin } from "./routes/admin";
+import { adminInsights } from "./routes/admin-insights";
+import { dashboard } from "./routes/dashboard";
 import { demo } from "./routes/demo";
+import { docs } from "./routes/docs";
 import { endUserTokens } from "./routes/end-user-tokens";
 import { hailuo } from "./routes/hailuo";
 import { mcp } from "./routes/mcp";
@@ -21,6 +25,7 @@ const tenantCors = cors({ origin: (origin) => origin, allowHeaders: ["Authorizat
 
 /** The proxy: global middleware, the tenant and operator APIs, RunAPI's callback, one error format. */
 export const app = new Hono<AppEnv>()
+  .use(accessLog)
   .use(requestContext)
   .use("/api/*", tenantCors)
   .use("/v1/*", tenantCors)
@@ -39,5 +44,8 @@ export const app = new Hono<AppEnv>()
   .route("/webhooks", runapiCallbacks)
   .route("/videos", videos)
   .route("/admin/v1", admin)
+  .route("/admin/v1", adminInsights)
+  .route("/", docs)
+  .route("/", dashboard)
   .notFound((c) => c.json(errorBody("not_found", `No route for ${c.req.method} ${c.req.path}`, c.get("requestId") ?? "unknown"), 404))
   .onError(handleError);

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { AuthContext } from "./domain/tenant";
 import { AppError } from "./lib/errors";
+import type { LogFields } from "./lib/log";
 
 /** Bindings as deployed, plus the optional ones local runs and tests add. */
 export type Bindings = Env & {
@@ -23,6 +24,8 @@ export type AppEnv = {
     requestId: string;
     config: Config;
     auth: AuthContext;
+    /** Extra fields for this request's access-log line (`logField`). */
+    logFields: LogFields;
   };
 };
 

@@ -110,6 +110,23 @@ describe("idempotency", () => {
     expect(await res.json()).toMatchObject({ error: { code: "idempotency_conflict" } });
   });
 
+  it("lists every task made for an Idempotency-Key, one per key, with its status now", async () => {
+    const [k1, k2] = [crypto.randomUUID(), crypto.randomUUID()];
+    const firstBody = t2v(unique());
+    const first = await create(firstBody, "text_to_video", { "idempotency-key": k1 });
+    const body = t2v(unique());
+    const second = await create(body, "text_to_video", { "idempotency-key": k2 });
+    await create(body, "text_to_video", { "idempotency-key": k2 }); // a replay makes nothing new
+    await create(t2v(unique())); // no key: not listed
+    await advance(first.id, { status: "completed", cost_cents: 37 });
+    const { tasks } = await control("GET", "/idempotency");
+    const mine = (tasks as Json[]).filter((t) => t.key === k1 || t.key === k2);
+    expect(mine).toEqual([
+      { key: k1, task_id: first.id, status: "completed", prompt: firstBody.prompt, cost_cents: 37 },
+      { key: k2, task_id: second.id, status: "pending", prompt: body.prompt },
+    ]);
+  });
+
   it("rejects a key longer than 512 characters", async () => {
     const res = await call("POST", "/api/v1/hailuo/text_to_video", t2v(unique()), { "idempotency-key": "k".repeat(513) });
     expect(res.status).toBe(400);

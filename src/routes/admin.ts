@@ -17,8 +17,8 @@ import { parseBody, parseQuery } from "../lib/validate";
 import { adminAuth } from "../middleware/auth";
 import { AdjustmentInput, KeyCreate, keyJson, TenantCreate, tenantJson, TenantPatch } from "./admin-schemas";
 
-const ListQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100), cursor: z.string().max(500).optional() });
-const LedgerQuery = z.object({
+export const ListQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100), cursor: z.string().max(500).optional() });
+export const LedgerQuery = z.object({
   from: z.iso.datetime({ offset: true }).or(z.iso.date()).optional(),
   to: z.iso.datetime({ offset: true }).or(z.iso.date()).optional(),
   by: z.enum(["at", "booked_at"]).default("at"),

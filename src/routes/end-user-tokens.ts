@@ -6,7 +6,7 @@ import { AppError } from "../lib/errors";
 import { parseBody } from "../lib/validate";
 import { tenantAuth } from "../middleware/auth";
 
-const TokenRequest = z
+export const TokenRequest = z
   .object({
     sub: z.string().trim().min(1).max(128),
     ttl_seconds: z.number().int().min(60).max(86_400).default(3_600),

@@ -10,7 +10,7 @@ import { parseQuery } from "../lib/validate";
 import { tenantAuth } from "../middleware/auth";
 import { UUID } from "./hailuo";
 
-const ListQuery = z.object({
+export const ListQuery = z.object({
   status: z.enum(TASK_STATUSES as [string, ...string[]]).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z.string().max(200).refine((v) => decodeCursor(v) !== null, "is not a cursor this API issued").optional(),

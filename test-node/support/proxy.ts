@@ -17,6 +17,8 @@ export interface RunningProxy {
   simBase: string;
   adminToken: string;
   mf: Miniflare;
+  /** Every log line the workers wrote so far (console output and workerd's own), in order. */
+  logs: { timestamp: number; level: string; message: string }[];
   /** Operator call: JSON in, `{status, json, text}` out. */
   admin(method: "GET" | "POST" | "PATCH" | "PUT" | "DELETE", path: string, body?: unknown): Promise<{ status: number; json: any; text: string }>;
   /** Creates a tenant (fresh id unless given) and a key of that kind; returns both. */
@@ -57,8 +59,9 @@ export async function startProxy(opts: { vars?: Record<string, string>; simVars?
   };
   const port = await freePort();
   if (!opts.vars?.PUBLIC_BASE_URL) proxyVars.PUBLIC_BASE_URL = `http://${host}:${port}`;
+  const logs: RunningProxy["logs"] = [];
   const mf = new Miniflare(
-    miniflareOptions({ wrangler, scripts, host, port, proxyVars, sim: { port: simPort, vars: simVars }, persistRoot: opts.persistRoot }),
+    miniflareOptions({ wrangler, scripts, host, port, proxyVars, sim: { port: simPort, vars: simVars }, persistRoot: opts.persistRoot, onLog: (entry: RunningProxy["logs"][number]) => logs.push(entry) }),
   );
   const url = await mf.ready;
   const base = url.origin;
@@ -83,6 +86,7 @@ export async function startProxy(opts: { vars?: Record<string, string>; simVars?
     simBase: `http://${host}:${simPort}`,
     adminToken: ADMIN_TOKEN,
     mf,
+    logs,
     admin,
     async tenantWithKey(tenant = {}, key = { kind: "secret" }) {
       const tenantId = (tenant.id as string | undefined) ?? `t-${crypto.randomUUID().slice(0, 8)}`;

@@ -1,0 +1,45 @@
+import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
+import { matchedRoutes } from "hono/route";
+import { findTargetHandler, isMiddleware } from "hono/utils/handler";
+import type { AppEnv } from "../env";
+import { AppError } from "../lib/errors";
+import { type LogFields, log } from "../lib/log";
+
+/** Adds fields to this request's access-log line (e.g. `charged_usd` once a handler knows it). */
+export function logField(c: Context<AppEnv>, fields: LogFields): void {
+  c.set("logFields", { ...c.get("logFields"), ...fields });
+}
+
+/** The pattern of the route that serves this request (even when a middleware such as auth answered for it); "-" when none does. */
+function handlerRoute(c: Context<AppEnv>): string {
+  const routes = matchedRoutes(c);
+  for (let i = routes.length - 1; i >= 0; i--) if (!isMiddleware(findTargetHandler(routes[i]!.handler))) return routes[i]!.path;
+  return "-";
+}
+
+/**
+ * One JSON line per request, written when the response is ready (a stream's duration is to its first byte):
+ * request id, method, route pattern (never the raw path, which can carry a callback token), status, duration,
+ * tenant and key ids when authenticated, the error code, and the estimate the response announced.
+ * Never a header value, body, query or key.
+ */
+export const accessLog = createMiddleware<AppEnv>(async function accessLog(c, next) {
+  const started = Date.now();
+  await next();
+  const auth = c.get("auth");
+  const status = c.res.status;
+  const estimate = c.res.headers.get("x-estimated-cost-usd");
+  log[status >= 500 ? "error" : status >= 400 ? "warn" : "info"]("request", {
+    request_id: c.get("requestId"),
+    method: c.req.method,
+    route: handlerRoute(c),
+    status,
+    duration_ms: Date.now() - started,
+    tenant_id: auth?.tenant.id,
+    key_id: auth?.key.id,
+    error_code: c.error instanceof AppError ? c.error.code : status >= 500 && c.error ? "internal_error" : undefined,
+    estimate_usd: estimate === null ? undefined : Number(estimate),
+    ...c.get("logFields"),
+  });
+});

@@ -1,0 +1,78 @@
+import { mkdir } from "node:fs/promises";
+import { Validator } from "@seriousme/openapi-schema-validator";
+import type { Browser } from "playwright-core";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { launchBrowser } from "./support/browser";
+import { type RunningProxy, startProxy } from "./support/proxy";
+
+let proxy: RunningProxy;
+let browser: Browser;
+beforeAll(async () => {
+  proxy = await startProxy();
+  browser = await launchBrowser();
+});
+afterAll(async () => {
+  await browser?.close();
+  await proxy?.dispose();
+});
+
+test("/openapi.json is a valid OpenAPI 3.1 document (@seriousme/openapi-schema-validator)", async () => {
+  const doc = (await (await fetch(`${proxy.base}/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
+  const validator = new Validator();
+  const result = await validator.validate(doc);
+  expect(result.errors ?? []).toEqual([]);
+  expect(result.valid).toBe(true);
+  expect(validator.version).toBe("3.1");
+  // The drop-in, tenant, /v1 and operator APIs are all there.
+  for (const path of ["/api/v1/hailuo/text_to_video", "/api/v1/tasks/{id}", "/v1/chat/completions", "/admin/v1/tenants/{id}/ledger"])
+    expect(doc.paths).toHaveProperty([path]);
+});
+
+test("/docs renders the reference offline: endpoints listed, search filters, an operation expands and Try it calls the API", async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const foreign: string[] = [];
+  await page.route("**/*", (route) => {
+    const url = route.request().url();
+    if (url.startsWith(proxy.base)) return route.continue();
+    foreign.push(url);
+    return route.abort();
+  });
+  await page.goto(`${proxy.base}/docs`);
+  const ops = page.locator("details.op");
+  await expect.poll(() => ops.count()).toBeGreaterThan(30);
+  await expect.poll(() => page.locator("details.op:visible", { hasText: "/api/v1/hailuo/text_to_video" }).count()).toBe(2);
+
+  await page.getByLabel("Search").fill("export the ledger");
+  await expect.poll(() => page.locator("details.op:visible").count()).toBe(1);
+  const ledger = page.locator("details.op:visible");
+  expect(await ledger.locator(":scope > summary").textContent()).toContain("/admin/v1/tenants/{id}/ledger");
+
+  await page.getByLabel("Search").fill("create a tenant");
+  const create = page.locator("details.op:visible", { hasText: "POST/admin/v1/tenants" });
+  await expect.poll(() => create.count()).toBe(1);
+  await create.locator(":scope > summary").click();
+  const body = create.locator(".body");
+  await expect.poll(() => body.isVisible()).toBe(true);
+  const text = (await body.textContent()) ?? "";
+  expect(text).toContain("Request body");
+  expect(text).toContain("budget");
+  expect(text).toContain("webhook_url");
+  expect(text).toContain("invalid_request");
+
+  // Try it: list tenants with the admin token.
+  await page.getByLabel("Search").fill("list tenants");
+  const list = page.locator("details.op:visible").first();
+  await list.locator(":scope > summary").click();
+  await page.getByLabel("Bearer token").fill(proxy.adminToken);
+  await list.getByRole("button", { name: "Send" }).click();
+  await expect.poll(() => list.locator("pre.out").textContent()).toContain("200");
+  expect(await list.locator("pre.out").textContent()).toContain('"tenants"');
+  expect(page.url()).not.toContain(proxy.adminToken);
+
+  await page.getByLabel("Search").fill("");
+  await page.locator("details.op:visible", { hasText: "POST/api/v1/hailuo/text_to_video" }).locator(":scope > summary").click();
+  await mkdir("docs", { recursive: true });
+  await page.screenshot({ path: "docs/docs.png" });
+  expect(foreign).toEqual([]);
+  await page.close();
+});
