@@ -43,14 +43,17 @@ const PATTERN_BLOCK = Uint8Array.from({ length: BLOCK }, (_, i) => syntheticByte
  */
 function syntheticStream(bytes: number): ReadableStream<Uint8Array> {
   let sent = 0;
-  return new ReadableStream<Uint8Array>({
-    pull(controller) {
-      const n = Math.min(BLOCK, bytes - sent);
-      if (n <= 0) return controller.close();
-      sent += n;
-      controller.enqueue(n === BLOCK ? PATTERN_BLOCK : PATTERN_BLOCK.subarray(0, n));
+  return new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        const n = Math.min(BLOCK, bytes - sent);
+        if (n <= 0) return controller.close();
+        sent += n;
+        controller.enqueue(n === BLOCK ? PATTERN_BLOCK : PATTERN_BLOCK.subarray(0, n));
+      },
     },
-  }, { highWaterMark: 0 });
+    { highWaterMark: 0 },
+  );
 }
 
 /**
@@ -60,7 +63,7 @@ function syntheticStream(bytes: number): ReadableStream<Uint8Array> {
 export const videoFiles = new Hono<SimApp>().get("/:file", async (c) => {
   const id = /^([0-9a-f-]{36})\.mp4$/i.exec(c.req.param("file"))?.[1];
   const seen = id ? await simState(c.env).videoDownload(id) : null;
-  if (!seen || seen.status !== "completed") throw new SimError(404, "not_found", "No such video");
+  if (seen?.status !== "completed" || !seen) throw new SimError(404, "not_found", "No such video");
   const markers = parseVideoMarkers(seen.prompt);
   if (markers.gone || seen.vanished) throw new SimError(404, "not_found", "This video has expired");
   if (seen.downloads <= markers.flaky) throw new SimError(503, "unavailable", "Video storage temporarily unavailable");

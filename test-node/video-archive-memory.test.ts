@@ -59,7 +59,10 @@ async function archiveWhileSampling(key: string, prompt: string, pid: number) {
   let video: { url: string; source_url?: string } | undefined;
   for (let i = 0; i < 600 && !video?.source_url; i++) {
     await new Promise((r) => setTimeout(r, 100));
-    const task = (await (await fetch(`${proxy.base}/api/v1/tasks/${id}`, { headers: { Authorization: `Bearer ${key}` } })).json()) as { status: string; videos?: { url: string; source_url?: string }[] };
+    const task = (await (await fetch(`${proxy.base}/api/v1/tasks/${id}`, { headers: { Authorization: `Bearer ${key}` } })).json()) as {
+      status: string;
+      videos?: { url: string; source_url?: string }[];
+    };
     expect(["pending", "processing", "completed"]).toContain(task.status);
     video = task.videos?.[0];
   }

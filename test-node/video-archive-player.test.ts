@@ -26,7 +26,8 @@ test("Chromium plays an archived video from the proxy's signed URL, after RunAPI
   let video: { url: string; source_url?: string } | undefined;
   for (let i = 0; i < 200 && !video?.source_url; i++) {
     await new Promise((r) => setTimeout(r, 100));
-    video = ((await (await fetch(`${proxy.base}/api/v1/tasks/${id}`, { headers: auth })).json()) as { videos?: { url: string; source_url?: string }[] }).videos?.[0];
+    video = ((await (await fetch(`${proxy.base}/api/v1/tasks/${id}`, { headers: auth })).json()) as { videos?: { url: string; source_url?: string }[] })
+      .videos?.[0];
   }
   expect(video?.url.startsWith(`${proxy.base}/videos/${id}/0.mp4?exp=`)).toBe(true);
   // RunAPI's link dies; the archived one lives on.

@@ -201,7 +201,14 @@ describe("video archive: failed downloads", () => {
     expect((await me(key)).video_storage).toMatchObject({ videos: 0, bytes: 0 });
     const lines = warn.mock.calls.map((c) => String(c[0])).filter((l) => l.includes("video_archive_gave_up") && l.includes(id));
     expect(lines).toHaveLength(1);
-    expect(JSON.parse(lines[0]!)).toMatchObject({ level: "warn", task_id: id, video_index: 0, attempts: 8, source_host: "runapi.test", reason: "the source answered 503" });
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      level: "warn",
+      task_id: id,
+      video_index: 0,
+      attempts: 8,
+      source_host: "runapi.test",
+      reason: "the source answered 503",
+    });
   }, 30_000);
 
   it("a link that is gone (404) is not retried: one attempt, RunAPI's URL kept", async () => {
@@ -235,11 +242,14 @@ describe("video archive: the tenant webhook", () => {
     const id = (await json(res)).id as string;
     await deliverCallbacks(await advanceUpstream(id, { status: "completed" }));
     await eventually(async () => expect(received).toHaveLength(1), 10_000);
-    const payload = new Webhook(webhookSecret).verify(received[0]!.body, received[0]!.headers) as any;
+    const payload = new Webhook(webhookSecret).verify(received[0]!.body, received[0]!.headers) as {
+      status: string;
+      videos: { url: string; source_url?: string }[];
+    };
     expect(payload.status).toBe("completed");
-    expect(payload.videos[0].url).toMatch(VIDEO_URL);
-    expect(payload.videos[0].source_url).toMatch(/^https:\/\/runapi\.test\/videos\//);
-    expect((await fetchProxy(payload.videos[0].url)).status).toBe(200);
+    expect(payload.videos[0]!.url).toMatch(VIDEO_URL);
+    expect(payload.videos[0]!.source_url).toMatch(/^https:\/\/runapi\.test\/videos\//);
+    expect((await fetchProxy(payload.videos[0]!.url)).status).toBe(200);
   });
 });
 

@@ -36,7 +36,12 @@ export function sourceFetcher(runapi: Fetcher | undefined, runapiBaseUrl: string
 }
 
 /** Copies every due video of a task, one after another (a task has one or a few). */
-export async function copyDueVideos(deps: ArchiveDeps, task: { tenantId: string; taskId: string }, archive: VideoArchive, now: number): Promise<AttemptResult[]> {
+export async function copyDueVideos(
+  deps: ArchiveDeps,
+  task: { tenantId: string; taskId: string },
+  archive: VideoArchive,
+  now: number,
+): Promise<AttemptResult[]> {
   const results: AttemptResult[] = [];
   for (const video of dueVideos(archive, now)) {
     const outcome = await copyVideo(deps.bucket, deps.fetcher, { ...task, index: video.index, sourceUrl: video.source_url, now });
@@ -61,7 +66,14 @@ export function applyAttempts(archive: VideoArchive, taskId: string, results: At
     const next = recordFailure(archive, index, outcome, now, retryBaseMs);
     const line = { task_id: taskId, video_index: index, attempts: video?.attempts, source_host: hostOf(video?.source_url), reason: outcome.reason };
     if (next === "gave_up") {
-      console.warn(JSON.stringify({ level: "warn", event: "video_archive_gave_up", ...line, message: "The video was not archived; the task keeps RunAPI's URL, which expires in about 7 days" }));
+      console.warn(
+        JSON.stringify({
+          level: "warn",
+          event: "video_archive_gave_up",
+          ...line,
+          message: "The video was not archived; the task keeps RunAPI's URL, which expires in about 7 days",
+        }),
+      );
     } else {
       console.log(JSON.stringify({ level: "info", event: "video_archive_retry", ...line, next_attempt_at: new Date(video?.next_at ?? now).toISOString() }));
     }

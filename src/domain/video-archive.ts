@@ -34,7 +34,17 @@ export function newArchive(videos: { url: string }[], baseUrl: string | null, no
   return {
     base_url: baseUrl,
     started_at: now,
-    videos: videos.map((v, index) => ({ index, source_url: v.url, state: "pending", attempts: 0, next_at: now, bytes: null, etag: null, stored_at: null, error: null })),
+    videos: videos.map((v, index) => ({
+      index,
+      source_url: v.url,
+      state: "pending",
+      attempts: 0,
+      next_at: now,
+      bytes: null,
+      etag: null,
+      stored_at: null,
+      error: null,
+    })),
   };
 }
 
@@ -67,7 +77,13 @@ export function recordStored(archive: VideoArchive, index: number, stored: { byt
 }
 
 /** Records a failed attempt; returns whether the copy will be retried or was given up. */
-export function recordFailure(archive: VideoArchive, index: number, failure: { retryable: boolean; reason: string }, now: number, retryBaseMs: number): "retry" | "gave_up" {
+export function recordFailure(
+  archive: VideoArchive,
+  index: number,
+  failure: { retryable: boolean; reason: string },
+  now: number,
+  retryBaseMs: number,
+): "retry" | "gave_up" {
   const v = archive.videos[index];
   if (!v) return "gave_up";
   v.attempts += 1;

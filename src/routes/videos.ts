@@ -49,10 +49,15 @@ export const videos = new Hono<AppEnv>().on(["GET", "HEAD"], "/:taskId/:file", a
   const ifRange = c.req.header("if-range");
   const range = ifRange !== undefined && ifRange !== head.httpEtag ? null : parseRange(c.req.header("range"), head.size);
   if (range === "unsatisfiable") {
-    throw new AppError("range_not_satisfiable", `The requested range is outside the video's ${head.size} bytes`, { size: head.size }, {
-      "Content-Range": `bytes */${head.size}`,
-      "Accept-Ranges": "bytes",
-    });
+    throw new AppError(
+      "range_not_satisfiable",
+      `The requested range is outside the video's ${head.size} bytes`,
+      { size: head.size },
+      {
+        "Content-Range": `bytes */${head.size}`,
+        "Accept-Ranges": "bytes",
+      },
+    );
   }
   const length = range ? range.length : head.size;
   headers.set("Content-Length", String(length));
