@@ -20,7 +20,7 @@ const REFUSALS = {
  * `GET /videos/{taskId}/{i}.mp4?exp&sig`: an archived video, streamed from R2. No tenant key:
  * the signature is the credential. Seekable (`Range` → 206), cacheable until the link expires.
  */
-export const videos = new Hono<AppEnv>().on(["GET", "HEAD"], "/:taskId/:file", async (c) => {
+export const videos = new Hono<AppEnv>().get("/:taskId/:file", async (c) => {
   const { taskId, file } = c.req.param();
   const index = FILE.exec(file)?.[1];
   if (!UUID.test(taskId) || index === undefined) throw new AppError("not_found", "No such video");
