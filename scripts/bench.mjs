@@ -188,7 +188,6 @@ async function main() {
     // Event streams live in the tenant's object (no object per stream): the cost of opening one on a finished task.
     const doneId = await finishedTask(api, key, simBase, simHeaders);
     const events = await measure("events  proxy     (1 conn)", { url: `${proxyBase}/api/v1/tasks/${doneId}/events`, connections: 1, headers: { authorization: proxyHeaders.authorization } });
-    const chat = await benchChatIfPresent({ proxyBase, simBase, key, upstreamKey: LOCAL_UPSTREAM_KEY });
 
     // The ledger must account for every accepted create (warm-ups, runs and the first one). Requests still
     // in flight when autocannon stops are finished by the proxy but not counted by the client: at most
@@ -199,6 +198,8 @@ async function main() {
     const budget = me.json?.budgets?.tenant;
     const accountedMicros = budget ? Math.round((budget.spent_usd + budget.reserved_usd) * 1e6) : NaN;
     const accounted = accountedMicros / PRICE_MICROS;
+    // Chat after the ledger check: its charges are not multiples of a clip's price.
+    const chat = await benchChatIfPresent({ proxyBase, simBase, key, upstreamKey: LOCAL_UPSTREAM_KEY });
 
     const vs = (name, proxy, base, baseName) => ({
       name,

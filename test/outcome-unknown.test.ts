@@ -116,6 +116,17 @@ describe("a Worker that dies mid-create loses no task and holds no money for lon
     expect(await getTask(key, req.taskId)).toMatchObject({ status: "completed", charged_usd: 0.3 });
   });
 
+  it("a re-sent create that RunAPI keeps failing (5xx) is retried for minutes, then taken as refused: money released long before the TTL", async () => {
+    const { key, keyId, tenantId } = await tenantWithKey();
+    const req = await heldCreate(tenantId, keyId, `${nonce()} [sim:500]`);
+    await ledgerObject(tenantId).createTask(req);
+    await advanceClock(tenantId, LONGEST_CREATE_MS);
+    expect(await getTask(key, req.taskId)).toMatchObject({ status: "pending", submission: "unknown" });
+    for (let i = 0; i < 6; i++) await advanceClock(tenantId, 5 * 60_000);
+    expect(await getTask(key, req.taskId)).toMatchObject({ status: "failed", charged_usd: 0, error_code: "upstream_error" });
+    expect((await me(key)).budgets.tenant).toMatchObject({ reserved_usd: 0, spent_usd: 0 });
+  });
+
   it("a re-sent create that RunAPI refuses fails the task and releases its money at once", async () => {
     const { key, keyId, tenantId } = await tenantWithKey();
     const req = await heldCreate(tenantId, keyId, `${nonce()} [sim:422]`);

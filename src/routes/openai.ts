@@ -1,3 +1,4 @@
+import { log } from "../lib/log";
 import { Hono, type Context } from "hono";
 import type { AppEnv } from "../env";
 import { budgetsFor } from "../domain/budgets";
@@ -143,7 +144,11 @@ export const openai = new Hono<AppEnv>()
       const usage = parseUsage(parsed?.usage);
       const shown = usage ? 0 : new TextEncoder().encode(JSON.stringify(parsed?.choices?.map((ch) => [ch.message?.content, ch.message?.tool_calls]) ?? answer)).byteLength;
       const { charge, note } = chargeFor(price, reserved, usage, bytes, shown, "done");
-      await ledger.settle(id, charge, Date.now(), note);
+      // Settled as the answer goes out: the charge is fixed now, and a hold lost with the isolate is charged by the alarm.
+      const requestId = c.var.requestId;
+      c.executionCtx.waitUntil(
+        ledger.settle(id, charge, Date.now(), note).catch((err: unknown) => log.error("chat_settle_failed", { request_id: requestId, error: err instanceof Error ? err.name : "unknown" })),
+      );
       return new Response(answer, {
         status: upstream.status,
         headers: { "Content-Type": upstream.headers.get("content-type") ?? "application/json", "X-Charged-Usd": formatUsd(charge), ...budgetHeader },
@@ -163,7 +168,7 @@ export const openai = new Hono<AppEnv>()
           await ledger.settle(id, charge, Date.now(), note);
         } catch (err) {
           // The sweep reconciles a reservation left open; log the why, never the request.
-          console.error(JSON.stringify({ level: "error", request_id: requestId, chat_settle_error: err instanceof Error ? err.name : "unknown" }));
+          log.error("chat_settle_failed", { request_id: requestId, error: err instanceof Error ? err.name : "unknown" });
         } finally {
           settled();
         }
