@@ -35,6 +35,7 @@ export default defineConfig({
           PUBLIC_BASE_URL: "https://proxy.test",
           UPSTREAM_TIMEOUT_MS: "1500",
           UPSTREAM_RETRY_BASE_MS: "10",
+          VIDEO_COPY_RETRY_BASE_MS: "1",
         },
         // Outbound RunAPI calls reach the simulator through this binding.
         // Turnstile's siteverify too (tests turn Turnstile on per request; see test/turnstile.test.ts).

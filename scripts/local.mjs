@@ -34,6 +34,8 @@ export const PASSED_VARS = [
   "UPSTREAM_RETRY_BASE_MS",
   "MAX_BODY_BYTES",
   "PRICING_MODE",
+  "VIDEO_URL_TTL_SECONDS",
+  "VIDEO_RETENTION_DAYS",
   "TURNSTILE_SECRET_KEY",
   "TURNSTILE_SITE_KEY",
   "TURNSTILE_VERIFY_URL",
@@ -91,6 +93,7 @@ export async function readWranglerConfig() {
     compatibilityFlags: config.compatibility_flags ?? [],
     vars: Object.fromEntries(Object.entries(config.vars ?? {}).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])),
     kvNamespaces: Object.fromEntries((config.kv_namespaces ?? []).map((kv) => [kv.binding, kv.id ?? kv.binding])),
+    r2Buckets: Object.fromEntries((config.r2_buckets ?? []).map((r2) => [r2.binding, r2.bucket_name ?? r2.binding])),
     ratelimits: Object.fromEntries((config.ratelimits ?? []).map((r) => [r.name, { simple: r.simple }])),
     durableObjects: Object.fromEntries(
       (config.durable_objects?.bindings ?? []).map((b) => [b.name, { className: b.class_name, useSQLite: sqlite.get(b.class_name) ?? false }]),
@@ -125,6 +128,7 @@ export function miniflareOptions(o) {
     compatibilityDate: o.wrangler.compatibilityDate,
     compatibilityFlags: o.wrangler.compatibilityFlags,
     kvNamespaces: o.wrangler.kvNamespaces,
+    r2Buckets: o.wrangler.r2Buckets,
     durableObjects: o.wrangler.durableObjects,
     ratelimits: o.wrangler.ratelimits,
     bindings: o.proxyVars,
@@ -155,7 +159,7 @@ export function miniflareOptions(o) {
     ...(o.onLog ? { handleStructuredLogs: (entry) => void o.onLog(entry) } : {}),
     ...(o.persistRoot
       ? { defaultPersistRoot: o.persistRoot }
-      : { kvPersist: false, durableObjectsPersist: false, cachePersist: false }),
+      : { kvPersist: false, durableObjectsPersist: false, cachePersist: false, r2Persist: false }),
   };
 }
 

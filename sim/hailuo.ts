@@ -44,6 +44,7 @@ export const hailuo = new Hono<SimApp>()
       callbackUrl: callbackUrl ?? null,
       idempotencyKey,
       fingerprint: `${endpoint}\n${canonicalJson(body)}`,
+      baseUrl: new URL(c.req.url).origin,
     });
     if (result.kind === "conflict") {
       throw new SimError(409, "idempotency_conflict", "Idempotency-Key was already used with a different request body");

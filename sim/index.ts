@@ -5,6 +5,7 @@ import { handleSimError, SimError, simState, type SimApp, type SimEnv } from "./
 import { hailuo } from "./hailuo";
 import { openai } from "./openai";
 import { account } from "./quotes";
+import { videoControl, videoFiles } from "./videos";
 import { turnstile } from "./turnstile";
 
 export { SimState } from "./state";
@@ -33,6 +34,8 @@ export const app = new Hono<SimApp>()
   .route("/api/v1/hailuo", hailuo)
   .route("/api/v1", account)
   .route("/v1", openai)
+  .route("/videos", videoFiles)
+  .route("/__sim/videos", videoControl)
   .route("/__sim", control)
   .route("/turnstile", turnstile)
   .notFound((c) => c.json({ error: { code: "not_found", message: `No route for ${c.req.method} ${c.req.path}` } }, 404))

@@ -42,6 +42,8 @@ export interface TaskRecord {
   forcedAt: number | null;
   forcedCostCents: number | null;
   forcedError: string | null;
+  /** Where the simulator was reached when the task was created: its video is served there. */
+  baseUrl?: string | null;
 }
 
 /** The task JSON of a status GET and of a callback. */
@@ -123,7 +125,7 @@ export function taskView(task: TaskRecord, now: number, timings: Timings): TaskV
     updated_at: new Date(since).toISOString(),
   };
   if (status === "completed") {
-    view.videos = [{ url: `https://cdn.runapi.test/videos/${task.id}.mp4` }];
+    view.videos = [{ url: `${task.baseUrl ?? "https://cdn.runapi.test"}/videos/${task.id}.mp4` }];
     const cost = task.forcedCostCents ?? parseMarkers(task.prompt).costCents;
     if (cost !== undefined) view.cost_cents = cost;
   }

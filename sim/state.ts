@@ -40,6 +40,8 @@ export interface CreateInput {
   callbackUrl: string | null;
   idempotencyKey: string | null;
   fingerprint: string;
+  /** The origin the create came in on: the task's video URL is served from there. */
+  baseUrl: string | null;
 }
 
 /** The create response body RunAPI answers with. */
@@ -74,7 +76,7 @@ const DELIVERY_ATTEMPTS = 3;
 const RETRY_DELAY_MS = [1_000, 5_000];
 
 type TaskRow = {
-  id: string; endpoint: string; model: string; prompt: string; callback_url: string | null; created_at: number;
+  id: string; base_url: string | null; endpoint: string; model: string; prompt: string; callback_url: string | null; created_at: number;
   forced_status: string | null; forced_at: number | null; forced_cost_cents: number | null; forced_error: string | null;
 };
 type CallbackRow = { seq: number; task_id: string; url: string; body: string; at: string; state: string; attempts: number };
@@ -90,6 +92,7 @@ const toRecord = (r: TaskRow): TaskRecord => ({
   forcedAt: r.forced_at,
   forcedCostCents: r.forced_cost_cents,
   forcedError: r.forced_error,
+  baseUrl: r.base_url,
 });
 
 const toCallback = (r: CallbackRow): SimCallback => ({
@@ -121,7 +124,10 @@ export class SimState extends DurableObject<SimEnv> {
         CREATE TABLE IF NOT EXISTS callbacks (seq INTEGER PRIMARY KEY AUTOINCREMENT, task_id TEXT, url TEXT, body TEXT, at TEXT,
           state TEXT, attempts INTEGER DEFAULT 0, next_at INTEGER);
         CREATE INDEX IF NOT EXISTS callbacks_task ON callbacks (task_id);
+        CREATE TABLE IF NOT EXISTS videos (id TEXT PRIMARY KEY, downloads INTEGER NOT NULL DEFAULT 0, vanished INTEGER NOT NULL DEFAULT 0);
       `);
+      const columns = this.sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('tasks')").toArray();
+      if (!columns.some((c) => c.name === "base_url")) this.sql.exec("ALTER TABLE tasks ADD COLUMN base_url TEXT");
     });
   }
 
@@ -152,8 +158,8 @@ export class SimState extends DurableObject<SimEnv> {
     const now = Date.now();
     const wantsCallback = input.callbackUrl !== null && !parseMarkers(input.prompt).noCallback;
     this.sql.exec(
-      "INSERT INTO tasks (id, endpoint, model, prompt, callback_url, created_at, wants_callback) VALUES (?, ?, ?, ?, ?, ?, ?)",
-      id, input.endpoint, input.model, input.prompt, input.callbackUrl, now, wantsCallback ? 1 : 0);
+      "INSERT INTO tasks (id, endpoint, model, prompt, callback_url, created_at, wants_callback, base_url) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      id, input.endpoint, input.model, input.prompt, input.callbackUrl, now, wantsCallback ? 1 : 0, input.baseUrl);
     const task: CreatedTask = { id, task_id: id, status: "pending", model: input.model };
     if (input.idempotencyKey !== null) {
       this.sql.exec("INSERT INTO idempotency (key, fingerprint, response, at) VALUES (?, ?, ?, ?)",
@@ -231,6 +237,28 @@ export class SimState extends DurableObject<SimEnv> {
       this.sql.exec("UPDATE callbacks SET state = ?, attempts = ?, next_at = ? WHERE seq = ?", state, attempts, nextAt, cb.seq);
     }
     this.schedule();
+  }
+
+  /** Counts a download of a task's video; null for an unknown task. */
+  videoDownload(id: string): { prompt: string; status: SimStatus; downloads: number; vanished: boolean } | null {
+    const row = this.row(id);
+    if (!row) return null;
+    const v = this.sql.exec<{ downloads: number; vanished: number }>(
+      "INSERT INTO videos (id, downloads) VALUES (?, 1) ON CONFLICT (id) DO UPDATE SET downloads = downloads + 1 RETURNING downloads, vanished", id).one();
+    return { prompt: row.prompt, status: progress(toRecord(row), Date.now(), this.config).status, downloads: v.downloads, vanished: v.vanished === 1 };
+  }
+
+  /** Makes a task's video disappear (later downloads are 404s); false for an unknown task. */
+  vanishVideo(id: string): boolean {
+    if (!this.row(id)) return false;
+    this.sql.exec("INSERT INTO videos (id, vanished) VALUES (?, 1) ON CONFLICT (id) DO UPDATE SET vanished = 1", id);
+    return true;
+  }
+
+  /** How often a task's video was downloaded, and whether it vanished. */
+  videoStats(id: string): { downloads: number; vanished: boolean } {
+    const v = this.sql.exec<{ downloads: number; vanished: number }>("SELECT downloads, vanished FROM videos WHERE id = ?", id).toArray()[0];
+    return { downloads: v?.downloads ?? 0, vanished: v?.vanished === 1 };
   }
 
   private row(id: string): TaskRow | undefined {

@@ -17,6 +17,7 @@ import { mcp } from "./routes/mcp";
 import { openai } from "./routes/openai";
 import { runapiAccount } from "./routes/runapi-account";
 import { tasks } from "./routes/tasks";
+import { videos } from "./routes/videos";
 import { runapiCallbacks } from "./routes/webhooks";
 
 // Front-end apps call with publishable keys; their origins are checked per key by tenantAuth.
@@ -41,6 +42,7 @@ export const app = new Hono<AppEnv>()
   // MCP tools call the app itself in-process, so they share every rule of the HTTP API.
   .route("/mcp", mcp((request, env, ctx): Promise<Response> => Promise.resolve(app.fetch(request, env, ctx))))
   .route("/webhooks", runapiCallbacks)
+  .route("/videos", videos)
   .route("/admin/v1", admin)
   .route("/admin/v1", adminInsights)
   .route("/", docs)

@@ -11,6 +11,10 @@ export type Bindings = Env & {
   TURNSTILE?: Fetcher;
   /** Base delay of the upstream create retry (default 250 ms). */
   UPSTREAM_RETRY_BASE_MS?: string;
+  /** The video archive (SPEC §11); without it tasks keep RunAPI's links. */
+  VIDEOS?: R2Bucket;
+  /** First retry delay of a failed video copy (default 10 s, then ×4 per attempt). */
+  VIDEO_COPY_RETRY_BASE_MS?: string;
 };
 
 /** Hono's environment for every route and middleware. */
@@ -49,6 +53,9 @@ const ConfigSchema = z.object({
   ALLOW_HTTP_URLS: flag,
   ALLOW_PRIVATE_URLS: flag,
   PRICING_MODE: z.enum(["table", "quote"]).default("table"),
+  VIDEO_URL_TTL_SECONDS: seconds(7 * 86_400),
+  VIDEO_RETENTION_DAYS: seconds(90),
+  VIDEO_COPY_RETRY_BASE_MS: z.coerce.number().int().nonnegative().default(10_000),
   TURNSTILE_SECRET_KEY: z.string().max(500, "must be at most 500 characters").optional(),
   TURNSTILE_SITE_KEY: z.string().regex(/^[A-Za-z0-9_-]{1,200}$/, "must be a Turnstile site key (letters, digits, _ and -)").optional(),
   TURNSTILE_VERIFY_URL: z.url().default("https://challenges.cloudflare.com/turnstile/v0/siteverify"),
@@ -76,6 +83,9 @@ export interface Config {
   /** Webhook and callback URLs may name loopback or private hosts (local testing only). */
   allowPrivateUrls: boolean;
   pricingMode: "table" | "quote";
+  videoUrlTtlSeconds: number;
+  videoRetentionMs: number;
+  videoCopyRetryBaseMs: number;
   /** Set: publishable-key creates need a Turnstile token verified with it. */
   turnstileSecretKey: string | undefined;
   /** Given to the demo page to render the Turnstile widget. */
@@ -122,6 +132,9 @@ export function loadConfig(env: Bindings): Config {
     allowHttpUrls: v.ALLOW_HTTP_URLS,
     allowPrivateUrls: v.ALLOW_PRIVATE_URLS,
     pricingMode: v.PRICING_MODE,
+    videoUrlTtlSeconds: v.VIDEO_URL_TTL_SECONDS,
+    videoRetentionMs: v.VIDEO_RETENTION_DAYS * 86_400_000,
+    videoCopyRetryBaseMs: v.VIDEO_COPY_RETRY_BASE_MS,
     turnstileSecretKey: v.TURNSTILE_SECRET_KEY,
     turnstileSiteKey: v.TURNSTILE_SITE_KEY,
     turnstileVerifyUrl: v.TURNSTILE_VERIFY_URL,

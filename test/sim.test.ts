@@ -181,7 +181,8 @@ describe("control API and callbacks", () => {
     const forced = await advance(id, { status: "completed" });
     expect(forced.status).toBe("completed");
     const status = await statusOf(id);
-    expect(status.videos).toEqual([{ url: `https://cdn.runapi.test/videos/${id}.mp4` }]);
+    // The simulator serves the video itself, on the origin it was called on.
+    expect(status.videos).toEqual([{ url: `https://runapi.test/videos/${id}.mp4` }]);
     expect(status.cost_cents).toBeUndefined();
   });
 

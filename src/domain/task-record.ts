@@ -1,5 +1,6 @@
 import type { Endpoint, HailuoRequest } from "./hailuo";
 import { microsToUsd, type Micros } from "./money";
+import { nextArchiveAt, webhookReleaseAt, type VideoArchive } from "./video-archive";
 import { canTransition, isTerminal, nextPollDelayMs, reconcileDelayMs, WAKE_MIN_GAP_MS, type TaskStatus, type TransitionSource } from "./task-state";
 
 /** What the create flow hands the tenant's object for a new task. */
@@ -71,6 +72,8 @@ export interface TaskRecord {
   wake_requested: boolean;
   notify_url: string | null;
   webhook: { state: "none" | "pending" | "delivered" | "failed"; next_at: number | null; deliveries: WebhookDelivery[] };
+  /** The copy of its videos into R2 (SPEC §11), from completion on when the archive is bound. */
+  archive?: VideoArchive;
 }
 
 /** A task as the API shows it (SPEC §3). */
@@ -79,7 +82,8 @@ export interface TaskView {
   task_id: string;
   status: TaskStatus;
   model: string;
-  videos?: { url: string }[];
+  /** RunAPI's links, or the proxy's signed ones once archived (RunAPI's then in `source_url`). */
+  videos?: { url: string; source_url?: string }[];
   /** What went wrong, as RunAPI's task shows it: a message string (RunAPI's SDKs read `error` so). */
   error?: string;
   /** A machine-readable code for `error` (`task_expired` for a task given up on). */
@@ -215,7 +219,10 @@ export function nextDueAt(task: TaskRecord, timing: TaskTiming): number | null {
     if (task.next_poll_at !== null && task.upstream_id) times.push(task.next_poll_at);
     if (task.wake_requested && (task.upstream_id || task.upstream_hint)) times.push((task.last_poll_at ?? 0) + WAKE_MIN_GAP_MS);
   }
-  if (task.webhook.state === "pending" && task.webhook.next_at !== null) times.push(task.webhook.next_at);
+  // The webhook of a completed task waits (bounded) for its videos' copies, so it can carry the durable links.
+  if (task.webhook.state === "pending" && task.webhook.next_at !== null) times.push(Math.max(task.webhook.next_at, webhookReleaseAt(task.archive)));
+  const archiveAt = nextArchiveAt(task.archive);
+  if (archiveAt !== null) times.push(archiveAt);
   return times.length ? Math.min(...times) : null;
 }
 

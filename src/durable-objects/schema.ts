@@ -1,3 +1,5 @@
+import { ensureArchiveTally } from "../archive/tally";
+
 /**
  * The tenant object's SQLite schema as numbered migrations. Each runs once, in its own
  * transaction, in order; `schema_version` records how far a database has come.
@@ -53,6 +55,8 @@ const MIGRATIONS: ((sql: SqlStorage) => void)[] = [
       CREATE INDEX IF NOT EXISTS alerts_due ON alerts (next_at) WHERE state = 'pending';
     `);
   },
+  // 4: the video archive's stored-bytes tally (SPEC §11).
+  (sql) => ensureArchiveTally(sql),
 ];
 
 /** The schema version this code writes. */

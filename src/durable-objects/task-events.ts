@@ -6,11 +6,14 @@ const encoder = new TextEncoder();
 export class TaskEvents {
   private readonly writers = new Map<string, Set<WritableStreamDefaultWriter<Uint8Array>>>();
 
-  /** A new stream for one task that starts with `view` and ends at once when the task is already terminal. */
-  open(view: TaskView, terminal: boolean): ReadableStream<Uint8Array> {
+  /**
+   * A new stream for one task that starts with `view` and ends at once when the task is already terminal;
+   * `hold` leaves `view` out and waits for the next publication (a completed task whose videos are being archived).
+   */
+  open(view: TaskView, terminal: boolean, opts: { hold?: boolean } = {}): ReadableStream<Uint8Array> {
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
     const writer = writable.getWriter();
-    void writer.write(encoder.encode(`retry: 3000\n\n${frame(view)}`)).catch(() => undefined);
+    void writer.write(encoder.encode(`retry: 3000\n\n${opts.hold ? "" : frame(view)}`)).catch(() => undefined);
     if (terminal) void writer.close().catch(() => undefined);
     else {
       const set = this.writers.get(view.id) ?? new Set();
@@ -32,6 +35,11 @@ export class TaskEvents {
       if (terminal) void writer.close().catch(() => undefined);
     }
     if (terminal) this.writers.delete(view.id);
+  }
+
+  /** Whether anyone listens to the task. */
+  has(taskId: string): boolean {
+    return this.writers.has(taskId);
   }
 
   /** Open streams, for the operator's view of the object. */

@@ -7,6 +7,9 @@ import { AppError } from "../lib/errors";
 import { log } from "../lib/log";
 import { isLostAnswer, RunApiClient, type UpstreamTask } from "../upstream/runapi";
 import { deliverWebhook } from "./task-webhook";
+import { applyAttempts, copyDueVideos, sourceFetcher, type StoredVideo } from "../archive/run";
+import { publicVideos, signerFor } from "../archive/view";
+import { newArchive, webhookReleaseAt } from "../domain/video-archive";
 
 /** Re-sends answered by RunAPI failing (5xx) before a held create is taken as refused: about 2.5 min of backoff. */
 const MAX_FAILING_RESENDS = 5;
@@ -19,6 +22,8 @@ export interface TaskHost {
   update(taskId: string, change: (task: TaskRecord, now: number) => Observation | null | void): Promise<TaskRecord | undefined>;
   timing(): TaskTiming;
   now(): number;
+  /** A video of the task landed in the archive (the tenant's stored-bytes tally). */
+  videoStored(taskId: string, video: StoredVideo): void;
 }
 
 /**
@@ -32,6 +37,9 @@ export class TaskWork {
     private readonly env: Bindings,
     private readonly host: TaskHost,
   ) {}
+
+  /** Tasks whose videos this instance is copying now (a second run leaves them to it). */
+  private readonly archiving = new Set<string>();
 
   /** RunAPI gave its id for the task (first create, re-send, or a confirmed callback). */
   accepted(task: TaskRecord, upstreamId: string, nextPollAt: number): void {
@@ -67,8 +75,9 @@ export class TaskWork {
         : "RunAPI could not be reached to confirm the task within its lifetime; nothing was charged";
       await this.host.update(taskId, () => ({ status: "failed", source: "ttl", error: { code: "task_expired", message } }));
     }
+    await this.archive(taskId, now);
     task = this.host.get(taskId)!;
-    if (task.webhook.state === "pending" && (task.webhook.next_at ?? 0) <= now) await this.deliver(task);
+    if (task.webhook.state === "pending" && Math.max(task.webhook.next_at ?? 0, webhookReleaseAt(task.archive)) <= now) await this.deliver(task);
     else await this.host.update(taskId, () => undefined); // recompute when it is next due
   }
 
@@ -132,8 +141,29 @@ export class TaskWork {
   /** One delivery attempt to the tenant's webhook. */
   private async deliver(task: TaskRecord): Promise<void> {
     const tenant = await this.env.TENANTS.get<{ webhook_secret: string | null }>(`tenant:${task.tenant_id}`, "json");
-    const outcome = await deliverWebhook(task, tenant?.webhook_secret ?? null, this.host.now());
+    // The payload shows the archived links (when the copies landed), as a read of the task would.
+    const videos = await publicVideos(task.id, task.videos, task.archive, signerFor(loadConfig(this.env)), this.host.now());
+    const outcome = await deliverWebhook({ ...task, videos: videos ?? null }, tenant?.webhook_secret ?? null, this.host.now());
     await this.host.update(task.id, (t) => void (t.webhook = outcome));
+  }
+
+  /**
+   * Copies a completed task's due videos into R2 (SPEC §11) and records the outcome: stored, retried
+   * with backoff, or given up (RunAPI's link stays). The task stays completed throughout.
+   */
+  private async archive(taskId: string, now: number): Promise<void> {
+    const bucket = this.env.VIDEOS;
+    const task = this.host.get(taskId)!;
+    if (!bucket || task.status !== "completed" || !task.videos?.length || this.archiving.has(taskId)) return;
+    if (!task.archive) await this.host.update(taskId, (t) => void (t.archive ??= newArchive(t.videos ?? [], new URL(t.callback_url).origin, now)));
+    const config = loadConfig(this.env);
+    const deps = { bucket, fetcher: sourceFetcher(this.env.RUNAPI, config.runapiBaseUrl), retryBaseMs: config.videoCopyRetryBaseMs };
+    this.archiving.add(taskId);
+    const results = await copyDueVideos(deps, { tenantId: task.tenant_id, taskId }, this.host.get(taskId)!.archive!, now).finally(() => this.archiving.delete(taskId));
+    if (!results.length) return;
+    let stored: StoredVideo[] = [];
+    await this.host.update(taskId, (t, at) => void (stored = applyAttempts(t.archive!, taskId, results, at, config.videoCopyRetryBaseMs)));
+    for (const video of stored) this.host.videoStored(taskId, video);
   }
 
   private client(): RunApiClient {

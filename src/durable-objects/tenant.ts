@@ -9,6 +9,9 @@ import { canView, type TaskViewer } from "../domain/tenant";
 import type { Endpoint } from "../domain/hailuo";
 import { loadConfig, type Bindings } from "../env";
 import { log } from "../lib/log";
+import { archiveUsage, tallyStored, type VideoStorage } from "../archive/tally";
+import { publicVideos, signerFor } from "../archive/view";
+import { webhookReleaseAt } from "../domain/video-archive";
 import { LedgerStore } from "./ledger-store";
 import { migrate } from "./schema";
 import { TaskEvents } from "./task-events";
@@ -72,6 +75,7 @@ export class TenantLedger extends DurableObject<Bindings> {
       update: (id, change) => this.update(id, change),
       timing: () => this.timing(),
       now: () => this.clock(),
+      videoStored: (taskId, v) => tallyStored(ctx.storage.sql, { taskId, index: v.index, bytes: v.bytes, storedAt: v.storedAt }),
     });
     void ctx.blockConcurrencyWhile(async () => {
       migrate(ctx.storage);
@@ -143,17 +147,24 @@ export class TenantLedger extends DurableObject<Bindings> {
   }
 
   /** The task as `viewer` may see it; null for an unknown task, someone else's, or (like RunAPI) one asked for on the other endpoint. */
-  readTask(taskId: string, viewer: TaskViewer, endpoint?: Endpoint): TaskView | null {
+  async readTask(taskId: string, viewer: TaskViewer, endpoint?: Endpoint): Promise<TaskView | null> {
     const task = this.tasks.get(taskId);
     if (!task || !canView(viewer, task) || (endpoint && task.endpoint !== endpoint)) return null;
-    return taskView(task, { backend: viewer.keyId === undefined });
+    return this.publicView(task, viewer.keyId === undefined);
+  }
+
+  /** The tenant's archived videos at `now` (those within retention). */
+  videoStorage(now: number, retentionMs: number): VideoStorage {
+    return archiveUsage(this.ctx.storage.sql, now, retentionMs);
   }
 
   /** Server-sent events of a task's state: the current state, then every change, ending after a terminal state. Null when `viewer` may not see it. */
-  events(taskId: string, viewer: TaskViewer): ReadableStream<Uint8Array> | null {
+  async events(taskId: string, viewer: TaskViewer): Promise<ReadableStream<Uint8Array> | null> {
     const task = this.tasks.get(taskId);
     if (!task || !canView(viewer, task)) return null;
-    return this.streams.open(taskView(task, { backend: viewer.keyId === undefined }), isTerminal(task.status));
+    // A completed task whose videos are still being copied: the stream waits for the event with the archived links.
+    const hold = this.awaitingArchive(task, this.clock());
+    return this.streams.open(await this.publicView(task, viewer.keyId === undefined), isTerminal(task.status) && !hold, { hold });
   }
 
   /** The tenant's tasks, newest first, optionally of one status, key or end user. */
@@ -294,9 +305,28 @@ export class TenantLedger extends DurableObject<Bindings> {
       return { task, moved, due };
     });
     if (!out) return undefined;
-    if (out.moved) this.streams.publish(taskView(out.task), isTerminal(out.task.status));
+    // Like the webhook, the completed event waits (bounded) for the videos' copies, so it carries the archived links.
+    const completedNow = out.task.status === "completed" && !this.awaitingArchive(out.task, now);
+    const publish = out.moved ? out.task.status !== "completed" || completedNow : completedNow && this.streams.has(out.task.id);
+    if (publish) {
+      this.streams.publish(await this.publicView(out.task, true), isTerminal(out.task.status));
+    }
     if (out.due !== null) await this.wakeAt(out.due);
     return out.task;
+  }
+
+  /** The task as a reader sees it: archived videos point at the proxy's links, signed afresh on every read. */
+  private async publicView(task: TaskRecord, backend: boolean): Promise<TaskView> {
+    const view = taskView(task, { backend });
+    const videos = await publicVideos(task.id, task.videos, task.archive, signerFor(loadConfig(this.env)), this.clock());
+    if (videos) view.videos = videos;
+    return view;
+  }
+
+  /** A completed task whose videos are still being copied into R2, within the bounded wait (SPEC §11). */
+  private awaitingArchive(task: TaskRecord, now: number): boolean {
+    if (!this.env.VIDEOS || task.status !== "completed" || !task.videos?.length) return false;
+    return task.archive === undefined || webhookReleaseAt(task.archive) > now;
   }
 
   /** Settles (completed) or releases (failed) a finished task's reservation, inside the transaction that finished it. */

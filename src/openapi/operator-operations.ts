@@ -200,13 +200,14 @@ export const SYSTEM_OPERATIONS: Operation[] = [
     method: "get",
     path: "/videos/{taskId}/{file}",
     summary: "Download an archived video (signed URL)",
-    description: "Streams from R2 with Range support (206). A bad or expired signature is 403.",
+    description:
+      "No API key: the signed link is the credential. Streams from R2 with `Accept-Ranges`; `Range` answers 206 with `Content-Range` (416 past the end); `ETag`; cached at most until `exp`. A bad or expired signature is 403; a video not (or no longer) archived is 404. HEAD answers the headers.",
     tag: TAGS.system,
     auth: "none",
     params: { taskId: "The proxy's task id", file: "`{i}.mp4`" },
     query: z.object({ exp: z.string(), sig: z.string() }),
     response: { description: "The video", contentType: "video/mp4" },
-    errors: ["forbidden", "not_found"],
+    errors: ["forbidden", "not_found", "range_not_satisfiable"],
   },
   { method: "get", path: "/docs", summary: "Interactive API reference (this document)", tag: TAGS.pages, auth: "none", response: html("An HTML page") },
   {

@@ -19,7 +19,8 @@ export const account = new Hono<AppEnv>()
   .use(tenantAuth)
   .get("/me", async (c) => {
     const { tenant, key, endUser, via } = c.var.auth;
-    const states = await ledgerStub(c.env, tenant.id).usage(Date.now(), budgetsFor(c.var.auth));
+    const ledger = ledgerStub(c.env, tenant.id);
+    const states = await ledger.usage(Date.now(), budgetsFor(c.var.auth));
     // A browser-side caller (publishable key, end-user token) sees its own scopes, not the tenant's business.
     const backend = isBackend(c.var.auth);
     const visible = visibleScopes(c.var.auth, states);
@@ -35,6 +36,7 @@ export const account = new Hono<AppEnv>()
       end_user: endUser,
       budgets: Object.fromEntries(visible.map((s) => [s.scope, scopeJson(s)])),
       ...(backend ? { limits: tenant.limits, allowed_models: tenant.allowed_models } : {}),
+      ...(backend ? { video_storage: await ledger.videoStorage(Date.now(), c.var.config.videoRetentionMs) } : {}),
     });
   })
   .get("/prices", async (c) => {

@@ -138,8 +138,10 @@ export const admin = new Hono<AppEnv>()
   })
   .get("/tenants/:id/usage", async (c) => {
     const tenant = await mustGetTenant(c.env, c.req.param("id"));
-    const states = await ledgerStub(c.env, tenant.id).usage(Date.now(), await tenantBudgets(c.env, tenant));
-    return c.json({ tenant_id: tenant.id, budgets: states.map(scopeJson) });
+    const ledger = ledgerStub(c.env, tenant.id);
+    const states = await ledger.usage(Date.now(), await tenantBudgets(c.env, tenant));
+    const videoStorage = await ledger.videoStorage(Date.now(), c.var.config.videoRetentionMs);
+    return c.json({ tenant_id: tenant.id, budgets: states.map(scopeJson), video_storage: videoStorage });
   })
   .get("/tenants/:id/ledger", async (c) => {
     const tenant = await mustGetTenant(c.env, c.req.param("id"));

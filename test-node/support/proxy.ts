@@ -30,9 +30,10 @@ let bundled: Promise<{ proxyScript: string; simScript: string }> | undefined;
 
 /**
  * Starts workerd with the proxy and the simulator on free ports, in memory.
- * `vars` override the proxy's vars; `simVars` the simulator's (callbacks are real fetches by default).
+ * `vars` override the proxy's vars; `simVars` the simulator's (callbacks are real fetches by default);
+ * `persistRoot` keeps KV, Durable Objects and R2 on disk there instead of in memory.
  */
-export async function startProxy(opts: { vars?: Record<string, string>; simVars?: Record<string, string> } = {}): Promise<RunningProxy> {
+export async function startProxy(opts: { vars?: Record<string, string>; simVars?: Record<string, string>; persistRoot?: string } = {}): Promise<RunningProxy> {
   bundled ??= mkdtemp(join(tmpdir(), "proxy-node-test-")).then((dir) => bundleWorkers(dir));
   const scripts = await bundled;
   const wrangler = await readWranglerConfig();
@@ -60,7 +61,7 @@ export async function startProxy(opts: { vars?: Record<string, string>; simVars?
   if (!opts.vars?.PUBLIC_BASE_URL) proxyVars.PUBLIC_BASE_URL = `http://${host}:${port}`;
   const logs: RunningProxy["logs"] = [];
   const mf = new Miniflare(
-    miniflareOptions({ wrangler, scripts, host, port, proxyVars, sim: { port: simPort, vars: simVars }, persistRoot: undefined, onLog: (entry: RunningProxy["logs"][number]) => logs.push(entry) }),
+    miniflareOptions({ wrangler, scripts, host, port, proxyVars, sim: { port: simPort, vars: simVars }, persistRoot: opts.persistRoot, onLog: (entry: RunningProxy["logs"][number]) => logs.push(entry) }),
   );
   const url = await mf.ready;
   const base = url.origin;

@@ -1,0 +1,91 @@
+import { copyVideo, type CopyOutcome, type Fetcher } from "./copy";
+import { dueVideos, recordFailure, recordStored, type VideoArchive } from "../domain/video-archive";
+
+/** What the archive needs from its host object: the bucket, a way to download, and the retry base delay. */
+export interface ArchiveDeps {
+  bucket: R2Bucket;
+  fetcher: Fetcher;
+  retryBaseMs: number;
+}
+
+/** One copy attempt's result, to apply to the host's freshly loaded archive. */
+export interface AttemptResult {
+  index: number;
+  outcome: CopyOutcome;
+}
+
+/** A video that just landed in R2 (for the tenant's storage tally). */
+export interface StoredVideo {
+  index: number;
+  bytes: number;
+  storedAt: number;
+}
+
+/**
+ * Downloads RunAPI's video URLs through the simulator's service binding when they point at it
+ * (tests, `npm start`), through the network otherwise. No credentials go with the download.
+ */
+export function sourceFetcher(runapi: Fetcher | undefined, runapiBaseUrl: string): Fetcher {
+  const simOrigin = new URL(runapiBaseUrl).origin;
+  return {
+    fetch: (input, init) => {
+      const url = new URL(input instanceof Request ? input.url : String(input));
+      return runapi && url.origin === simOrigin ? runapi.fetch(input, init) : fetch(input, init);
+    },
+  };
+}
+
+/** Copies every due video of a task, one after another (a task has one or a few). */
+export async function copyDueVideos(
+  deps: ArchiveDeps,
+  task: { tenantId: string; taskId: string },
+  archive: VideoArchive,
+  now: number,
+): Promise<AttemptResult[]> {
+  const results: AttemptResult[] = [];
+  for (const video of dueVideos(archive, now)) {
+    const outcome = await copyVideo(deps.bucket, deps.fetcher, { ...task, index: video.index, sourceUrl: video.source_url, now });
+    results.push({ index: video.index, outcome });
+  }
+  return results;
+}
+
+/**
+ * Applies attempt results to the archive (in place) at `now`: stored, retried later, or given up with
+ * one clear log line (the task keeps RunAPI's URL). Returns the videos that landed.
+ */
+export function applyAttempts(archive: VideoArchive, taskId: string, results: AttemptResult[], now: number, retryBaseMs: number): StoredVideo[] {
+  const stored: StoredVideo[] = [];
+  for (const { index, outcome } of results) {
+    if (outcome.ok) {
+      recordStored(archive, index, outcome, now);
+      stored.push({ index, bytes: outcome.bytes, storedAt: now });
+      continue;
+    }
+    const video = archive.videos[index];
+    const next = recordFailure(archive, index, outcome, now, retryBaseMs);
+    const line = { task_id: taskId, video_index: index, attempts: video?.attempts, source_host: hostOf(video?.source_url), reason: outcome.reason };
+    if (next === "gave_up") {
+      console.warn(
+        JSON.stringify({
+          level: "warn",
+          event: "video_archive_gave_up",
+          ...line,
+          message: "The video was not archived; the task keeps RunAPI's URL, which expires in about 7 days",
+        }),
+      );
+    } else {
+      console.log(JSON.stringify({ level: "info", event: "video_archive_retry", ...line, next_attempt_at: new Date(video?.next_at ?? now).toISOString() }));
+    }
+  }
+  return stored;
+}
+
+/** The host of a URL, for logs: RunAPI's links may carry signed query strings, which stay out of logs. */
+function hostOf(url: string | undefined): string | null {
+  try {
+    return url ? new URL(url).host : null;
+  } catch {
+    return null;
+  }
+}

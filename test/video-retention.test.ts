@@ -1,0 +1,61 @@
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import worker from "../src/index";
+import type { Bindings } from "../src/env";
+import { advanceUpstream, api, deliverCallbacks, eventually, expectError, getTask, json, ledgerObject, nonce, t2v, tenantWithKey } from "./helpers";
+
+// VIDEO_RETENTION_DAYS (default 90): the daily cron deletes older archived videos. Time is moved, not waited for:
+// the sweep judges age by the trigger's scheduledTime.
+const DAY = 86_400_000;
+
+async function archivedTask() {
+  const { key, tenantId } = await tenantWithKey();
+  const res = await api(key, "/api/v1/hailuo/text_to_video", { body: t2v(nonce()) });
+  const id = (await json(res)).id as string;
+  await deliverCallbacks(await advanceUpstream(id, { status: "completed" }));
+  const url = await eventually(async () => {
+    const task = await getTask(key, id);
+    expect(task.videos[0].source_url).toBeDefined();
+    return task.videos[0].url as string;
+  }, 10_000);
+  return { key, tenantId, id, url };
+}
+
+/** Runs the Worker's cron trigger (its `scheduled` handler) as if it fired at `at`, and waits for its work. */
+async function cronAt(at: number) {
+  const ctx = createExecutionContext();
+  await worker.scheduled(createScheduledController({ scheduledTime: new Date(at), cron: "23 4 * * *" }), env as Bindings, ctx);
+  await waitOnExecutionContext(ctx);
+}
+
+describe("video retention", () => {
+  it("keeps a video for VIDEO_RETENTION_DAYS, then the scheduled sweep deletes it and its link answers 404", async () => {
+    const { key, tenantId, id, url } = await archivedTask();
+    const storedAt = Date.parse((await env.VIDEOS.head(`videos/${id}/0.mp4`))!.customMetadata!.stored_at!);
+
+    await cronAt(storedAt + 89 * DAY);
+    expect(await env.VIDEOS.head(`videos/${id}/0.mp4`)).not.toBeNull();
+    expect((await exports.default.fetch(new Request(url))).status).toBe(200);
+
+    await cronAt(storedAt + 90 * DAY + 1000);
+    expect(await env.VIDEOS.head(`videos/${id}/0.mp4`)).toBeNull();
+    const fresh = (await getTask(key, id)).videos[0].url as string;
+    const error = await expectError(await exports.default.fetch(new Request(fresh)), 404, "not_found");
+    expect(error.message).toMatch(/90 days/);
+    // The tenant's stored bytes follow the same clock.
+    expect(await ledgerObject(tenantId).videoStorage(storedAt + 89 * DAY, 90 * DAY)).toMatchObject({ videos: 1 });
+    expect(await ledgerObject(tenantId).videoStorage(storedAt + 90 * DAY + 1000, 90 * DAY)).toMatchObject({ videos: 0, bytes: 0 });
+  });
+
+  it("deletes only what is old: a video stored later stays", async () => {
+    const old = await archivedTask();
+    const oldAt = Date.parse((await env.VIDEOS.head(`videos/${old.id}/0.mp4`))!.customMetadata!.stored_at!);
+    // A newer object, stored (by its metadata) 30 days after the first.
+    const newerKey = `videos/${crypto.randomUUID()}/0.mp4`;
+    await env.VIDEOS.put(newerKey, "x", { customMetadata: { stored_at: new Date(oldAt + 30 * DAY).toISOString() } });
+    await cronAt(oldAt + 91 * DAY);
+    expect(await env.VIDEOS.head(`videos/${old.id}/0.mp4`)).toBeNull();
+    expect(await env.VIDEOS.head(newerKey)).not.toBeNull();
+  });
+});
