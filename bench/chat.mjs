@@ -99,8 +99,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     console.error("usage: node bench/chat.mjs <proxyBase> <simBase> <tenantKey> <upstreamKey>");
     process.exit(2);
   }
-  benchChat(proxyBase, simBase, tenantKey, upstreamKey).then(({ rows }) => console.table(rows)).catch((err) => {
-    console.error(err);
-    process.exit(1);
-  });
+  benchChat(proxyBase, simBase, tenantKey, upstreamKey)
+    .then(({ rows }) => console.table(rows))
+    .catch((err) => {
+      console.error(err);
+      process.exit(1);
+    });
 }

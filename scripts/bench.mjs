@@ -84,7 +84,9 @@ async function measure(label, opts) {
     errors: r.errors,
     timeouts: r.timeouts,
   };
-  console.log(`${String(row.rps).padStart(8)} req/s  mean ${row.mean_ms} ms  p50 ${row.p50_ms} ms  p99 ${row.p99_ms} ms  non-2xx ${row.non_2xx}${row.errors ? `  errors ${row.errors}` : ""}`);
+  console.log(
+    `${String(row.rps).padStart(8)} req/s  mean ${row.mean_ms} ms  p50 ${row.p50_ms} ms  p99 ${row.p99_ms} ms  non-2xx ${row.non_2xx}${row.errors ? `  errors ${row.errors}` : ""}`,
+  );
   return { row, warmupAndRun2xx: w["2xx"] + r["2xx"] };
 }
 
@@ -166,7 +168,9 @@ async function main() {
 
     const refHeaders = simHeaders;
     await waitHealthy(refBase);
-    console.log(`\nrunapi-edge-proxy bench: ${SECONDS} s per measurement after ${WARMUP} s warm-up, ${cpus().length} CPU(s), local workerd via Miniflare (in memory), each target on a direct socket\n`);
+    console.log(
+      `\nrunapi-edge-proxy bench: ${SECONDS} s per measurement after ${WARMUP} s warm-up, ${cpus().length} CPU(s), local workerd via Miniflare (in memory), each target on a direct socket\n`,
+    );
     const create = { method: "POST", body: BODY };
     const runs = {};
     let proxyAccepted = 0;
@@ -187,7 +191,11 @@ async function main() {
     }
     // Event streams live in the tenant's object (no object per stream): the cost of opening one on a finished task.
     const doneId = await finishedTask(api, key, simBase, simHeaders);
-    const events = await measure("events  proxy     (1 conn)", { url: `${proxyBase}/api/v1/tasks/${doneId}/events`, connections: 1, headers: { authorization: proxyHeaders.authorization } });
+    const events = await measure("events  proxy     (1 conn)", {
+      url: `${proxyBase}/api/v1/tasks/${doneId}/events`,
+      connections: 1,
+      headers: { authorization: proxyHeaders.authorization },
+    });
 
     // The ledger must account for every accepted create (warm-ups, runs and the first one). Requests still
     // in flight when autocannon stops are finished by the proxy but not counted by the client: at most
@@ -259,24 +267,54 @@ async function main() {
 }
 
 function printTable(results) {
-  const head = ["path", "vs", "conn", "proxy req/s", "base req/s", "proxy mean ms", "base mean ms", "proxy p50", "base p50", "rps ratio", "mean ratio", "p50 ratio", "p99 ratio"];
+  const head = [
+    "path",
+    "vs",
+    "conn",
+    "proxy req/s",
+    "base req/s",
+    "proxy mean ms",
+    "base mean ms",
+    "proxy p50",
+    "base p50",
+    "rps ratio",
+    "mean ratio",
+    "p50 ratio",
+    "p99 ratio",
+  ];
   const rows = results.comparisons.map((c) => [
-    c.name, c.baseline, c.proxy.connections, c.proxy.rps, c.base.rps, c.proxy.mean_ms, c.base.mean_ms, c.proxy.p50_ms, c.base.p50_ms,
-    c.throughput_ratio, c.mean_ratio, c.p50_ratio, c.p99_ratio,
+    c.name,
+    c.baseline,
+    c.proxy.connections,
+    c.proxy.rps,
+    c.base.rps,
+    c.proxy.mean_ms,
+    c.base.mean_ms,
+    c.proxy.p50_ms,
+    c.base.p50_ms,
+    c.throughput_ratio,
+    c.mean_ratio,
+    c.p50_ratio,
+    c.p99_ratio,
   ]);
   printGrid(head, rows);
   console.log("\ngoals (issue 7):");
   for (const [name, g] of Object.entries(results.goals)) console.log(`  ${name.padEnd(40)} ${String(g.value).padStart(6)}   goal ${g.goal}`);
   if (results.chat) {
     console.log("\nchat (proxy vs. the simulator directly):");
-    printGrid(Object.keys(results.chat.rows[0] ?? {}), results.chat.rows.map((r) => Object.values(r)));
+    printGrid(
+      Object.keys(results.chat.rows[0] ?? {}),
+      results.chat.rows.map((r) => Object.values(r)),
+    );
   }
   const failed = results.comparisons.flatMap((c) => [c.proxy, c.base]).filter((r) => r.non_2xx + r.errors + r.timeouts > 0);
   if (failed.length) console.log(`\nwarning: ${[...new Set(failed.map((r) => r.label))].join(", ")} had failures; see the workerd log above`);
   const e = results.events_on_finished_task;
   console.log(`\nevent stream (open, first frame, end) on a finished task: ${e.rps} req/s, mean ${e.mean_ms} ms at 1 connection`);
   const t = results.one_tenant;
-  console.log(`\none tenant object at ${t.connections} connections: ${t.creates_per_second} creates/s (with the upstream call), ${t.status_reads_per_second} status reads/s`);
+  console.log(
+    `\none tenant object at ${t.connections} connections: ${t.creates_per_second} creates/s (with the upstream call), ${t.status_reads_per_second} status reads/s`,
+  );
   const lc = results.ledger_check;
   console.log(
     `ledger check: reserved + spent = $${lc.reserved_plus_spent_usd.toFixed(2)} = ${lc.accounted_creates} creates × $0.30; the client saw ${lc.client_accepted_creates} ` +

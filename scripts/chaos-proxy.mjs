@@ -26,7 +26,10 @@ const mf = new Miniflare(
 
 // A polite stop (the chaos run's cleanup): SIGTERM disposes workerd; SIGKILL is the point of the exercise.
 process.prependListener("SIGTERM", () => {
-  mf.dispose().then(() => process.exit(0), () => process.exit(1));
+  mf.dispose().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
 });
 
 try {

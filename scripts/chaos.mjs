@@ -336,7 +336,20 @@ async function main() {
     debug(`burst done in ${burstEnd - burstStart} ms`);
 
     const violations = await auditRun({
-      api, adminToken: ADMIN_TOKEN, simBase, tenants, requests, kill, killAfter, burst: BURST, concurrency: CONCURRENCY, burstEnd, restartedAt, t0, runId, debug,
+      api,
+      adminToken: ADMIN_TOKEN,
+      simBase,
+      tenants,
+      requests,
+      kill,
+      killAfter,
+      burst: BURST,
+      concurrency: CONCURRENCY,
+      burstEnd,
+      restartedAt,
+      t0,
+      runId,
+      debug,
     });
     return violations ? 1 : 0;
   } finally {

@@ -157,9 +157,7 @@ export function miniflareOptions(o) {
     log: new Log(o.logLevel ?? LogLevel.WARN),
     logRequests: false,
     ...(o.onLog ? { handleStructuredLogs: (entry) => void o.onLog(entry) } : {}),
-    ...(o.persistRoot
-      ? { defaultPersistRoot: o.persistRoot }
-      : { kvPersist: false, durableObjectsPersist: false, cachePersist: false, r2Persist: false }),
+    ...(o.persistRoot ? { defaultPersistRoot: o.persistRoot } : { kvPersist: false, durableObjectsPersist: false, cachePersist: false, r2Persist: false }),
   };
 }
 

@@ -107,7 +107,10 @@ function shutdown(signal) {
   if (disposing) return;
   disposing = true;
   console.log(`\n${signal}: stopping workerd…`);
-  mf.dispose().then(() => process.exit(0), () => process.exit(1));
+  mf.dispose().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
 }
 process.prependListener("SIGINT", () => shutdown("SIGINT"));
 process.prependListener("SIGTERM", () => shutdown("SIGTERM"));
@@ -129,7 +132,8 @@ try {
   if (!created) {
     // A demo tenant from an older run: give it the end-user budget the demo page relies on.
     const existing = await api.get("/admin/v1/tenants/demo", adminToken);
-    if (existing.status === 200 && !existing.json.tenant.end_user_budget) await api.patch("/admin/v1/tenants/demo", adminToken, { end_user_budget: DEMO_TENANT.end_user_budget });
+    if (existing.status === 200 && !existing.json.tenant.end_user_budget)
+      await api.patch("/admin/v1/tenants/demo", adminToken, { end_user_budget: DEMO_TENANT.end_user_budget });
   }
   // Keys are shown once: reuse the stored demo key while it still authenticates.
   if (saved.demo_key && (await api.get("/api/v1/me", saved.demo_key)).status === 200) {
@@ -147,7 +151,9 @@ try {
   if (saved.demo_pk && (await pkWorks(saved.demo_pk))) {
     demoPk = saved.demo_pk;
   } else {
-    demoPk = (await issueKey(api, adminToken, "demo", { kind: "publishable", name: "demo page", allowed_origins: origins, end_user_requests_per_minute: DEMO_PAGE_RPM })).key;
+    demoPk = (
+      await issueKey(api, adminToken, "demo", { kind: "publishable", name: "demo page", allowed_origins: origins, end_user_requests_per_minute: DEMO_PAGE_RPM })
+    ).key;
     saved.demo_pk = demoPk;
     await writeJsonFile(SECRETS_FILE, saved, { secret: true });
   }

@@ -58,7 +58,11 @@ function toolCall(request: ChatRequest): { id: string; name: string; arguments: 
   const tool = request.tools?.[0];
   if (!tool || request.tool_choice === "none" || request.messages.at(-1)?.role === "tool") return null;
   const user = lastUser(request);
-  return { id: `call_${crypto.randomUUID().replace(/-/g, "").slice(0, 24)}`, name: tool.function.name, arguments: JSON.stringify({ query: user ? textOf(user.content) : "" }) };
+  return {
+    id: `call_${crypto.randomUUID().replace(/-/g, "").slice(0, 24)}`,
+    name: tool.function.name,
+    arguments: JSON.stringify({ query: user ? textOf(user.content) : "" }),
+  };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -100,8 +104,13 @@ export const openai = new Hono<SimApp>()
 
     if (!request.stream) {
       return c.json({
-        id, object: "chat.completion", created, model: request.model,
-        choices: [{ index: 0, message: { role: "assistant", content: call ? null : content, ...(toolCalls ? { tool_calls: toolCalls } : {}) }, finish_reason: finish }],
+        id,
+        object: "chat.completion",
+        created,
+        model: request.model,
+        choices: [
+          { index: 0, message: { role: "assistant", content: call ? null : content, ...(toolCalls ? { tool_calls: toolCalls } : {}) }, finish_reason: finish },
+        ],
         usage,
       });
     }

@@ -18,16 +18,22 @@ export const SIM_PRICES: Record<string, ModelPricing> = {
   "hailuo-02-text-to-video-standard": { action: "text_to_video", defaultDuration: 10, defaultResolution: "768p", cents: { "768p/6": 30, "768p/10": 50 } },
   "hailuo-02-text-to-video-pro": { action: "text_to_video", defaultDuration: 6, defaultResolution: "1080p", cents: { "1080p/6": 60 } },
   "hailuo-02-image-to-video-standard": {
-    action: "image_to_video", defaultDuration: 10, defaultResolution: "768p",
+    action: "image_to_video",
+    defaultDuration: 10,
+    defaultResolution: "768p",
     cents: { "512p/6": 12, "512p/10": 20, "768p/6": 30, "768p/10": 50 },
   },
   "hailuo-02-image-to-video-pro": { action: "image_to_video", defaultDuration: 6, defaultResolution: "1080p", cents: { "1080p/6": 60 } },
   "hailuo-2.3-image-to-video-standard": {
-    action: "image_to_video", defaultDuration: 10, defaultResolution: "768p",
+    action: "image_to_video",
+    defaultDuration: 10,
+    defaultResolution: "768p",
     cents: { "768p/6": 50, "768p/10": 100, "1080p/6": 90 },
   },
   "hailuo-2.3-image-to-video-pro": {
-    action: "image_to_video", defaultDuration: 6, defaultResolution: "1080p",
+    action: "image_to_video",
+    defaultDuration: 6,
+    defaultResolution: "1080p",
     cents: { "768p/6": 90, "768p/10": 160, "1080p/6": 100 },
   },
 };
@@ -42,7 +48,10 @@ const QuoteSchema = z.object({
   params: z
     .object({
       duration_seconds: z.union([z.literal(6), z.literal(10), z.enum(["6", "10"]).transform(Number)]).optional(),
-      output_resolution: z.string().transform((r) => r.toLowerCase()).optional(),
+      output_resolution: z
+        .string()
+        .transform((r) => r.toLowerCase())
+        .optional(),
     })
     .loose()
     .default({}),

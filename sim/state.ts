@@ -1,17 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { simConfig, type SimConfig, type SimEnv } from "./env";
-import {
-  isTerminal,
-  movesForward,
-  naturalTerminalAt,
-  parseMarkers,
-  progress,
-  taskView,
-  type HailuoEndpoint,
-  type SimStatus,
-  type TaskRecord,
-  type TaskView,
-} from "./progress";
+import { isTerminal, movesForward, parseMarkers, progress, taskView, type HailuoEndpoint, type SimStatus, type TaskRecord, type TaskView } from "./progress";
 
 /** One request the simulator received on /api or /v1, as it arrived. */
 export interface RecordedRequest {
@@ -76,8 +65,17 @@ const DELIVERY_ATTEMPTS = 3;
 const RETRY_DELAY_MS = [1_000, 5_000];
 
 type TaskRow = {
-  id: string; base_url: string | null; endpoint: string; model: string; prompt: string; callback_url: string | null; created_at: number;
-  forced_status: string | null; forced_at: number | null; forced_cost_cents: number | null; forced_error: string | null;
+  id: string;
+  base_url: string | null;
+  endpoint: string;
+  model: string;
+  prompt: string;
+  callback_url: string | null;
+  created_at: number;
+  forced_status: string | null;
+  forced_at: number | null;
+  forced_cost_cents: number | null;
+  forced_error: string | null;
 };
 type CallbackRow = { seq: number; task_id: string; url: string; body: string; at: string; state: string; attempts: number };
 
@@ -133,25 +131,36 @@ export class SimState extends DurableObject<SimEnv> {
 
   /** Appends a received request to the record (the oldest are dropped past 10 000). */
   record(request: RecordedRequest): void {
-    this.sql.exec("INSERT INTO requests (method, path, headers, body, at) VALUES (?, ?, ?, ?, ?)",
-      request.method, request.path, JSON.stringify(request.headers), request.body, request.at);
+    this.sql.exec(
+      "INSERT INTO requests (method, path, headers, body, at) VALUES (?, ?, ?, ?, ?)",
+      request.method,
+      request.path,
+      JSON.stringify(request.headers),
+      request.body,
+      request.at,
+    );
     this.sql.exec("DELETE FROM requests WHERE seq <= (SELECT MAX(seq) FROM requests) - ?", MAX_RECORDED);
   }
 
   /** Recorded requests, oldest first, whose body contains `contains` and whose path starts with `path`. */
   requests(filter: { contains?: string; path?: string }): RecordedRequest[] {
-    const rows = this.sql.exec<{ method: string; path: string; headers: string; body: string; at: string }>(
-      `SELECT method, path, headers, body, at FROM requests
+    const rows = this.sql
+      .exec<{ method: string; path: string; headers: string; body: string; at: string }>(
+        `SELECT method, path, headers, body, at FROM requests
        WHERE (?1 IS NULL OR instr(body, ?1) > 0) AND (?2 IS NULL OR substr(path, 1, length(?2)) = ?2) ORDER BY seq`,
-      filter.contains ?? null, filter.path ?? null).toArray();
+        filter.contains ?? null,
+        filter.path ?? null,
+      )
+      .toArray();
     return rows.map((r) => ({ ...r, headers: JSON.parse(r.headers) as Record<string, string> }));
   }
 
   /** Creates a task, or replays / refuses by its Idempotency-Key. Check and write in one synchronous stretch. */
   create(input: CreateInput): { kind: "created" | "replayed"; task: CreatedTask } | { kind: "conflict" } {
     if (input.idempotencyKey !== null) {
-      const seen = this.sql.exec<{ fingerprint: string; response: string }>(
-        "SELECT fingerprint, response FROM idempotency WHERE key = ?", input.idempotencyKey).toArray()[0];
+      const seen = this.sql
+        .exec<{ fingerprint: string; response: string }>("SELECT fingerprint, response FROM idempotency WHERE key = ?", input.idempotencyKey)
+        .toArray()[0];
       if (seen) return seen.fingerprint === input.fingerprint ? { kind: "replayed", task: JSON.parse(seen.response) as CreatedTask } : { kind: "conflict" };
     }
     const id = crypto.randomUUID();
@@ -159,11 +168,24 @@ export class SimState extends DurableObject<SimEnv> {
     const wantsCallback = input.callbackUrl !== null && !parseMarkers(input.prompt).noCallback;
     this.sql.exec(
       "INSERT INTO tasks (id, endpoint, model, prompt, callback_url, created_at, wants_callback, base_url) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-      id, input.endpoint, input.model, input.prompt, input.callbackUrl, now, wantsCallback ? 1 : 0, input.baseUrl);
+      id,
+      input.endpoint,
+      input.model,
+      input.prompt,
+      input.callbackUrl,
+      now,
+      wantsCallback ? 1 : 0,
+      input.baseUrl,
+    );
     const task: CreatedTask = { id, task_id: id, status: "pending", model: input.model };
     if (input.idempotencyKey !== null) {
-      this.sql.exec("INSERT INTO idempotency (key, fingerprint, response, at) VALUES (?, ?, ?, ?)",
-        input.idempotencyKey, input.fingerprint, JSON.stringify(task), now);
+      this.sql.exec(
+        "INSERT INTO idempotency (key, fingerprint, response, at) VALUES (?, ?, ?, ?)",
+        input.idempotencyKey,
+        input.fingerprint,
+        JSON.stringify(task),
+        now,
+      );
     }
     if (wantsCallback) this.schedule();
     return { kind: "created", task };
@@ -181,8 +203,11 @@ export class SimState extends DurableObject<SimEnv> {
    */
   idempotencyRecord(): IdempotencyRecord[] {
     const now = Date.now();
-    const rows = this.sql.exec<TaskRow & { key: string }>(
-      `SELECT i.key AS key, t.* FROM idempotency i JOIN tasks t ON t.id = json_extract(i.response, '$.id') ORDER BY i.at, t.created_at`).toArray();
+    const rows = this.sql
+      .exec<TaskRow & { key: string }>(
+        `SELECT i.key AS key, t.* FROM idempotency i JOIN tasks t ON t.id = json_extract(i.response, '$.id') ORDER BY i.at, t.created_at`,
+      )
+      .toArray();
     return rows.map(({ key, ...row }) => {
       const view = taskView(toRecord(row), now, this.config);
       const cost = view.cost_cents === undefined ? {} : { cost_cents: view.cost_cents };
@@ -207,8 +232,14 @@ export class SimState extends DurableObject<SimEnv> {
     if (!row) return null;
     const current = progress(toRecord(row), now, this.config).status;
     if (movesForward(current, input.status)) {
-      this.sql.exec("UPDATE tasks SET forced_status = ?, forced_at = ?, forced_cost_cents = ?, forced_error = ? WHERE id = ?",
-        input.status, now, input.cost_cents ?? null, input.error ?? null, id);
+      this.sql.exec(
+        "UPDATE tasks SET forced_status = ?, forced_at = ?, forced_cost_cents = ?, forced_error = ? WHERE id = ?",
+        input.status,
+        now,
+        input.cost_cents ?? null,
+        input.error ?? null,
+        id,
+      );
     }
     return this.task(id);
   }
@@ -225,11 +256,9 @@ export class SimState extends DurableObject<SimEnv> {
   /** Emits callbacks that came due by time, then delivers pending ones (fetch mode), retrying a failed POST. */
   override async alarm(): Promise<void> {
     this.emitDue(Date.now());
-    const due = this.sql.exec<CallbackRow>(
-      "SELECT * FROM callbacks WHERE state = 'pending' AND next_at <= ? ORDER BY seq", Date.now()).toArray();
+    const due = this.sql.exec<CallbackRow>("SELECT * FROM callbacks WHERE state = 'pending' AND next_at <= ? ORDER BY seq", Date.now()).toArray();
     for (const cb of due) {
-      const res = await fetch(cb.url, { method: "POST", headers: { "content-type": "application/json" }, body: cb.body })
-        .catch(() => null);
+      const res = await fetch(cb.url, { method: "POST", headers: { "content-type": "application/json" }, body: cb.body }).catch(() => null);
       if (res) await res.body?.cancel();
       const attempts = cb.attempts + 1;
       const state = res?.ok ? "delivered" : attempts >= DELIVERY_ATTEMPTS ? "failed" : "pending";
@@ -243,8 +272,12 @@ export class SimState extends DurableObject<SimEnv> {
   videoDownload(id: string): { prompt: string; status: SimStatus; downloads: number; vanished: boolean } | null {
     const row = this.row(id);
     if (!row) return null;
-    const v = this.sql.exec<{ downloads: number; vanished: number }>(
-      "INSERT INTO videos (id, downloads) VALUES (?, 1) ON CONFLICT (id) DO UPDATE SET downloads = downloads + 1 RETURNING downloads, vanished", id).one();
+    const v = this.sql
+      .exec<{ downloads: number; vanished: number }>(
+        "INSERT INTO videos (id, downloads) VALUES (?, 1) ON CONFLICT (id) DO UPDATE SET downloads = downloads + 1 RETURNING downloads, vanished",
+        id,
+      )
+      .one();
     return { prompt: row.prompt, status: progress(toRecord(row), Date.now(), this.config).status, downloads: v.downloads, vanished: v.vanished === 1 };
   }
 
@@ -268,29 +301,43 @@ export class SimState extends DurableObject<SimEnv> {
   /** Marks every task that reached a terminal state (and wants a callback) as emitted, and queues its callback. */
   private emitDue(now: number): void {
     const horizon = now - this.config.completeAfterMs;
-    const rows = this.sql.exec<TaskRow>(
-      `SELECT * FROM tasks WHERE callback_emitted = 0 AND wants_callback = 1
-       AND (forced_status IN ('completed', 'failed') OR created_at <= ?)`, horizon).toArray();
+    const rows = this.sql
+      .exec<TaskRow>(
+        `SELECT * FROM tasks WHERE callback_emitted = 0 AND wants_callback = 1
+       AND (forced_status IN ('completed', 'failed') OR created_at <= ?)`,
+        horizon,
+      )
+      .toArray();
     const mode = this.config.callbackMode;
     for (const row of rows) {
       const record = toRecord(row);
       const view = taskView(record, now, this.config);
       if (!isTerminal(view.status) || record.callbackUrl === null) continue;
       this.sql.exec("UPDATE tasks SET callback_emitted = 1 WHERE id = ?", record.id);
-      this.sql.exec("INSERT INTO callbacks (task_id, url, body, at, state, next_at) VALUES (?, ?, ?, ?, ?, ?)",
-        record.id, record.callbackUrl, JSON.stringify(view), new Date(now).toISOString(), mode === "outbox" ? "outbox" : "pending", now);
+      this.sql.exec(
+        "INSERT INTO callbacks (task_id, url, body, at, state, next_at) VALUES (?, ?, ?, ?, ?, ?)",
+        record.id,
+        record.callbackUrl,
+        JSON.stringify(view),
+        new Date(now).toISOString(),
+        mode === "outbox" ? "outbox" : "pending",
+        now,
+      );
     }
     if (rows.length > 0 && mode === "fetch") this.schedule();
   }
 
   /** Sets the alarm to the next natural completion or delivery retry, whichever is first. */
   private schedule(): void {
-    const next = this.sql.exec<{ at: number | null }>(
-      `SELECT MIN(at) AS at FROM (
+    const next = this.sql
+      .exec<{ at: number | null }>(
+        `SELECT MIN(at) AS at FROM (
          SELECT MIN(next_at) AS at FROM callbacks WHERE state = 'pending'
          UNION ALL SELECT MIN(created_at) + ? AS at FROM tasks
            WHERE callback_emitted = 0 AND wants_callback = 1 AND (forced_status IS NULL OR forced_status = 'processing'))`,
-      this.config.completeAfterMs).one().at;
+        this.config.completeAfterMs,
+      )
+      .one().at;
     if (next !== null) void this.ctx.storage.setAlarm(Math.max(next, Date.now()));
   }
 }

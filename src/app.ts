@@ -21,7 +21,12 @@ import { videos } from "./routes/videos";
 import { runapiCallbacks } from "./routes/webhooks";
 
 // Front-end apps call with publishable keys; their origins are checked per key by tenantAuth.
-const tenantCors = cors({ origin: (origin) => origin, allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Api-Key", "X-Request-Id", "X-Turnstile-Token"], exposeHeaders: ["X-Request-Id", "X-Estimated-Cost-Usd", "X-Budget-Remaining-Usd", "X-Charged-Usd", "Retry-After"], maxAge: 600 });
+const tenantCors = cors({
+  origin: (origin) => origin,
+  allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Api-Key", "X-Request-Id", "X-Turnstile-Token"],
+  exposeHeaders: ["X-Request-Id", "X-Estimated-Cost-Usd", "X-Budget-Remaining-Usd", "X-Charged-Usd", "Retry-After"],
+  maxAge: 600,
+});
 
 /** The proxy: global middleware, the tenant and operator APIs, RunAPI's callback, one error format. */
 export const app = new Hono<AppEnv>()
@@ -40,7 +45,10 @@ export const app = new Hono<AppEnv>()
   .route("/api/v1", account)
   .route("/v1", openai)
   // MCP tools call the app itself in-process, so they share every rule of the HTTP API.
-  .route("/mcp", mcp((request, env, ctx): Promise<Response> => Promise.resolve(app.fetch(request, env, ctx))))
+  .route(
+    "/mcp",
+    mcp((request, env, ctx): Promise<Response> => Promise.resolve(app.fetch(request, env, ctx))),
+  )
   .route("/webhooks", runapiCallbacks)
   .route("/videos", videos)
   .route("/admin/v1", admin)

@@ -57,9 +57,15 @@ const ConfigSchema = z.object({
   VIDEO_RETENTION_DAYS: seconds(90),
   VIDEO_COPY_RETRY_BASE_MS: z.coerce.number().int().nonnegative().default(10_000),
   TURNSTILE_SECRET_KEY: z.string().max(500, "must be at most 500 characters").optional(),
-  TURNSTILE_SITE_KEY: z.string().regex(/^[A-Za-z0-9_-]{1,200}$/, "must be a Turnstile site key (letters, digits, _ and -)").optional(),
+  TURNSTILE_SITE_KEY: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,200}$/, "must be a Turnstile site key (letters, digits, _ and -)")
+    .optional(),
   TURNSTILE_VERIFY_URL: z.url().default("https://challenges.cloudflare.com/turnstile/v0/siteverify"),
-  DEMO_PUBLISHABLE_KEY: z.string().regex(/^pk_[A-Za-z0-9_-]{20,200}$/, "must be a publishable key (pk_…)").optional(),
+  DEMO_PUBLISHABLE_KEY: z
+    .string()
+    .regex(/^pk_[A-Za-z0-9_-]{20,200}$/, "must be a publishable key (pk_…)")
+    .optional(),
 });
 
 /** Validated configuration: durations in milliseconds, flags as booleans. */
@@ -111,7 +117,9 @@ export function loadConfig(env: Bindings): Config {
   }
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {
-    const names = parsed.error.issues.map((i) => `${i.path.join(".")} ${i.message.startsWith("is ") || i.message.startsWith("must") ? i.message : "is invalid"}`);
+    const names = parsed.error.issues.map(
+      (i) => `${i.path.join(".")} ${i.message.startsWith("is ") || i.message.startsWith("must") ? i.message : "is invalid"}`,
+    );
     throw new AppError("misconfigured", `The proxy is misconfigured: ${names.join("; ")}. The operator must set it (see README, Configuration).`);
   }
   const v = parsed.data;

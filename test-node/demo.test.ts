@@ -42,9 +42,16 @@ async function openDemo(pk: string) {
       }
     };
   });
-  page.on("response", (res: Response) => bodies.push(res.body().then((b) => ({ url: res.url(), body: b.toString("utf8") }), () => ({ url: res.url(), body: null }))));
+  page.on("response", (res: Response) =>
+    bodies.push(
+      res.body().then(
+        (b) => ({ url: res.url(), body: b.toString("utf8") }),
+        () => ({ url: res.url(), body: null }),
+      ),
+    ),
+  );
   page.on("request", (req) => {
-    const auth = req.headers()["authorization"];
+    const auth = req.headers().authorization;
     if (auth) credentials.add(auth);
     const token = new URL(req.url()).searchParams.get("access_token");
     if (token) credentials.add(`Bearer ${token}`);
@@ -57,7 +64,11 @@ async function openDemo(pk: string) {
 async function waitForText(page: Page, selector: string, text: string | RegExp, timeout = 20_000) {
   await page.waitForFunction(
     ({ selector, source, flags }) => new RegExp(source, flags).test(document.querySelector(selector)?.textContent ?? ""),
-    { selector, source: typeof text === "string" ? text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&") : text.source, flags: typeof text === "string" ? "" : text.flags },
+    {
+      selector,
+      source: typeof text === "string" ? text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&") : text.source,
+      flags: typeof text === "string" ? "" : text.flags,
+    },
     { timeout },
   );
 }
@@ -96,7 +107,10 @@ test("a visitor sees the price, clicks Generate, follows the status live and wat
   const { id } = (await (await created).json()) as { id: string };
   await waitForText(page, "[role=status]", "Done! Your video is ready.");
 
-  const task = (await (await fetch(`${proxy.base}/api/v1/tasks/${id}`, { headers: { Authorization: `Bearer ${secret}` } })).json()) as { status: string; videos: { url: string }[] };
+  const task = (await (await fetch(`${proxy.base}/api/v1/tasks/${id}`, { headers: { Authorization: `Bearer ${secret}` } })).json()) as {
+    status: string;
+    videos: { url: string }[];
+  };
   expect(task.status).toBe("completed");
   expect(await page.locator("video").getAttribute("src")).toBe(task.videos[0]!.url);
   expect(await page.locator("#result").isVisible()).toBe(true);

@@ -90,7 +90,11 @@ describe("MCP server at /mcp", () => {
   });
 
   test("refuses a caller without a tenant key", async () => {
-    const res = await fetch(`${proxy.base}/mcp`, { method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json, text/event-stream" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }) });
+    const res = await fetch(`${proxy.base}/mcp`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json, text/event-stream" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
+    });
     expect(res.status).toBe(401);
     await expect(connect("sk_not_a_real_key_at_all_000000")).rejects.toThrow();
   });

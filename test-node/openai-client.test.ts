@@ -45,7 +45,11 @@ describe("openai package through the proxy", () => {
   test("streams a completion chunk by chunk; no usage chunk unless asked", async () => {
     const { key } = await proxy.tenantWithKey();
     const marker = `stream-${crypto.randomUUID()}`;
-    const stream = await openai(key).chat.completions.create({ model: "gpt-4o-mini", stream: true, messages: [{ role: "user", content: `tell me ${marker}` }] });
+    const stream = await openai(key).chat.completions.create({
+      model: "gpt-4o-mini",
+      stream: true,
+      messages: [{ role: "user", content: `tell me ${marker}` }],
+    });
     let text = "";
     let chunks = 0;
     let sawUsage = false;
@@ -58,7 +62,12 @@ describe("openai package through the proxy", () => {
     expect(chunks).toBeGreaterThan(3);
     expect(sawUsage).toBe(false);
 
-    const withUsage = await openai(key).chat.completions.create({ model: "gpt-4o-mini", stream: true, stream_options: { include_usage: true }, messages: [{ role: "user", content: "count me" }] });
+    const withUsage = await openai(key).chat.completions.create({
+      model: "gpt-4o-mini",
+      stream: true,
+      stream_options: { include_usage: true },
+      messages: [{ role: "user", content: "count me" }],
+    });
     let usage: unknown = null;
     for await (const chunk of withUsage) if (chunk.usage) usage = chunk.usage;
     expect(usage).toMatchObject({ prompt_tokens: 2, completion_tokens: 5 });
@@ -67,7 +76,11 @@ describe("openai package through the proxy", () => {
   test("relays each chunk as it arrives: the first one comes long before the stream ends", async () => {
     const { key } = await proxy.tenantWithKey();
     const started = Date.now();
-    const stream = await openai(key).chat.completions.create({ model: "gpt-4o-mini", stream: true, messages: [{ role: "user", content: "slowly now [sim:drip=250]" }] });
+    const stream = await openai(key).chat.completions.create({
+      model: "gpt-4o-mini",
+      stream: true,
+      messages: [{ role: "user", content: "slowly now [sim:drip=250]" }],
+    });
     const arrivals: number[] = [];
     for await (const _chunk of stream) arrivals.push(Date.now() - started);
     // 8 events 250 ms apart: a buffering proxy would deliver them all at the end.
@@ -79,7 +92,14 @@ describe("openai package through the proxy", () => {
     const { key } = await proxy.tenantWithKey();
     const client = openai(key);
     const tools: OpenAI.Chat.Completions.ChatCompletionTool[] = [
-      { type: "function", function: { name: "get_weather", description: "Weather for a city", parameters: { type: "object", properties: { query: { type: "string" } }, required: ["query"] } } },
+      {
+        type: "function",
+        function: {
+          name: "get_weather",
+          description: "Weather for a city",
+          parameters: { type: "object", properties: { query: { type: "string" } }, required: ["query"] },
+        },
+      },
     ];
     const plain = await client.chat.completions.create({ model: "gpt-4o-mini", tools, messages: [{ role: "user", content: "Oslo" }] });
     const call = plain.choices[0]!.message.tool_calls![0]!;
@@ -102,7 +122,9 @@ describe("openai package through the proxy", () => {
   test("an over-budget chat is a 402 the client sees as an APIError, and never reaches RunAPI", async () => {
     const { key } = await proxy.tenantWithKey({ budget: { limit_usd: 0.01, period: "day" } });
     const marker = `over-${crypto.randomUUID()}`;
-    const err = await openai(key).chat.completions.create({ model: "gpt-4o", messages: [{ role: "user", content: marker }] }).catch((e: unknown) => e);
+    const err = await openai(key)
+      .chat.completions.create({ model: "gpt-4o", messages: [{ role: "user", content: marker }] })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.APIError);
     expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(402);
     expect((err as InstanceType<typeof OpenAI.APIError>).code).toBe("budget_exceeded");
@@ -112,7 +134,11 @@ describe("openai package through the proxy", () => {
 
   test("a stream the client abandons mid-way is settled and leaves no open reservation", async () => {
     const { key, tenantId } = await proxy.tenantWithKey();
-    const stream = await openai(key).chat.completions.create({ model: "gpt-4o-mini", stream: true, messages: [{ role: "user", content: "one two three four five six seven eight nine ten [sim:drip=100]" }] });
+    const stream = await openai(key).chat.completions.create({
+      model: "gpt-4o-mini",
+      stream: true,
+      messages: [{ role: "user", content: "one two three four five six seven eight nine ten [sim:drip=100]" }],
+    });
     let got = 0;
     for await (const _chunk of stream) if (++got === 3) break; // leaves the loop: the SDK aborts the request
     let reserved = -1;
@@ -130,7 +156,11 @@ describe("openai package through the proxy", () => {
 
   test("a stream the upstream cuts surfaces as an error to the client, settled from what was streamed", async () => {
     const { key, tenantId } = await proxy.tenantWithKey();
-    const stream = await openai(key).chat.completions.create({ model: "gpt-4o-mini", stream: true, messages: [{ role: "user", content: "alpha beta gamma delta epsilon [sim:cut]" }] });
+    const stream = await openai(key).chat.completions.create({
+      model: "gpt-4o-mini",
+      stream: true,
+      messages: [{ role: "user", content: "alpha beta gamma delta epsilon [sim:cut]" }],
+    });
     const consume = async () => {
       for await (const _chunk of stream) {
         // read until the error

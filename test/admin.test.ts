@@ -12,7 +12,11 @@ async function sha256Hex(text: string): Promise<string> {
 
 describe("tenants", () => {
   it("creates a tenant: 201, its settings, and the webhook secret on create only", async () => {
-    const body = tenantBody({ webhook_url: "https://acme.test/hooks", limits: { max_concurrent_tasks: 3 }, allowed_models: ["hailuo-02-text-to-video-standard"] });
+    const body = tenantBody({
+      webhook_url: "https://acme.test/hooks",
+      limits: { max_concurrent_tasks: 3 },
+      allowed_models: ["hailuo-02-text-to-video-standard"],
+    });
     const res = await admin("/admin/v1/tenants", { body });
     expect(res.status).toBe(201);
     const { tenant } = await json(res);
@@ -151,7 +155,10 @@ describe("tenants", () => {
 });
 
 describe("keys", () => {
-  it.each([["secret", "sk_"], ["publishable", "pk_"]])("issues a %s key once, with ≥ 128 bits of randomness", async (kind, prefix) => {
+  it.each([
+    ["secret", "sk_"],
+    ["publishable", "pk_"],
+  ])("issues a %s key once, with ≥ 128 bits of randomness", async (kind, prefix) => {
     const { tenantId } = await tenantWithKey();
     const origins = kind === "publishable" ? { allowed_origins: ["https://app.example"] } : {};
     const res = await admin(`/admin/v1/tenants/${tenantId}/keys`, { body: { kind, name: "ci", ...origins } });
@@ -243,7 +250,9 @@ describe("price table override", () => {
   it("reads the default table with provenance", () => {
     expect(original.overridden).toBe(false);
     expect(original.prices).toHaveLength(14);
-    expect(original.prices).toContainEqual(expect.objectContaining({ model: "hailuo-02-text-to-video-standard", duration_seconds: 6, price_usd: 0.3, source: "published" }));
+    expect(original.prices).toContainEqual(
+      expect.objectContaining({ model: "hailuo-02-text-to-video-standard", duration_seconds: 6, price_usd: 0.3, source: "published" }),
+    );
   });
 
   it("applies an override to /api/v1/estimate and to a create's estimate", async () => {
@@ -256,7 +265,9 @@ describe("price table override", () => {
     expect(await json(created)).toMatchObject({ estimated_cost_usd: 0.42 });
     expect(created.headers.get("X-Estimated-Cost-Usd")).toBe("0.420000");
     expect(await tenantBudget(key)).toMatchObject({ reserved_usd: 0.42 });
-    expect((await json(await api(key, "/api/v1/prices"))).prices).toContainEqual(expect.objectContaining({ model: "hailuo-02-text-to-video-standard", duration_seconds: 6, price_usd: 0.42 }));
+    expect((await json(await api(key, "/api/v1/prices"))).prices).toContainEqual(
+      expect.objectContaining({ model: "hailuo-02-text-to-video-standard", duration_seconds: 6, price_usd: 0.42 }),
+    );
   });
 
   it("rejects an override missing a cell, naming it, and keeps the active table", async () => {
@@ -297,7 +308,8 @@ describe("operator input never answers 500", () => {
     const { key, tenantId } = await tenantWithKey();
     const big = await admin(`/admin/v1/tenants/${tenantId}/adjustments`, { body: { amount_usd: 1e9, reason: "credit" } });
     expect(big.status).toBe(400);
-    for (let i = 0; i < 10; i++) expect((await admin(`/admin/v1/tenants/${tenantId}/adjustments`, { body: { amount_usd: 1e6, reason: "credit" } })).status).toBe(201);
+    for (let i = 0; i < 10; i++)
+      expect((await admin(`/admin/v1/tenants/${tenantId}/adjustments`, { body: { amount_usd: 1e6, reason: "credit" } })).status).toBe(201);
     expect((await api(key, "/api/v1/me")).status).toBe(200);
     expect((await admin(`/admin/v1/tenants/${tenantId}/usage`)).status).toBe(200);
   });

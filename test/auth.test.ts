@@ -204,7 +204,11 @@ describe("operator API", () => {
 
   it("refuses an unauthenticated tenant create and stores nothing", async () => {
     const id = `t-${crypto.randomUUID()}`;
-    const res = await proxy("/admin/v1/tenants", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ id, name: "x", budget: { limit_usd: 1, period: "day" } }) });
+    const res = await proxy("/admin/v1/tenants", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ id, name: "x", budget: { limit_usd: 1, period: "day" } }),
+    });
     await expectError(res, 401, "unauthorized");
     expect(await env.TENANTS.get(`tenant:${id}`)).toBeNull();
   });

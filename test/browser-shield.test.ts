@@ -14,7 +14,8 @@ async function earlyInWindow(): Promise<void> {
 }
 
 const junkPk = `pk_${"J".repeat(30)}`;
-const fromIp = (ip: string, credential = junkPk) => proxy("/api/v1/me", { headers: { Authorization: `Bearer ${credential}`, Origin: ORIGIN, "CF-Connecting-IP": ip } });
+const fromIp = (ip: string, credential = junkPk) =>
+  proxy("/api/v1/me", { headers: { Authorization: `Bearer ${credential}`, Origin: ORIGIN, "CF-Connecting-IP": ip } });
 
 describe("the browser flood shield (Workers Rate Limiting binding)", () => {
   it(`lets ${LIMIT} browser-credential requests per ${SHIELD_PERIOD_SECONDS} s through from one client, then answers 429 before any key lookup`, async () => {

@@ -36,7 +36,15 @@ describe("budget alerts", () => {
     const alerts = received.map((r) => verify.verify(r.body, r.headers) as any);
     expect(alerts.map((a) => a.threshold_percent).sort((a, b) => a - b)).toEqual([50, 80, 100]);
     for (const a of alerts) {
-      expect(a).toMatchObject({ type: "budget.threshold", tenant_id: tenantId, scope: "tenant", subject: tenantId, period: "day", limit_usd: 0.6, resets_at: expect.any(String) });
+      expect(a).toMatchObject({
+        type: "budget.threshold",
+        tenant_id: tenantId,
+        scope: "tenant",
+        subject: tenantId,
+        period: "day",
+        limit_usd: 0.6,
+        resets_at: expect.any(String),
+      });
       expect(a.spent_usd + a.reserved_usd).toBeGreaterThanOrEqual((a.threshold_percent / 100) * 0.6 - 1e-9);
     }
     expect(new Set(received.map((r) => r.headers["webhook-id"])).size).toBe(3);

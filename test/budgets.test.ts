@@ -121,7 +121,10 @@ describe("idempotency", () => {
     const { key } = await tenantWithKey();
     const marker = nonce();
     const a = await create(key, marker, { "Idempotency-Key": "k" });
-    const b = await api(key, "/api/v1/hailuo/text_to_video", { body: { prompt: marker, duration: "6", model: "hailuo-02-text-to-video-standard" }, headers: { "Idempotency-Key": "k" } });
+    const b = await api(key, "/api/v1/hailuo/text_to_video", {
+      body: { prompt: marker, duration: "6", model: "hailuo-02-text-to-video-standard" },
+      headers: { "Idempotency-Key": "k" },
+    });
     expect((await json(b)).id).toBe((await json(a)).id);
   });
 

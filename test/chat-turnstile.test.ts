@@ -8,7 +8,12 @@ import { expectError, newKey, nonce, simRequests, tenantWithKey } from "./helper
 // With Turnstile on, a publishable key's chat needs the human check like its creates; a secret key's does not.
 
 const ORIGIN = "https://chat.example";
-const turnstileOn = { ...env, TURNSTILE_SECRET_KEY: "turnstile-secret-for-tests", TURNSTILE_SITE_KEY: "sim-site-key", TURNSTILE_VERIFY_URL: "https://challenges.test/turnstile/v0/siteverify" } as Bindings;
+const turnstileOn = {
+  ...env,
+  TURNSTILE_SECRET_KEY: "turnstile-secret-for-tests",
+  TURNSTILE_SITE_KEY: "sim-site-key",
+  TURNSTILE_VERIFY_URL: "https://challenges.test/turnstile/v0/siteverify",
+} as Bindings;
 
 async function chat(credential: string, content: string, headers: Record<string, string> = {}): Promise<Response> {
   const ctx = createExecutionContext();

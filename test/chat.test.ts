@@ -6,7 +6,7 @@ import { admin, api, expectError, json, ledgerObject, newKey, nonce, proxy, simR
 type Json = Record<string, any>;
 
 const MINI = { input: 150_000, output: 600_000 }; // gpt-4o-mini, micro-dollars per 1M tokens
-const words = (s: string) => s.split(/\s+/).filter(Boolean).length;
+const _words = (s: string) => s.split(/\s+/).filter(Boolean).length;
 /** What the simulator's usage costs at gpt-4o-mini's default price (tokens = words). */
 const miniCost = (inTokens: number, outTokens: number) => Math.ceil((inTokens * MINI.input + outTokens * MINI.output) / 1_000_000);
 
@@ -24,10 +24,13 @@ async function audited(tenantId: string) {
 
 /** The `data:` payloads of a stream, `[DONE]` as the string. */
 function events(text: string): (Json | string)[] {
-  return text.split("\n\n").filter(Boolean).map((e) => {
-    const data = e.replace(/^data: /, "");
-    return data === "[DONE]" ? data : (JSON.parse(data) as Json);
-  });
+  return text
+    .split("\n\n")
+    .filter(Boolean)
+    .map((e) => {
+      const data = e.replace(/^data: /, "");
+      return data === "[DONE]" ? data : (JSON.parse(data) as Json);
+    });
 }
 
 describe("plain chat", () => {
@@ -65,7 +68,9 @@ describe("plain chat", () => {
     const open = await proxy("/v1/models");
     expect(open.status).toBe(200);
     expect((await json(open)).data.length).toBe(body.data.length);
-    expect((await expectError(await proxy("/v1/models", { headers: { Authorization: "Bearer sk_wrong_wrong_wrong_wrong_wrong" } }), 401, "unauthorized")) as Json).toMatchObject({ type: "authentication_error" });
+    expect(
+      (await expectError(await proxy("/v1/models", { headers: { Authorization: "Bearer sk_wrong_wrong_wrong_wrong_wrong" } }), 401, "unauthorized")) as Json,
+    ).toMatchObject({ type: "authentication_error" });
   });
 
   it("answers OpenAI-style errors: the proxy's error plus type", async () => {
@@ -145,9 +150,16 @@ describe("browser credentials", () => {
     const ok = await api(pk.key, "/v1/chat/completions", { body: { model: "gpt-4o-mini", max_tokens: 100, messages: user(nonce()) }, headers });
     expect(ok.status).toBe(200);
     expect(ok.headers.get("access-control-allow-origin")).toBe("https://app.test");
-    const refused = await expectError(await api(pk.key, "/v1/chat/completions", { body: { model: "gpt-4o", messages: user(nonce()) }, headers }), 402, "budget_exceeded");
+    const refused = await expectError(
+      await api(pk.key, "/v1/chat/completions", { body: { model: "gpt-4o", messages: user(nonce()) }, headers }),
+      402,
+      "budget_exceeded",
+    );
     expect(refused.details).toMatchObject({ scope: "key" });
-    const elsewhere = await api(pk.key, "/v1/chat/completions", { body: { model: "gpt-4o-mini", messages: user(nonce()) }, headers: { Origin: "https://evil.test" } });
+    const elsewhere = await api(pk.key, "/v1/chat/completions", {
+      body: { model: "gpt-4o-mini", messages: user(nonce()) },
+      headers: { Origin: "https://evil.test" },
+    });
     expect((await expectError(elsewhere, 403, "forbidden")) as Json).toMatchObject({ type: "permission_error" });
   });
 
@@ -171,7 +183,10 @@ describe("streamed chat", () => {
     const got = events(await res.text());
     expect(got.at(-1)).toBe("[DONE]");
     expect(got.some((e) => typeof e === "object" && e.usage)).toBe(false);
-    const text = got.filter((e): e is Json => typeof e === "object").map((e) => e.choices[0]?.delta?.content ?? "").join("");
+    const text = got
+      .filter((e): e is Json => typeof e === "object")
+      .map((e) => e.choices[0]?.delta?.content ?? "")
+      .join("");
     expect(text).toBe(`Simulated reply to: stream ${n}`);
 
     const [upstream] = await simRequests(n);
@@ -225,8 +240,14 @@ describe("chat prices", () => {
   it("shows chat prices with provenance and lets the operator change them", async () => {
     const { key } = await tenantWithKey();
     const before = await json(await api(key, "/api/v1/prices"));
-    expect(before.chat_prices).toContainEqual(expect.objectContaining({ model: "gpt-4o-mini", input_usd_per_1m_tokens: 0.15, output_usd_per_1m_tokens: 0.6, source: "provisional" }));
-    const bad = await expectError(await admin("/admin/v1/prices", { method: "PUT", body: { chat_prices: [{ model: "m", input_usd_per_1m_tokens: -1, output_usd_per_1m_tokens: 1 }] } }), 400, "invalid_request");
+    expect(before.chat_prices).toContainEqual(
+      expect.objectContaining({ model: "gpt-4o-mini", input_usd_per_1m_tokens: 0.15, output_usd_per_1m_tokens: 0.6, source: "provisional" }),
+    );
+    const bad = await expectError(
+      await admin("/admin/v1/prices", { method: "PUT", body: { chat_prices: [{ model: "m", input_usd_per_1m_tokens: -1, output_usd_per_1m_tokens: 1 }] } }),
+      400,
+      "invalid_request",
+    );
     expect(bad.details.issues.map((i: Json) => i.field)).toEqual(["chat_prices[0].input_usd_per_1m_tokens"]);
     const chatPrices = [
       { model: "gpt-4o-mini", input_usd_per_1m_tokens: 1, output_usd_per_1m_tokens: 2, max_output_tokens: 100 },
@@ -236,7 +257,9 @@ describe("chat prices", () => {
     expect(put.status).toBe(200);
     expect((await json(put)).prices).toHaveLength(before.prices.length);
     const after = await json(await api(key, "/api/v1/prices"));
-    expect(after.chat_prices).toContainEqual(expect.objectContaining({ model: "gpt-4o-mini", input_usd_per_1m_tokens: 1, source: "published", max_output_tokens: 100 }));
+    expect(after.chat_prices).toContainEqual(
+      expect.objectContaining({ model: "gpt-4o-mini", input_usd_per_1m_tokens: 1, source: "published", max_output_tokens: 100 }),
+    );
     const n = nonce();
     const res = await chat(key, { messages: user(n) });
     expect(res.headers.get("X-Charged-Usd")).toBe("0.000009"); // 1 in × $1 + 4 out × $2 per 1M

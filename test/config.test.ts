@@ -24,7 +24,13 @@ function configError(vars: Record<string, string | undefined>): AppError {
 describe("loadConfig", () => {
   it("reads the test configuration", () => {
     const config = loadConfig(withVars({}));
-    expect(config).toMatchObject({ runapiBaseUrl: "https://runapi.test", upstreamTimeoutMs: 1500, maxBodyBytes: 65_536, allowHttpUrls: false, pricingMode: "table" });
+    expect(config).toMatchObject({
+      runapiBaseUrl: "https://runapi.test",
+      upstreamTimeoutMs: 1500,
+      maxBodyBytes: 65_536,
+      allowHttpUrls: false,
+      pricingMode: "table",
+    });
   });
 
   it.each([
@@ -43,7 +49,10 @@ describe("loadConfig", () => {
     expect(err.message).toContain(variable);
   });
 
-  it.each([["missing", undefined], ["set to \"\"", ""]])("says RUNAPI_API_KEY %s is \"not set\", not \"invalid\"", (_name, value) => {
+  it.each([
+    ["missing", undefined],
+    ['set to ""', ""],
+  ])('says RUNAPI_API_KEY %s is "not set", not "invalid"', (_name, value) => {
     expect(configError({ RUNAPI_API_KEY: value }).message).toContain("RUNAPI_API_KEY is not set");
   });
 

@@ -29,7 +29,12 @@ describe("create and status, drop-in", () => {
     expect(JSON.stringify(received!.headers)).not.toContain(key);
     expect(received!.headers.cookie).toBeUndefined();
     const body = JSON.parse(received!.body);
-    expect(body).toMatchObject({ model: "hailuo-02-image-to-video-standard", first_frame_image_url: "https://img.test/a.png", duration_seconds: 6, output_resolution: "512p" });
+    expect(body).toMatchObject({
+      model: "hailuo-02-image-to-video-standard",
+      first_frame_image_url: "https://img.test/a.png",
+      duration_seconds: 6,
+      output_resolution: "512p",
+    });
     expect(body.image_url).toBeUndefined();
     expect(body.callback_url).toMatch(/^https:\/\/proxy\.test\/webhooks\/runapi\/[0-9a-f-]{36}\/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
     expect(received!.headers["idempotency-key"]).toMatch(/^[0-9a-f-]{36}$/);
@@ -53,7 +58,14 @@ describe("create and status, drop-in", () => {
     for (const path of [`/api/v1/hailuo/image_to_video/${id}`, `/api/v1/tasks/${id}`]) {
       const res = await api(key, path);
       expect(res.status).toBe(200);
-      expect(await json(res)).toMatchObject({ id, task_id: id, status: "pending", model: "hailuo-02-image-to-video-standard", estimated_cost_usd: 0.5, charged_usd: null });
+      expect(await json(res)).toMatchObject({
+        id,
+        task_id: id,
+        status: "pending",
+        model: "hailuo-02-image-to-video-standard",
+        estimated_cost_usd: 0.5,
+        charged_usd: null,
+      });
     }
   });
 
@@ -68,7 +80,13 @@ describe("create and status, drop-in", () => {
     const a = await tenantWithKey();
     const b = await tenantWithKey();
     const { id } = await json(await api(a.key, "/api/v1/hailuo/text_to_video", { body: t2v(nonce()) }));
-    for (const path of [`/api/v1/hailuo/text_to_video/${id}`, `/api/v1/tasks/${id}`, `/api/v1/tasks/${id}/events`, `/api/v1/tasks/${crypto.randomUUID()}`, "/api/v1/tasks/not-a-uuid"]) {
+    for (const path of [
+      `/api/v1/hailuo/text_to_video/${id}`,
+      `/api/v1/tasks/${id}`,
+      `/api/v1/tasks/${id}/events`,
+      `/api/v1/tasks/${crypto.randomUUID()}`,
+      "/api/v1/tasks/not-a-uuid",
+    ]) {
       const res = await api(b.key, path);
       expect(res.status, path).toBe(404);
       expect((await json(res)).error.code).toBe("not_found");

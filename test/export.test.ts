@@ -29,12 +29,25 @@ describe("ledger export", () => {
     const reservedAt = Date.parse("2026-10-31T23:59:30Z");
     const settledAt = Date.parse("2026-11-01T00:00:30Z");
     const taskId = crypto.randomUUID();
-    const reserve = { taskId, keyId: "k", endUser: null, model: "hailuo-02-text-to-video-standard", amountMicros: 300_000, now: reservedAt, budgets: [budget], maxConcurrentTasks: null, requestsPerMinute: null, idempotency: null };
+    const reserve = {
+      taskId,
+      keyId: "k",
+      endUser: null,
+      model: "hailuo-02-text-to-video-standard",
+      amountMicros: 300_000,
+      now: reservedAt,
+      budgets: [budget],
+      maxConcurrentTasks: null,
+      requestsPerMinute: null,
+      idempotency: null,
+    };
     expect((await stub.reserve(reserve)).ok).toBe(true);
     await stub.settle(taskId, 300_000, settledAt);
 
     const settled = async (from: string, to: string) =>
-      (await stub.entries({ from: Date.parse(from), to: Date.parse(to), by: "booked_at" })).entries.filter((e) => e.type === "settle").reduce((n, e) => n + e.amount_micros, 0);
+      (await stub.entries({ from: Date.parse(from), to: Date.parse(to), by: "booked_at" })).entries
+        .filter((e) => e.type === "settle")
+        .reduce((n, e) => n + e.amount_micros, 0);
     const [october] = await stub.usage(reservedAt, [budget]);
     const [november] = await stub.usage(settledAt, [budget]);
     expect(await settled("2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z")).toBe(october!.spent_micros);

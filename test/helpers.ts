@@ -95,7 +95,9 @@ export async function deliverCallbacks(upstreamId: string): Promise<Response[]> 
   const { callbacks } = (await res.json()) as { callbacks: { url: string; body: unknown }[] };
   const out: Response[] = [];
   for (const cb of callbacks) {
-    out.push(await exports.default.fetch(new Request(cb.url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(cb.body) })));
+    out.push(
+      await exports.default.fetch(new Request(cb.url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(cb.body) })),
+    );
   }
   return out;
 }

@@ -207,7 +207,9 @@ describe("POST /api/v1/estimate and GET /api/v1/prices", () => {
 
   it("prices the effective shape of an aliased image body", async () => {
     const { key } = await tenantWithKey();
-    const body = await json(await api(key, "/api/v1/estimate", { body: { model: "hailuo-2-3-image-to-video-pro", prompt: nonce(), image_url: IMG, duration: "10" } }));
+    const body = await json(
+      await api(key, "/api/v1/estimate", { body: { model: "hailuo-2-3-image-to-video-pro", prompt: nonce(), image_url: IMG, duration: "10" } }),
+    );
     expect(body).toMatchObject({ model: V23_PRO, estimated_cost_usd: 1.6, price_source: "provisional" });
   });
 
@@ -244,7 +246,17 @@ describe("POST /api/v1/estimate and GET /api/v1/prices", () => {
     expect(body.currency).toBe("USD");
     expect(body.prices).toHaveLength(14);
     for (const p of body.prices) expect(["published", "provisional"]).toContain(p.source);
-    expect(body.prices).toContainEqual(expect.objectContaining({ model: "hailuo-02-text-to-video-standard", duration_seconds: 6, output_resolution: "768p", price_usd: 0.3, source: "published" }));
-    expect(body.prices).toContainEqual(expect.objectContaining({ model: V23_PRO, duration_seconds: 10, output_resolution: "768p", price_usd: 1.6, source: "provisional" }));
+    expect(body.prices).toContainEqual(
+      expect.objectContaining({
+        model: "hailuo-02-text-to-video-standard",
+        duration_seconds: 6,
+        output_resolution: "768p",
+        price_usd: 0.3,
+        source: "published",
+      }),
+    );
+    expect(body.prices).toContainEqual(
+      expect.objectContaining({ model: V23_PRO, duration_seconds: 10, output_resolution: "768p", price_usd: 1.6, source: "provisional" }),
+    );
   });
 });

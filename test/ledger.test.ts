@@ -20,12 +20,26 @@ afterEach(async () => {
   for (const stub of opened.splice(0)) expect((await stub.totalsCheck()).mismatches).toEqual([]);
 });
 
-const budget = (scope: ScopeBudget["scope"], subject: string, limit: number, period: Period = "day"): ScopeBudget => ({ scope, subject, limit_micros: limit, period });
+const budget = (scope: ScopeBudget["scope"], subject: string, limit: number, period: Period = "day"): ScopeBudget => ({
+  scope,
+  subject,
+  limit_micros: limit,
+  period,
+});
 const tenant = (limit: number, period: Period = "day") => budget("tenant", "tenant_1", limit, period);
 function req(over: Partial<ReserveRequest> = {}): ReserveRequest {
   return {
-    taskId: crypto.randomUUID(), keyId: "key_a", endUser: null, model: "hailuo-02-text-to-video-standard", amountMicros: PRICE, now: NOW,
-    budgets: [tenant(10_000_000)], maxConcurrentTasks: null, requestsPerMinute: null, idempotency: null, ...over,
+    taskId: crypto.randomUUID(),
+    keyId: "key_a",
+    endUser: null,
+    model: "hailuo-02-text-to-video-standard",
+    amountMicros: PRICE,
+    now: NOW,
+    budgets: [tenant(10_000_000)],
+    maxConcurrentTasks: null,
+    requestsPerMinute: null,
+    idempotency: null,
+    ...over,
   };
 }
 /** A video task's create: the same money rules as a hold, plus the task row. Tasks live on the object's clock: NOW maps to now. */
@@ -35,9 +49,17 @@ function task(r: ReserveRequest): CreateTaskRequest {
     ...r,
     now,
     init: {
-      id: r.taskId, tenantId: "tenant_1", keyId: r.keyId, endUser: r.endUser, endpoint: "text_to_video",
+      id: r.taskId,
+      tenantId: "tenant_1",
+      keyId: r.keyId,
+      endUser: r.endUser,
+      endpoint: "text_to_video",
       request: { endpoint: "text_to_video", model: r.model, prompt: "p", duration_seconds: 6 } as CreateTaskRequest["init"]["request"],
-      estimateMicros: r.amountMicros, priceSource: "table", callbackUrl: "https://proxy.test/cb", notifyUrl: null, now,
+      estimateMicros: r.amountMicros,
+      priceSource: "table",
+      callbackUrl: "https://proxy.test/cb",
+      notifyUrl: null,
+      now,
     },
   };
 }
@@ -64,7 +86,10 @@ describe("reserve under concurrency", () => {
     expect(results.filter((r) => r.ok)).toHaveLength(7);
     const refused = results.filter((r) => !r.ok);
     expect(refused).toHaveLength(43);
-    expect(refused[0]).toMatchObject({ code: "budget_exceeded", scope: { scope: "tenant", required_micros: PRICE, reserved_micros: 7 * PRICE, remaining_micros: PRICE - 1 } });
+    expect(refused[0]).toMatchObject({
+      code: "budget_exceeded",
+      scope: { scope: "tenant", required_micros: PRICE, reserved_micros: 7 * PRICE, remaining_micros: PRICE - 1 },
+    });
     expect(await state(stub, limit)).toMatchObject({ reserved_micros: 7 * PRICE, spent_micros: 0 });
 
     const held = requests.filter((_, i) => results[i]!.ok);
@@ -216,7 +241,12 @@ describe("scopes and limits", () => {
     expect((await stub.createTask(task(first))).ok).toBe(true);
     expect(await stub.createTask(task(req({ idempotency: idem("h1") })))).toEqual({ ok: false, code: "idempotency_in_progress" });
     await stub.submitted(first.taskId, crypto.randomUUID());
-    expect(await stub.createTask(task(req({ idempotency: idem("h1") })))).toMatchObject({ ok: false, code: "idempotent_replay", view: { id: first.taskId, status: "pending" }, estimate_micros: PRICE });
+    expect(await stub.createTask(task(req({ idempotency: idem("h1") })))).toMatchObject({
+      ok: false,
+      code: "idempotent_replay",
+      view: { id: first.taskId, status: "pending" },
+      estimate_micros: PRICE,
+    });
     expect(await stub.createTask(task(req({ idempotency: idem("h2") })))).toEqual({ ok: false, code: "idempotency_conflict" });
     const later = req({ idempotency: idem("h2"), now: NOW + 24 * 3_600_000 });
     expect((await stub.createTask(task(later))).ok).toBe(true);
@@ -255,7 +285,11 @@ describe("operator views", () => {
     const all = (await stub.entries({})).entries;
     expect(all.map((e) => e.type)).toEqual(["reserve", "settle", "reserve", "settle", "adjust", "adjust"]);
     const todays = (await stub.entries({ from: Date.parse("2026-03-10T00:00:00Z"), to: NOW + 2 })).entries;
-    expect(todays.map((e) => [e.type, e.amount_micros])).toEqual([["reserve", PRICE], ["settle", 900_000], ["adjust", 500_000]]);
+    expect(todays.map((e) => [e.type, e.amount_micros])).toEqual([
+      ["reserve", PRICE],
+      ["settle", 900_000],
+      ["adjust", 500_000],
+    ]);
     expect(todays[1]).toMatchObject({ task_id: today.taskId, key_id: "key_a", reserved_micros: PRICE, at: new Date(NOW).toISOString() });
     expect(todays[2]).toMatchObject({ reason: "goodwill", task_id: null });
     expect((await stub.entries({ limit: 2 })).entries).toHaveLength(2);
@@ -283,7 +317,16 @@ describe("operator views", () => {
     expect(seen).toEqual([...ids].reverse());
 
     const failed = await stub.listTasks({ status: "failed", limit: 10 });
-    expect(failed).toEqual({ next_cursor: null, tasks: [ids[3], ids[1]].map((id, i) => ({ id, status: "failed", model: "hailuo-02-text-to-video-standard", key_id: "key_a", created_at: new Date(REAL_NOW + (i ? 1000 : 3000)).toISOString() })) });
+    expect(failed).toEqual({
+      next_cursor: null,
+      tasks: [ids[3], ids[1]].map((id, i) => ({
+        id,
+        status: "failed",
+        model: "hailuo-02-text-to-video-standard",
+        key_id: "key_a",
+        created_at: new Date(REAL_NOW + (i ? 1000 : 3000)).toISOString(),
+      })),
+    });
     expect((await stub.listTasks({ status: "pending", limit: 10 })).tasks.map((t) => t.id)).toEqual([ids[4], ids[2], ids[0]]);
     expect(await failure(() => stub.listTasks({ limit: 2, cursor: "not-a-cursor" }))).toMatch(/invalid cursor/);
     for (const id of [ids[0]!, ids[2]!, ids[4]!]) await stub.submitRefused(id, { code: "upstream_error", message: "cleanup" });

@@ -1,6 +1,24 @@
 import { Webhook } from "standardwebhooks";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { advanceClock, advanceUpstream, api, deliverCallbacks, eventually, getTask, json, ledgerObject, me, nonce, proxy, runAlarm, sim, simRequests, t2v, tenantWithKey, upstreamIdOf } from "./helpers";
+import {
+  advanceClock,
+  advanceUpstream,
+  api,
+  deliverCallbacks,
+  eventually,
+  getTask,
+  json,
+  ledgerObject,
+  me,
+  nonce,
+  proxy,
+  runAlarm,
+  sim,
+  simRequests,
+  t2v,
+  tenantWithKey,
+  upstreamIdOf,
+} from "./helpers";
 
 const HOOK = "https://hooks.tenant.test/runapi";
 
@@ -139,7 +157,12 @@ describe("callbacks are only hints", () => {
     const real = new URL(JSON.parse((await simRequests(marker))[0]!.body).callback_url as string).pathname;
     const token = real.split("/").at(-1)!;
     const otherTenant = `${btoa("someone-else").replace(/=+$/, "")}.${token.split(".")[1]}`;
-    for (const path of [`/webhooks/runapi/${id}/forged-token`, `/webhooks/runapi/${id}/${otherTenant}`, `/webhooks/runapi/${crypto.randomUUID()}/${token}`, `/webhooks/runapi/not-a-uuid/x`]) {
+    for (const path of [
+      `/webhooks/runapi/${id}/forged-token`,
+      `/webhooks/runapi/${id}/${otherTenant}`,
+      `/webhooks/runapi/${crypto.randomUUID()}/${token}`,
+      `/webhooks/runapi/not-a-uuid/x`,
+    ]) {
       const res = await proxy(path, { method: "POST", body: JSON.stringify({ id, status: "completed" }) });
       expect(res.status, path).toBe(404);
     }

@@ -2,7 +2,21 @@ import { describe, expect, it } from "vitest";
 import { callbackToken } from "../src/domain/webhook-signing";
 import type { CreateTaskRequest } from "../src/durable-objects/tenant";
 import {
-  advanceClock, advanceUpstream, api, deliverCallbacks, eventually, getTask, json, ledgerObject, me, nonce, sim, simRequests, t2v, tenantWithKey, upstreamIdOf,
+  advanceClock,
+  advanceUpstream,
+  api,
+  deliverCallbacks,
+  eventually,
+  getTask,
+  json,
+  ledgerObject,
+  me,
+  nonce,
+  sim,
+  simRequests,
+  t2v,
+  tenantWithKey,
+  upstreamIdOf,
 } from "./helpers";
 
 const CREATE = "/api/v1/hailuo/text_to_video";
@@ -21,11 +35,38 @@ async function heldCreate(tenantId: string, keyId: string, prompt: string): Prom
   const id = crypto.randomUUID();
   const token = await callbackToken(SIGNING_SECRET, tenantId, id);
   const now = Date.now();
-  const request = { endpoint: "text_to_video" as const, model: "hailuo-02-text-to-video-standard" as const, prompt, duration_seconds: 6 as const, output_resolution: "768p" as const };
+  const request = {
+    endpoint: "text_to_video" as const,
+    model: "hailuo-02-text-to-video-standard" as const,
+    prompt,
+    duration_seconds: 6 as const,
+    output_resolution: "768p" as const,
+  };
   const budgets = [{ scope: "tenant" as const, subject: tenantId, limit_micros: 100_000_000, period: "month" as const }];
   return {
-    taskId: id, keyId, endUser: null, model: request.model, amountMicros: 300_000, now, budgets, maxConcurrentTasks: null, requestsPerMinute: null, idempotency: null,
-    init: { id, tenantId, keyId, endUser: null, endpoint: "text_to_video", request, estimateMicros: 300_000, priceSource: "table", callbackUrl: `https://proxy.test/webhooks/runapi/${id}/${token}`, notifyUrl: null, now },
+    taskId: id,
+    keyId,
+    endUser: null,
+    model: request.model,
+    amountMicros: 300_000,
+    now,
+    budgets,
+    maxConcurrentTasks: null,
+    requestsPerMinute: null,
+    idempotency: null,
+    init: {
+      id,
+      tenantId,
+      keyId,
+      endUser: null,
+      endpoint: "text_to_video",
+      request,
+      estimateMicros: 300_000,
+      priceSource: "table",
+      callbackUrl: `https://proxy.test/webhooks/runapi/${id}/${token}`,
+      notifyUrl: null,
+      now,
+    },
   };
 }
 

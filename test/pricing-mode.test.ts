@@ -14,7 +14,13 @@ function request(body: Record<string, unknown>): HailuoRequest {
   return parsed.request;
 }
 
-const req = request({ model: "hailuo-02-image-to-video-standard", prompt: "x", first_frame_image_url: "https://i.test/a.png", duration_seconds: 6, output_resolution: "512p" });
+const req = request({
+  model: "hailuo-02-image-to-video-standard",
+  prompt: "x",
+  first_frame_image_url: "https://i.test/a.png",
+  duration_seconds: 6,
+  output_resolution: "512p",
+});
 
 describe("pricing mode", () => {
   it("table mode prices from the table without asking RunAPI", async () => {

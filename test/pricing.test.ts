@@ -126,7 +126,7 @@ describe("parsePriceTable", () => {
     expect(result.table.slice(0, 3).map((c) => c.price_micros)).toEqual([123_457, 0, 12_500_000]);
   });
 
-  it('defaults a cell\'s source to "published" (the operator\'s own price) and keeps an explicit one', () => {
+  it("defaults a cell's source to \"published\" (the operator's own price) and keeps an explicit one", () => {
     const json = defaultJson();
     for (const p of json.prices) {
       delete p.source;
@@ -145,11 +145,20 @@ describe("parsePriceTable", () => {
     expect(parsePriceTable(json).ok).toBe(true);
   });
 
-  it.each([["null", null], ["an array", []], ["a string", "0.30"], ["a number", 1]])("rejects %s", (_name, input) => {
+  it.each([
+    ["null", null],
+    ["an array", []],
+    ["a string", "0.30"],
+    ["a number", 1],
+  ])("rejects %s", (_name, input) => {
     expect(rejected(input)).toEqual([{ field: "", message: 'must be a JSON object {"currency":"USD","prices":[…]}' }]);
   });
 
-  it.each([["missing", undefined], ["an object", {}], ["a string", "x"]])("rejects prices that is %s", (_name, prices) => {
+  it.each([
+    ["missing", undefined],
+    ["an object", {}],
+    ["a string", "x"],
+  ])("rejects prices that is %s", (_name, prices) => {
     expect(rejected({ currency: "USD", prices })).toEqual([{ field: "prices", message: "must be an array of price cells" }]);
   });
 
@@ -177,7 +186,9 @@ describe("parsePriceTable", () => {
   it("rejects an unknown model", () => {
     const json = defaultJson();
     json.prices.push({ model: "hailuo-03-ultra", duration_seconds: 6, output_resolution: "768p", price_usd: 1 });
-    expect(rejected(json)).toEqual([{ field: "prices[14].model", message: expect.stringMatching(/^unknown model; models are hailuo-02-text-to-video-standard, /) }]);
+    expect(rejected(json)).toEqual([
+      { field: "prices[14].model", message: expect.stringMatching(/^unknown model; models are hailuo-02-text-to-video-standard, /) },
+    ]);
   });
 
   it("rejects the legacy model spelling (tables use canonical ids)", () => {

@@ -41,7 +41,9 @@ describe("issuing publishable keys", () => {
     const { tenantId } = await tenantWithKey();
     const byDefault = await json(await admin(`/admin/v1/tenants/${tenantId}/keys`, { body: { kind: "publishable", allowed_origins: [ORIGIN] } }));
     expect(byDefault).toMatchObject({ kind: "publishable", allowed_origins: [ORIGIN], end_user_requests_per_minute: 5 });
-    const custom = await json(await admin(`/admin/v1/tenants/${tenantId}/keys`, { body: { kind: "publishable", allowed_origins: [ORIGIN], end_user_requests_per_minute: 2 } }));
+    const custom = await json(
+      await admin(`/admin/v1/tenants/${tenantId}/keys`, { body: { kind: "publishable", allowed_origins: [ORIGIN], end_user_requests_per_minute: 2 } }),
+    );
     expect(custom.end_user_requests_per_minute).toBe(2);
     const secret = await json(await admin(`/admin/v1/tenants/${tenantId}/keys`, { body: { kind: "secret" } }));
     expect(secret.end_user_requests_per_minute).toBeNull();

@@ -54,7 +54,8 @@ function runapiSdk(key: string) {
       balance: () => get<AccountBalanceResponse>("/api/v1/me/balance"),
     },
     pricing: {
-      list: (filters: Record<string, string> = {}) => get<{ as_of: string; price_schedules: PriceSchedule[] }>(`/api/v1/price_schedules?${new URLSearchParams(filters)}`),
+      list: (filters: Record<string, string> = {}) =>
+        get<{ as_of: string; price_schedules: PriceSchedule[] }>(`/api/v1/price_schedules?${new URLSearchParams(filters)}`),
       quote: async (params: { service: string; action: string; model?: string; params?: Record<string, unknown> }) => {
         const res = await api(key, "/api/v1/price_quotes", { body: params });
         if (res.status !== 200) throw new Error(`quote: ${res.status} ${await res.text()}`);
@@ -75,7 +76,13 @@ describe("account", () => {
   it("balance() is the caller's budget in cents, and moves with spend", async () => {
     const { key } = await tenantWithKey({ budget: { limit_usd: 5, period: "month" } });
     const sdk = runapiSdk(key);
-    expect(await sdk.account.balance()).toMatchObject({ balance_cents: 500, paid_balance_cents: 500, bonus_balance_cents: 0, spent_cents_today: 0, spent_cents_total: 0 });
+    expect(await sdk.account.balance()).toMatchObject({
+      balance_cents: 500,
+      paid_balance_cents: 500,
+      bonus_balance_cents: 0,
+      spent_cents_today: 0,
+      spent_cents_total: 0,
+    });
     const created = await api(key, "/api/v1/hailuo/text_to_video", { body: t2v(`balance ${nonce()}`) });
     expect(created.status).toBe(200);
     // $0.30 reserved: the balance already counts it; nothing is spent until the task settles.
@@ -89,7 +96,12 @@ describe("account", () => {
 
   it("balance() for a browser caller shows only its own scopes, never the tenant's", async () => {
     const { tenantId } = await tenantWithKey({ budget: { limit_usd: 100, period: "month" } });
-    const pk = await newKey(tenantId, { kind: "publishable", name: "marketing-site", allowed_origins: ["https://app.test"], budget: { limit_usd: 2, period: "day" } });
+    const pk = await newKey(tenantId, {
+      kind: "publishable",
+      name: "marketing-site",
+      allowed_origins: ["https://app.test"],
+      budget: { limit_usd: 2, period: "day" },
+    });
     const res = await api(pk.key, "/api/v1/me/balance", { headers: { Origin: "https://app.test" } });
     expect(await json(res)).toMatchObject({ balance_cents: 200, scope: "end_user" });
     const info = await json(await api(pk.key, "/api/v1/me", { headers: { Origin: "https://app.test" } }));
@@ -106,9 +118,22 @@ describe("pricing", () => {
     const { price_schedules, as_of } = await runapiSdk(key).pricing.list();
     expect(Date.parse(as_of)).not.toBeNaN();
     const t2vStd = price_schedules.find((s) => s.model === "hailuo-02-text-to-video-standard")!;
-    expect(t2vStd).toMatchObject({ service: "hailuo", action: "text_to_video", currency: "USD", billing_unit: "task", unit_price_cents: 30, billing_config: { overrides: { "6/768p": 30, "10/768p": 50 } } });
+    expect(t2vStd).toMatchObject({
+      service: "hailuo",
+      action: "text_to_video",
+      currency: "USD",
+      billing_unit: "task",
+      unit_price_cents: 30,
+      billing_config: { overrides: { "6/768p": 30, "10/768p": 50 } },
+    });
     const mini = price_schedules.find((s) => s.model === "gpt-4o-mini")!;
-    expect(mini).toMatchObject({ service: "chat", action: "chat_completions", billing_unit: "token", input_price_per_1m_cents: 15, output_price_per_1m_cents: 60 });
+    expect(mini).toMatchObject({
+      service: "chat",
+      action: "chat_completions",
+      billing_unit: "token",
+      input_price_per_1m_cents: 15,
+      output_price_per_1m_cents: 60,
+    });
     const filtered = await runapiSdk(key).pricing.list({ service: "hailuo", action: "image_to_video" });
     expect(filtered.price_schedules.map((s) => s.action)).toEqual(Array(4).fill("image_to_video"));
   });
@@ -117,10 +142,27 @@ describe("pricing", () => {
     const { key } = await tenantWithKey();
     const sdk = runapiSdk(key);
     const n = nonce();
-    const q = await sdk.pricing.quote({ service: "hailuo", action: "text_to_video", model: "hailuo-02-text-to-video-standard", params: { duration_seconds: 10, prompt: n } });
-    expect(q).toMatchObject({ service: "hailuo", action: "text_to_video", model: "hailuo-02-text-to-video-standard", currency: "USD", reservation_amount_cents: 50, pricing_status: "available" });
+    const q = await sdk.pricing.quote({
+      service: "hailuo",
+      action: "text_to_video",
+      model: "hailuo-02-text-to-video-standard",
+      params: { duration_seconds: 10, prompt: n },
+    });
+    expect(q).toMatchObject({
+      service: "hailuo",
+      action: "text_to_video",
+      model: "hailuo-02-text-to-video-standard",
+      currency: "USD",
+      reservation_amount_cents: 50,
+      pricing_status: "available",
+    });
     expect(await simRequests(n)).toHaveLength(0);
-    const i2v = await sdk.pricing.quote({ service: "hailuo", action: "image_to_video", model: "hailuo-02-image-to-video-standard", params: { duration_seconds: 6, output_resolution: "512p" } });
+    const i2v = await sdk.pricing.quote({
+      service: "hailuo",
+      action: "image_to_video",
+      model: "hailuo-02-image-to-video-standard",
+      params: { duration_seconds: 6, output_resolution: "512p" },
+    });
     expect(i2v.reservation_amount_cents).toBe(12);
     const chat = await sdk.pricing.quote({ service: "chat", action: "chat_completions", model: "gpt-4o", params: { input_tokens: 1000, max_tokens: 1000 } });
     expect(chat.reservation_amount_cents).toBe(1.25); // 1000 × $2.50/1M + 1000 × $10/1M
@@ -128,7 +170,9 @@ describe("pricing", () => {
 
   it("refuses a quote for an impossible request with a 400 naming the field", async () => {
     const { key } = await tenantWithKey();
-    const res = await api(key, "/api/v1/price_quotes", { body: { service: "hailuo", action: "text_to_video", model: "hailuo-02-text-to-video-pro", params: { duration_seconds: 10 } } });
+    const res = await api(key, "/api/v1/price_quotes", {
+      body: { service: "hailuo", action: "text_to_video", model: "hailuo-02-text-to-video-pro", params: { duration_seconds: 10 } },
+    });
     const error = await expectError(res, 400, "invalid_request");
     expect(JSON.stringify(error.details)).toContain("duration_seconds");
     await expectError(await api(key, "/api/v1/price_quotes", { body: { service: "suno", action: "x" } }), 400, "invalid_request");

@@ -19,10 +19,13 @@ const user = (content: string) => [{ role: "user", content }];
 /** The JSON payloads of a stream's `data:` events, `[DONE]` as the string. */
 async function events(res: Response): Promise<(Json | string)[]> {
   const text = await res.text();
-  return text.split("\n\n").filter(Boolean).map((e) => {
-    const data = e.replace(/^data: /, "");
-    return data === "[DONE]" ? data : (JSON.parse(data) as Json);
-  });
+  return text
+    .split("\n\n")
+    .filter(Boolean)
+    .map((e) => {
+      const data = e.replace(/^data: /, "");
+      return data === "[DONE]" ? data : (JSON.parse(data) as Json);
+    });
 }
 
 describe("simulated chat completions", () => {
@@ -44,18 +47,30 @@ describe("simulated chat completions", () => {
   it("calls the first tool when tools are given, plain and streamed", async () => {
     const tools = [{ type: "function", function: { name: "lookup", parameters: { type: "object", properties: { query: { type: "string" } } } } }];
     const plain = await (await chat({ tools, messages: user("weather in Oslo") })).json<Json>();
-    expect(plain.choices[0]).toMatchObject({ finish_reason: "tool_calls", message: { content: null, tool_calls: [{ type: "function", function: { name: "lookup", arguments: '{"query":"weather in Oslo"}' } }] } });
+    expect(plain.choices[0]).toMatchObject({
+      finish_reason: "tool_calls",
+      message: { content: null, tool_calls: [{ type: "function", function: { name: "lookup", arguments: '{"query":"weather in Oslo"}' } }] },
+    });
     const streamed = (await events(await chat({ tools, stream: true, messages: user("weather in Oslo") }))).filter((e): e is Json => typeof e === "object");
-    const args = streamed.flatMap((e) => e.choices[0]?.delta?.tool_calls ?? []).map((t: Json) => t.function?.arguments ?? "").join("");
+    const args = streamed
+      .flatMap((e) => e.choices[0]?.delta?.tool_calls ?? [])
+      .map((t: Json) => t.function?.arguments ?? "")
+      .join("");
     expect(args).toBe('{"query":"weather in Oslo"}');
     expect(streamed.at(-1)?.choices[0].finish_reason).toBe("tool_calls");
   });
 
   it("answers a tool result with text", async () => {
-    const body = await (await chat({
-      tools: [{ type: "function", function: { name: "lookup" } }],
-      messages: [...user("weather?"), { role: "assistant", content: null, tool_calls: [{ id: "call_1", type: "function", function: { name: "lookup", arguments: "{}" } }] }, { role: "tool", tool_call_id: "call_1", content: "sunny" }],
-    })).json<Json>();
+    const body = await (
+      await chat({
+        tools: [{ type: "function", function: { name: "lookup" } }],
+        messages: [
+          ...user("weather?"),
+          { role: "assistant", content: null, tool_calls: [{ id: "call_1", type: "function", function: { name: "lookup", arguments: "{}" } }] },
+          { role: "tool", tool_call_id: "call_1", content: "sunny" },
+        ],
+      })
+    ).json<Json>();
     expect(body.choices[0].message.content).toBe("The tool said: sunny");
   });
 

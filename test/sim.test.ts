@@ -239,8 +239,17 @@ describe("control API and callbacks", () => {
 describe("progress over time (pure)", () => {
   const timings = { processingAfterMs: 2_000, completeAfterMs: 8_000 };
   const task = (prompt: string, forced: Partial<TaskRecord> = {}): TaskRecord => ({
-    id: "7d1e6f0a-3c1b-4b7e-9a51-0c2f9f2a1e10", endpoint: "text_to_video", model: "hailuo-02-text-to-video-standard",
-    prompt, callbackUrl: null, createdAt: 1_000_000, forcedStatus: null, forcedAt: null, forcedCostCents: null, forcedError: null, ...forced,
+    id: "7d1e6f0a-3c1b-4b7e-9a51-0c2f9f2a1e10",
+    endpoint: "text_to_video",
+    model: "hailuo-02-text-to-video-standard",
+    prompt,
+    callbackUrl: null,
+    createdAt: 1_000_000,
+    forcedStatus: null,
+    forcedAt: null,
+    forcedCostCents: null,
+    forcedError: null,
+    ...forced,
   });
 
   it("moves pending → processing → completed with time", () => {
@@ -269,8 +278,7 @@ describe("progress over time (pure)", () => {
 });
 
 describe("account endpoints", () => {
-  const quote = (model: string, action: string, params: Json = {}) =>
-    call("POST", "/api/v1/price_quotes", { service: "hailuo", action, model, params });
+  const quote = (model: string, action: string, params: Json = {}) => call("POST", "/api/v1/price_quotes", { service: "hailuo", action, model, params });
 
   it("quotes from the simulator's table", async () => {
     const res = await quote("hailuo-02-image-to-video-standard", "image_to_video", { duration_seconds: 10, output_resolution: "512p" });
@@ -307,7 +315,11 @@ describe("OpenAI-compatible endpoints", () => {
   it("answers a chat completion", async () => {
     const res = await call("POST", "/v1/chat/completions", { model: "gpt-4o-mini", messages: [{ role: "user", content: "hello there" }] });
     const body = await res.json<Json>();
-    expect(body).toMatchObject({ object: "chat.completion", model: "gpt-4o-mini", choices: [{ message: { role: "assistant", content: "Simulated reply to: hello there" }, finish_reason: "stop" }] });
+    expect(body).toMatchObject({
+      object: "chat.completion",
+      model: "gpt-4o-mini",
+      choices: [{ message: { role: "assistant", content: "Simulated reply to: hello there" }, finish_reason: "stop" }],
+    });
   });
 
   it("streams a chat completion as server-sent events ending [DONE]", async () => {
@@ -315,7 +327,10 @@ describe("OpenAI-compatible endpoints", () => {
     expect(res.headers.get("content-type")).toContain("text/event-stream");
     const lines = (await res.text()).split("\n\n").filter(Boolean);
     expect(lines.at(-1)).toBe("data: [DONE]");
-    const text = lines.slice(0, -1).map((l) => JSON.parse(l.slice("data: ".length)).choices[0].delta.content ?? "").join("");
+    const text = lines
+      .slice(0, -1)
+      .map((l) => JSON.parse(l.slice("data: ".length)).choices[0].delta.content ?? "")
+      .join("");
     expect(text).toBe("Simulated reply to: hello there");
   });
 
@@ -334,7 +349,9 @@ describe("request record", () => {
     const { requests } = await control("GET", `/requests?contains=${nonce}`);
     expect(requests).toHaveLength(1);
     expect(requests[0]).toMatchObject({
-      method: "POST", path: "/api/v1/hailuo/text_to_video", body: raw,
+      method: "POST",
+      path: "/api/v1/hailuo/text_to_video",
+      body: raw,
       headers: { authorization: "Bearer sk_tenant_secret", "idempotency-key": nonce, "content-type": "application/json" },
     });
   });

@@ -20,7 +20,7 @@ async function run(parts: string[], opts: { drop?: boolean; fail?: boolean } = {
   let outcome: StreamOutcome | null = null;
   const out = meterSse(source(parts, opts.fail), {
     dropUsageChunk: opts.drop ?? true,
-    cutEvent: () => "data: {\"error\":\"cut\"}\n\n",
+    cutEvent: () => 'data: {"error":"cut"}\n\n',
     onEnd: async (o) => void (outcome = o),
   });
   const text = await new Response(out).text();
@@ -54,7 +54,7 @@ describe("meterSse", () => {
   });
 
   it("counts tool-call names and arguments as output", async () => {
-    const call = `data: ${JSON.stringify({ choices: [{ delta: { tool_calls: [{ index: 0, function: { name: "f", arguments: "{\"a\":1}" } }] } }] })}`;
+    const call = `data: ${JSON.stringify({ choices: [{ delta: { tool_calls: [{ index: 0, function: { name: "f", arguments: '{"a":1}' } }] } }] })}`;
     const { outcome } = await run([`${call}\n\ndata: [DONE]\n\n`]);
     expect(outcome?.outputBytes).toBe(8);
   });

@@ -20,8 +20,11 @@ const init: TaskInit = {
 
 describe("task state machine", () => {
   const forward: [TaskStatus, TaskStatus][] = [
-    ["pending", "processing"], ["pending", "completed"], ["pending", "failed"],
-    ["processing", "completed"], ["processing", "failed"],
+    ["pending", "processing"],
+    ["pending", "completed"],
+    ["pending", "failed"],
+    ["processing", "completed"],
+    ["processing", "failed"],
   ];
   it.each(forward)("%s → %s moves forward", (from, to) => expect(canTransition(from, to)).toBe(true));
 
@@ -92,7 +95,14 @@ describe("task state machine", () => {
 
   it("shows USD in the view and no internals", () => {
     const view = taskView(newTaskRecord(init));
-    expect(view).toMatchObject({ id: init.id, task_id: init.id, status: "pending", estimated_cost_usd: 0.3, charged_usd: null, created_at: new Date(1_000).toISOString() });
+    expect(view).toMatchObject({
+      id: init.id,
+      task_id: init.id,
+      status: "pending",
+      estimated_cost_usd: 0.3,
+      charged_usd: null,
+      created_at: new Date(1_000).toISOString(),
+    });
     expect(Object.keys(view)).not.toContain("tenant_id");
     expect(JSON.stringify(view)).not.toContain("proxy.test/webhooks");
   });

@@ -18,7 +18,11 @@ const turnstileOn = (vars: Record<string, string> = {}) =>
 async function call(bindings: Bindings, credential: string, path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
   const ctx = createExecutionContext();
   const res = await app.fetch(
-    new Request(`https://proxy.test${path}`, { method: "POST", headers: { Authorization: `Bearer ${credential}`, "Content-Type": "application/json", ...headers }, body: JSON.stringify(body) }),
+    new Request(`https://proxy.test${path}`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${credential}`, "Content-Type": "application/json", ...headers },
+      body: JSON.stringify(body),
+    }),
     bindings,
     ctx,
   );
@@ -66,14 +70,24 @@ describe("Turnstile on", () => {
   it("sends its secret to siteverify: a proxy holding the wrong secret gets every token refused", async () => {
     const { pk } = await setup();
     const marker = nonce();
-    await expectError(await call(turnstileOn({ TURNSTILE_SECRET_KEY: "not-the-secret" }), pk, CREATE, t2v(marker), browser("203.0.113.42", "sim-pass-0002")), 403, "forbidden");
+    await expectError(
+      await call(turnstileOn({ TURNSTILE_SECRET_KEY: "not-the-secret" }), pk, CREATE, t2v(marker), browser("203.0.113.42", "sim-pass-0002")),
+      403,
+      "forbidden",
+    );
     expect(await simRequests(marker)).toEqual([]);
   });
 
   it("fails closed when siteverify cannot answer: 503 with Retry-After, nothing reserved or forwarded", async () => {
     const { tenantId, pk } = await setup();
     const marker = nonce();
-    const res = await call(turnstileOn({ TURNSTILE_VERIFY_URL: "https://challenges.test/no-such-endpoint" }), pk, CREATE, t2v(marker), browser("203.0.113.43", "sim-pass-0003"));
+    const res = await call(
+      turnstileOn({ TURNSTILE_VERIFY_URL: "https://challenges.test/no-such-endpoint" }),
+      pk,
+      CREATE,
+      t2v(marker),
+      browser("203.0.113.43", "sim-pass-0003"),
+    );
     const error = await expectError(res, 503, "service_unavailable");
     expect(error.message).toMatch(/human check/);
     expect(res.headers.get("Retry-After")).toBe("5");
@@ -92,7 +106,14 @@ describe("Turnstile on", () => {
   it("lets browsers send the token cross-origin (CORS preflight allows X-Turnstile-Token)", async () => {
     const ctx = createExecutionContext();
     const res = await app.fetch(
-      new Request(`https://proxy.test${CREATE}`, { method: "OPTIONS", headers: { Origin: ORIGIN, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization, content-type, x-turnstile-token" } }),
+      new Request(`https://proxy.test${CREATE}`, {
+        method: "OPTIONS",
+        headers: {
+          Origin: ORIGIN,
+          "Access-Control-Request-Method": "POST",
+          "Access-Control-Request-Headers": "authorization, content-type, x-turnstile-token",
+        },
+      }),
       turnstileOn(),
       ctx,
     );

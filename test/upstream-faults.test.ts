@@ -106,8 +106,10 @@ describe("upstream faults on create", () => {
 
 describe("RunApiClient error mapping (in-test upstream)", () => {
   const config = (): Config => ({ ...loadConfig(env), upstreamRetryBaseMs: 0, upstreamTimeoutMs: 200 });
-  const reply = (status: number, body: unknown, headers: Record<string, string> = {}) => async () =>
-    new Response(typeof body === "string" ? body : JSON.stringify(body), { status, headers: { "Content-Type": "application/json", ...headers } });
+  const reply =
+    (status: number, body: unknown, headers: Record<string, string> = {}) =>
+    async () =>
+      new Response(typeof body === "string" ? body : JSON.stringify(body), { status, headers: { "Content-Type": "application/json", ...headers } });
 
   async function createError(fetch: () => Promise<Response>): Promise<AppError> {
     const calls: RequestInit[] = [];
@@ -117,7 +119,9 @@ describe("RunApiClient error mapping (in-test upstream)", () => {
         return fetch();
       }) as typeof globalThis.fetch,
     });
-    const err = await client.createTask("text_to_video", { model: "hailuo-02-text-to-video-standard", prompt: "x" }, crypto.randomUUID()).catch((e: unknown) => e);
+    const err = await client
+      .createTask("text_to_video", { model: "hailuo-02-text-to-video-standard", prompt: "x" }, crypto.randomUUID())
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AppError);
     const app = err as AppError;
     expect(app.message).not.toContain(UPSTREAM_KEY);

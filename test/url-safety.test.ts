@@ -30,7 +30,13 @@ const INWARD = [
   "https://user:pw@hooks.example.com/hook",
   "https://token@hooks.example.com/hook",
 ];
-const OUTWARD = ["https://hooks.example.com/runapi", "https://8.8.8.8/hook", "https://[2606:4700::1111]/hook", "https://172.32.0.1/hook", "https://100.128.0.1/hook"];
+const OUTWARD = [
+  "https://hooks.example.com/runapi",
+  "https://8.8.8.8/hook",
+  "https://[2606:4700::1111]/hook",
+  "https://172.32.0.1/hook",
+  "https://100.128.0.1/hook",
+];
 
 describe("URL safety: callback_url and webhook_url never point inward", () => {
   it.each(INWARD)("refuses %s", (url) => {
@@ -54,7 +60,7 @@ describe("URL safety: callback_url and webhook_url never point inward", () => {
       const error = await expectError(res, 400, "invalid_request");
       expect(issueFields(error)).toEqual(["callback_url"]);
     }
-    expect((await (await api(key, "/api/v1/me")).json() as any).budgets.tenant.reserved_usd).toBe(0);
+    expect(((await (await api(key, "/api/v1/me")).json()) as any).budgets.tenant.reserved_usd).toBe(0);
   });
 
   it("a tenant's webhook_url naming an inward host is a 400, on create and on change", async () => {

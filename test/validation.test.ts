@@ -30,9 +30,11 @@ function base(model: ModelId): Record<string, unknown> {
 }
 
 function parse(body: unknown, endpoint?: Endpoint, allowHttp = false) {
-  const ep = endpoint ?? (typeof body === "object" && body && typeof (body as { model?: unknown }).model === "string"
-    ? endpointOf(String((body as { model: string }).model).replace("hailuo-2-3-", "hailuo-2.3-") as ModelId)
-    : "image_to_video");
+  const ep =
+    endpoint ??
+    (typeof body === "object" && body && typeof (body as { model?: unknown }).model === "string"
+      ? endpointOf(String((body as { model: string }).model).replace("hailuo-2-3-", "hailuo-2.3-") as ModelId)
+      : "image_to_video");
   return parseHailuoRequest(ep, body, { allowHttp });
 }
 
@@ -49,12 +51,16 @@ function issues(body: unknown, endpoint?: Endpoint, allowHttp = false) {
 }
 
 describe("body shape", () => {
-  it.each([["null", null], ["an array", [base(T2V_STD)]], ["a string", "prompt"], ["a number", 42], ["a boolean", true], ["undefined", undefined]])(
-    "rejects %s as the body with an issue on field \"\"",
-    (_name, body) => {
-      expect(issues(body, "text_to_video")).toEqual([{ field: "", message: "request body must be a JSON object" }]);
-    },
-  );
+  it.each([
+    ["null", null],
+    ["an array", [base(T2V_STD)]],
+    ["a string", "prompt"],
+    ["a number", 42],
+    ["a boolean", true],
+    ["undefined", undefined],
+  ])('rejects %s as the body with an issue on field ""', (_name, body) => {
+    expect(issues(body, "text_to_video")).toEqual([{ field: "", message: "request body must be a JSON object" }]);
+  });
 
   it("reports every problem at once, each under the field the client sent", () => {
     const found = issues({ model: T2V_PRO, prompt: "", duration: 10, resolution: "768P", image_url: IMG, colour: "red" });
@@ -168,12 +174,16 @@ describe("duration_seconds", () => {
   });
 
   it.each([
-    [T2V_STD, 6], [T2V_STD, 10],
+    [T2V_STD, 6],
+    [T2V_STD, 10],
     [T2V_PRO, 6],
-    [I2V_STD, 6], [I2V_STD, 10],
+    [I2V_STD, 6],
+    [I2V_STD, 10],
     [I2V_PRO, 6],
-    [V23_STD, 6], [V23_STD, 10],
-    [V23_PRO, 6], [V23_PRO, 10],
+    [V23_STD, 6],
+    [V23_STD, 10],
+    [V23_PRO, 6],
+    [V23_PRO, 10],
   ])("accepts %s with duration_seconds %i", (model, duration) => {
     expect(accepted({ ...base(model as ModelId), duration_seconds: duration }).duration_seconds).toBe(duration);
   });
@@ -208,21 +218,28 @@ describe("output_resolution", () => {
     expect(accepted(base(model as ModelId)).output_resolution).toBe(resolution);
   });
 
-  it.each(T2V_MODELS.flatMap((m) => ["512p", "768p", "1080p"].flatMap((r) => [[m, "output_resolution", r], [m, "resolution", r.toUpperCase()]])))(
-    "rejects %s with any %s (%s)",
-    (model, field, value) => {
-      const effective = model === T2V_PRO ? "1080p" : "768p";
-      expect(issues({ ...base(model as ModelId), [field]: value })).toEqual([
-        { field, message: `not accepted for ${model}: text-to-video output is ${effective}` },
-      ]);
-    },
-  );
+  it.each(
+    T2V_MODELS.flatMap((m) =>
+      ["512p", "768p", "1080p"].flatMap((r) => [
+        [m, "output_resolution", r],
+        [m, "resolution", r.toUpperCase()],
+      ]),
+    ),
+  )("rejects %s with any %s (%s)", (model, field, value) => {
+    const effective = model === T2V_PRO ? "1080p" : "768p";
+    expect(issues({ ...base(model as ModelId), [field]: value })).toEqual([
+      { field, message: `not accepted for ${model}: text-to-video output is ${effective}` },
+    ]);
+  });
 
   it.each([
-    [I2V_STD, "512p"], [I2V_STD, "768p"],
+    [I2V_STD, "512p"],
+    [I2V_STD, "768p"],
     [I2V_PRO, "1080p"],
-    [V23_STD, "768p"], [V23_STD, "1080p"],
-    [V23_PRO, "768p"], [V23_PRO, "1080p"],
+    [V23_STD, "768p"],
+    [V23_STD, "1080p"],
+    [V23_PRO, "768p"],
+    [V23_PRO, "1080p"],
   ])("accepts %s with output_resolution %s", (model, resolution) => {
     expect(accepted({ ...base(model as ModelId), output_resolution: resolution }).output_resolution).toBe(resolution);
   });
@@ -283,10 +300,13 @@ describe("frames", () => {
     expect(accepted({ ...base(model as ModelId), last_frame_image_url: END }).last_frame_image_url).toBe(END);
   });
 
-  it.each([V23_STD, V23_PRO].flatMap((m) => [[m, "last_frame_image_url"], [m, "end_image_url"]]))("rejects %s with %s", (model, field) => {
-    expect(issues({ ...base(model as ModelId), [field]: END })).toEqual([
-      { field, message: `not accepted for ${model}: only a first frame is supported` },
-    ]);
+  it.each(
+    [V23_STD, V23_PRO].flatMap((m) => [
+      [m, "last_frame_image_url"],
+      [m, "end_image_url"],
+    ]),
+  )("rejects %s with %s", (model, field) => {
+    expect(issues({ ...base(model as ModelId), [field]: END })).toEqual([{ field, message: `not accepted for ${model}: only a first frame is supported` }]);
   });
 });
 
@@ -306,7 +326,12 @@ describe("URLs", () => {
     return { ...body, [field]: url };
   }
 
-  it.each(fields.flatMap(([f, m]) => [[f, m, false], [f, m, true]]))("accepts an https: %s on %s (allowHttp %s)", (field, model, allowHttp) => {
+  it.each(
+    fields.flatMap(([f, m]) => [
+      [f, m, false],
+      [f, m, true],
+    ]),
+  )("accepts an https: %s on %s (allowHttp %s)", (field, model, allowHttp) => {
     expect(() => accepted(bodyWith(field, model, "https://cdn.example/a.png?sig=1"), undefined, allowHttp)).not.toThrow();
   });
 
@@ -340,7 +365,7 @@ describe("URLs", () => {
     const prefix = "https://cdn.example/";
     const url = prefix + "a".repeat(2048 - prefix.length);
     expect(accepted(bodyWith("first_frame_image_url", I2V_STD, url)).first_frame_image_url).toBe(url);
-    expect(issues(bodyWith("first_frame_image_url", I2V_STD, url + "a"))).toEqual([
+    expect(issues(bodyWith("first_frame_image_url", I2V_STD, `${url}a`))).toEqual([
       { field: "first_frame_image_url", message: "must be at most 2048 characters" },
     ]);
   });
@@ -351,16 +376,25 @@ describe("URLs", () => {
 });
 
 describe("flags", () => {
-  it.each(["prompt_optimizer", "enable_safety_checker"].flatMap((f) => [[f, true], [f, false]]))("accepts %s = %s", (field, value) => {
+  it.each(
+    ["prompt_optimizer", "enable_safety_checker"].flatMap((f) => [
+      [f, true],
+      [f, false],
+    ]),
+  )("accepts %s = %s", (field, value) => {
     expect(accepted({ ...base(I2V_STD), [field]: value })[field as "prompt_optimizer"]).toBe(value);
   });
 
-  it.each(["prompt_optimizer", "enable_safety_checker", "nsfw_checker"].flatMap((f) => [[f, "true"], [f, 1], [f, 0], [f, {}]]))(
-    "rejects %s = %j",
-    (field, value) => {
-      expect(issues({ ...base(T2V_STD), [field]: value })).toEqual([{ field, message: "must be true or false" }]);
-    },
-  );
+  it.each(
+    ["prompt_optimizer", "enable_safety_checker", "nsfw_checker"].flatMap((f) => [
+      [f, "true"],
+      [f, 1],
+      [f, 0],
+      [f, {}],
+    ]),
+  )("rejects %s = %j", (field, value) => {
+    expect(issues({ ...base(T2V_STD), [field]: value })).toEqual([{ field, message: "must be true or false" }]);
+  });
 
   it("leaves flags the client did not send unset", () => {
     const req = accepted(base(I2V_STD));
@@ -427,13 +461,21 @@ describe("legacy aliases", () => {
 });
 
 describe("null optional fields", () => {
-  it.each(["duration_seconds", "duration", "output_resolution", "resolution", "last_frame_image_url", "end_image_url", "prompt_optimizer", "enable_safety_checker", "nsfw_checker", "callback_url"])(
-    "treats %s: null as not sent",
-    (field) => {
-      const req = accepted({ ...base(I2V_STD), [field]: null });
-      expect([req.duration_seconds, req.output_resolution]).toEqual([10, "768p"]);
-    },
-  );
+  it.each([
+    "duration_seconds",
+    "duration",
+    "output_resolution",
+    "resolution",
+    "last_frame_image_url",
+    "end_image_url",
+    "prompt_optimizer",
+    "enable_safety_checker",
+    "nsfw_checker",
+    "callback_url",
+  ])("treats %s: null as not sent", (field) => {
+    const req = accepted({ ...base(I2V_STD), [field]: null });
+    expect([req.duration_seconds, req.output_resolution]).toEqual([10, "768p"]);
+  });
 
   it("treats output_resolution: null on a text-to-video model as not sent", () => {
     expect(accepted({ ...base(T2V_STD), output_resolution: null }).output_resolution).toBe("768p");
@@ -443,24 +485,29 @@ describe("null optional fields", () => {
 describe("validCombinations", () => {
   it("lists the 14 clip shapes of SPEC §2", () => {
     expect(validCombinations().map((c) => `${c.model} ${c.duration_seconds} ${c.output_resolution}`)).toEqual([
-      `${T2V_STD} 6 768p`, `${T2V_STD} 10 768p`,
+      `${T2V_STD} 6 768p`,
+      `${T2V_STD} 10 768p`,
       `${T2V_PRO} 6 1080p`,
-      `${I2V_STD} 6 512p`, `${I2V_STD} 10 512p`, `${I2V_STD} 6 768p`, `${I2V_STD} 10 768p`,
+      `${I2V_STD} 6 512p`,
+      `${I2V_STD} 10 512p`,
+      `${I2V_STD} 6 768p`,
+      `${I2V_STD} 10 768p`,
       `${I2V_PRO} 6 1080p`,
-      `${V23_STD} 6 768p`, `${V23_STD} 10 768p`, `${V23_STD} 6 1080p`,
-      `${V23_PRO} 6 768p`, `${V23_PRO} 10 768p`, `${V23_PRO} 6 1080p`,
+      `${V23_STD} 6 768p`,
+      `${V23_STD} 10 768p`,
+      `${V23_STD} 6 1080p`,
+      `${V23_PRO} 6 768p`,
+      `${V23_PRO} 10 768p`,
+      `${V23_PRO} 6 1080p`,
     ]);
   });
 
-  it.each(validCombinations().map((c) => [c.model, c.duration_seconds, c.output_resolution]))(
-    "can be requested: %s %i s %s",
-    (model, duration, resolution) => {
-      const body: Record<string, unknown> = { ...base(model as ModelId), duration_seconds: duration };
-      if (endpointOf(model as ModelId) === "image_to_video") body.output_resolution = resolution;
-      const req = accepted(body);
-      expect([req.model, req.duration_seconds, req.output_resolution]).toEqual([model, duration, resolution]);
-    },
-  );
+  it.each(validCombinations().map((c) => [c.model, c.duration_seconds, c.output_resolution]))("can be requested: %s %i s %s", (model, duration, resolution) => {
+    const body: Record<string, unknown> = { ...base(model as ModelId), duration_seconds: duration };
+    if (endpointOf(model as ModelId) === "image_to_video") body.output_resolution = resolution;
+    const req = accepted(body);
+    expect([req.model, req.duration_seconds, req.output_resolution]).toEqual([model, duration, resolution]);
+  });
 
   it("covers every shape parsing can produce (defaults included)", () => {
     const shapes = new Set(validCombinations().map((c) => `${c.model} ${c.duration_seconds} ${c.output_resolution}`));
@@ -476,7 +523,14 @@ describe("validCombinations", () => {
   });
 
   it("maps every model to one of the two endpoints", () => {
-    expect(MODEL_IDS.map((m) => endpointOf(m))).toEqual(["text_to_video", "text_to_video", "image_to_video", "image_to_video", "image_to_video", "image_to_video"]);
+    expect(MODEL_IDS.map((m) => endpointOf(m))).toEqual([
+      "text_to_video",
+      "text_to_video",
+      "image_to_video",
+      "image_to_video",
+      "image_to_video",
+      "image_to_video",
+    ]);
     expect(ENDPOINTS).toEqual(["text_to_video", "image_to_video"]);
   });
 });
@@ -508,14 +562,31 @@ describe("upstreamBody", () => {
     [
       "flags under canonical names, never callback_url",
       { model: V23_PRO, prompt: "p", image_url: IMG, prompt_optimizer: false, nsfw_checker: true, callback_url: HOOK },
-      { model: V23_PRO, prompt: "p", duration_seconds: 6, output_resolution: "1080p", first_frame_image_url: IMG, prompt_optimizer: false, enable_safety_checker: true },
+      {
+        model: V23_PRO,
+        prompt: "p",
+        duration_seconds: 6,
+        output_resolution: "1080p",
+        first_frame_image_url: IMG,
+        prompt_optimizer: false,
+        enable_safety_checker: true,
+      },
     ],
   ])("%s", (_name, body, expected) => {
     expect(upstreamBody(accepted(body))).toStrictEqual(expected);
   });
 
   it.each(MODEL_IDS.map((m) => [m]))("sends only canonical RunAPI fields for %s", (model) => {
-    const allowed = ["model", "prompt", "duration_seconds", "output_resolution", "first_frame_image_url", "last_frame_image_url", "prompt_optimizer", "enable_safety_checker"];
+    const allowed = [
+      "model",
+      "prompt",
+      "duration_seconds",
+      "output_resolution",
+      "first_frame_image_url",
+      "last_frame_image_url",
+      "prompt_optimizer",
+      "enable_safety_checker",
+    ];
     const body = upstreamBody(accepted({ ...base(model), prompt_optimizer: true, nsfw_checker: false, callback_url: HOOK }));
     for (const key of Object.keys(body)) expect(allowed).toContain(key);
     expect(body).not.toHaveProperty("callback_url");

@@ -109,7 +109,10 @@ export function parseChatPrices(input: unknown): { ok: true; prices: ChatPrice[]
   const seen = new Map<string, number>();
   input.forEach((raw: unknown, i: number) => {
     const at = `chat_prices[${i}]`;
-    if (!raw || typeof raw !== "object" || Array.isArray(raw)) return void issues.push({ field: at, message: "must be an object" });
+    if (!raw || typeof raw !== "object" || Array.isArray(raw)) {
+      issues.push({ field: at, message: "must be an object" });
+      return;
+    }
     const e = raw as Record<string, unknown>;
     const before = issues.length;
     for (const key of Object.keys(e)) if (!FIELDS.has(key)) issues.push({ field: `${at}.${key}`, message: "unknown field" });
@@ -122,8 +125,10 @@ export function parseChatPrices(input: unknown): { ok: true; prices: ChatPrice[]
     if (typeof cap !== "number" || !Number.isInteger(cap) || cap < 1 || cap > MAX_TOKENS) {
       issues.push({ field: `${at}.max_output_tokens`, message: `must be an integer from 1 to ${MAX_TOKENS}` });
     }
-    if (e.source !== undefined && e.source !== "published" && e.source !== "provisional") issues.push({ field: `${at}.source`, message: 'must be "published" or "provisional"' });
-    if (e.note !== undefined && (typeof e.note !== "string" || e.note.length > 500)) issues.push({ field: `${at}.note`, message: "must be a string of at most 500 characters" });
+    if (e.source !== undefined && e.source !== "published" && e.source !== "provisional")
+      issues.push({ field: `${at}.source`, message: 'must be "published" or "provisional"' });
+    if (e.note !== undefined && (typeof e.note !== "string" || e.note.length > 500))
+      issues.push({ field: `${at}.note`, message: "must be a string of at most 500 characters" });
     if (issues.length > before || input === undefined || output === undefined) return;
     prices.push({
       model: e.model as string,
@@ -139,6 +144,7 @@ export function parseChatPrices(input: unknown): { ok: true; prices: ChatPrice[]
 
 function usdPer1m(value: unknown, field: string, issues: FieldIssue[]): Micros | undefined {
   if (typeof value !== "number" || !Number.isFinite(value) || value < 0) return void issues.push({ field, message: "must be a number of USD ≥ 0" });
-  if (Number(value.toFixed(6)) !== value || value > 1_000_000) return void issues.push({ field, message: "must have at most 6 decimals and be at most 1 000 000" });
+  if (Number(value.toFixed(6)) !== value || value > 1_000_000)
+    return void issues.push({ field, message: "must have at most 6 decimals and be at most 1 000 000" });
   return usdToMicros(value);
 }

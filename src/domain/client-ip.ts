@@ -22,7 +22,10 @@ export function endUserOfIp(raw: string | null | undefined): string {
     const [hi, lo] = [hextets[6]!, hextets[7]!];
     return `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`;
   }
-  return `${hextets.slice(0, 4).map((h) => h.toString(16)).join(":")}::/64`;
+  return `${hextets
+    .slice(0, 4)
+    .map((h) => h.toString(16))
+    .join(":")}::/64`;
 }
 
 /** The eight 16-bit groups of an IPv6 address (`::` expanded, a trailing dotted quad read), or null. */

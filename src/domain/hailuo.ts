@@ -52,14 +52,7 @@ const ALIASES = {
   enable_safety_checker: "nsfw_checker",
 } as const;
 
-const KNOWN_FIELDS: ReadonlySet<string> = new Set([
-  "model",
-  "prompt",
-  "prompt_optimizer",
-  "callback_url",
-  ...Object.keys(ALIASES),
-  ...Object.values(ALIASES),
-]);
+const KNOWN_FIELDS: ReadonlySet<string> = new Set(["model", "prompt", "prompt_optimizer", "callback_url", ...Object.keys(ALIASES), ...Object.values(ALIASES)]);
 
 /** A field's value and the name the client sent it under. */
 interface Sent {
@@ -140,8 +133,14 @@ export function parseHailuoRequest(endpoint: Endpoint, body: unknown, opts: Pars
   }
 
   // flags and the tenant's webhook
-  const promptOptimizer = checkBoolean(pick(input, "prompt_optimizer", (v) => v, issue), issue);
-  const safetyChecker = checkBoolean(pick(input, "enable_safety_checker", (v) => v, issue), issue);
+  const promptOptimizer = checkBoolean(
+    pick(input, "prompt_optimizer", (v) => v, issue),
+    issue,
+  );
+  const safetyChecker = checkBoolean(
+    pick(input, "enable_safety_checker", (v) => v, issue),
+    issue,
+  );
   const callback = pick(input, "callback_url", (v) => v, issue);
   const callbackUrl = callback && checkUrl(callback, { ...opts, target: !opts.allowPrivate }, issue);
 

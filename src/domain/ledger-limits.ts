@@ -1,5 +1,3 @@
-import type { Micros } from "./money";
-
 /** Length of the requests-per-minute window (fixed windows aligned to the minute). */
 export const RPM_WINDOW_MS = 60_000;
 /** How long an Idempotency-Key is remembered (SPEC §3: 24 h). */
@@ -63,7 +61,10 @@ export interface TaskCursor {
 
 /** An opaque cursor for the next page of a task listing. */
 export function encodeCursor(c: TaskCursor): string {
-  return btoa(JSON.stringify([c.created_at, c.task_id])).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+  return btoa(JSON.stringify([c.created_at, c.task_id]))
+    .replace(/=+$/, "")
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_");
 }
 
 /** The position an opaque cursor stands for, or null when it is not one of ours. */

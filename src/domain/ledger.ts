@@ -115,9 +115,7 @@ export function bucketId(b: BucketKey): string {
  * the end user (when known) and any other subject a budget names. Tracking every period, not
  * only the configured one, keeps usage right when an operator later changes a budget's period.
  */
-export function reservationBuckets(
-  req: Pick<ReserveRequest, "keyId" | "endUser" | "budgets" | "now">,
-): BucketKey[] {
+export function reservationBuckets(req: Pick<ReserveRequest, "keyId" | "endUser" | "budgets" | "now">): BucketKey[] {
   const subjects = new Map<string, { scope: Scope; subject: string }>();
   const add = (scope: Scope, subject: string) => {
     const s = storageSubject(scope, subject);

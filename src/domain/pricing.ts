@@ -62,13 +62,8 @@ export const DEFAULT_PRICE_TABLE: PriceTable = [
 ];
 
 /** The cell that prices a request, if the table has one. */
-export function findPrice(
-  table: PriceTable,
-  req: Pick<HailuoRequest, "model" | "duration_seconds" | "output_resolution">,
-): PriceCell | undefined {
-  return table.find(
-    (c) => c.model === req.model && c.duration_seconds === req.duration_seconds && c.output_resolution === req.output_resolution,
-  );
+export function findPrice(table: PriceTable, req: Pick<HailuoRequest, "model" | "duration_seconds" | "output_resolution">): PriceCell | undefined {
+  return table.find((c) => c.model === req.model && c.duration_seconds === req.duration_seconds && c.output_resolution === req.output_resolution);
 }
 
 /** The public JSON shape: prices in USD (exact to 6 decimals), each with its provenance. */
@@ -119,7 +114,10 @@ export function parsePriceTable(input: unknown): { ok: true; table: PriceTable }
 
   body.prices.forEach((raw: unknown, i: number) => {
     const at = `prices[${i}]`;
-    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return void issue(at, "must be an object");
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+      issue(at, "must be an object");
+      return;
+    }
     const entry = raw as Record<string, unknown>;
     for (const key of Object.keys(entry)) if (!CELL_FIELDS.has(key)) issue(`${at}.${key}`, "unknown field");
 
@@ -146,9 +144,15 @@ export function parsePriceTable(input: unknown): { ok: true; table: PriceTable }
 
     const key = cellKey(model as string, duration_seconds, output_resolution);
     const combo = valid.get(key);
-    if (!combo) return void issue(at, `${model} has no ${String(duration_seconds)} s ${String(output_resolution)} option`);
+    if (!combo) {
+      issue(at, `${model} has no ${String(duration_seconds)} s ${String(output_resolution)} option`);
+      return;
+    }
     const first = seen.get(key);
-    if (first !== undefined) return void issue(at, `duplicate of prices[${first}]`);
+    if (first !== undefined) {
+      issue(at, `duplicate of prices[${first}]`);
+      return;
+    }
     seen.set(key, i);
     if (price === undefined) return;
     const parsed: PriceCell = { ...combo, price_micros: price, source: (source as PriceSource | undefined) ?? "published" };

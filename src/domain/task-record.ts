@@ -142,6 +142,10 @@ export interface Observation {
   chargeMicros?: Micros;
 }
 
+/** A change to a task: mutates it, and may report an observation to apply (nothing to report: no return). */
+// biome-ignore lint/suspicious/noConfusingVoidType: a change that only mutates returns nothing
+export type TaskChange = (task: TaskRecord, now: number) => Observation | null | void;
+
 /**
  * Applies an observation; returns false (and changes nothing) unless it moves the task forward.
  * On a terminal state the charge is fixed (the reported cost capped at the reservation, else the

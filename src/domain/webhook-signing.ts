@@ -38,7 +38,9 @@ export function callbackTokenTenant(token: string): string | null {
   if (!part || part.length > 200 || !/^[A-Za-z0-9_-]+$/.test(part)) return null;
   try {
     const b64 = part.replace(/-/g, "+").replace(/_/g, "/");
-    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(Uint8Array.from(atob(b64 + "=".repeat((4 - (b64.length % 4)) % 4)), (c) => c.charCodeAt(0)));
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(
+      Uint8Array.from(atob(b64 + "=".repeat((4 - (b64.length % 4)) % 4)), (c) => c.charCodeAt(0)),
+    );
   } catch {
     return null;
   }

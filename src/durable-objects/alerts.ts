@@ -4,8 +4,15 @@ import type { Bindings } from "../env";
 import { postSignedWebhook, type Attempt } from "./task-webhook";
 
 type AlertRow = {
-  scope: string; subject: string; period: string; window_start: number; threshold: number;
-  body: string; attempts: number; next_at: number | null; state: "pending" | "delivered" | "failed";
+  scope: string;
+  subject: string;
+  period: string;
+  window_start: number;
+  threshold: number;
+  body: string;
+  attempts: number;
+  next_at: number | null;
+  state: "pending" | "delivered" | "failed";
 };
 
 /** The tenant's budget alerts waiting to be delivered (rows written by `LedgerStore.hold`), and what became of each. Synchronous. */
@@ -30,7 +37,15 @@ export class AlertOutbox {
     const state = ok ? "delivered" : delay === null ? "failed" : "pending";
     this.sql.exec(
       "UPDATE alerts SET state = ?, attempts = ?, next_at = ?, last_status = ? WHERE scope = ? AND subject = ? AND period = ? AND window_start = ? AND threshold = ?",
-      state, attempts, delay === null ? null : now + delay, attempt?.status ?? null, row.scope, row.subject, row.period, row.window_start, row.threshold,
+      state,
+      attempts,
+      delay === null ? null : now + delay,
+      attempt?.status ?? null,
+      row.scope,
+      row.subject,
+      row.period,
+      row.window_start,
+      row.threshold,
     );
   }
 }

@@ -78,7 +78,9 @@ export async function createTask(env: Bindings, config: Config, waitUntil: (p: P
   if (!held.ok) {
     if (held.code === "idempotent_replay") return { kind: "replayed", view: held.view, estimateMicros: held.estimate_micros };
     if (held.code === "idempotency_in_progress") {
-      throw new AppError("idempotency_conflict", "This Idempotency-Key belongs to a request that is still in progress; retry shortly", undefined, { "Retry-After": "1" });
+      throw new AppError("idempotency_conflict", "This Idempotency-Key belongs to a request that is still in progress; retry shortly", undefined, {
+        "Retry-After": "1",
+      });
     }
     throw refusal(held, microsToUsd(input.price.micros), input.backend);
   }
@@ -98,7 +100,9 @@ export async function createTask(env: Bindings, config: Config, waitUntil: (p: P
     const error = err instanceof AppError ? err : new AppError("upstream_error", "The request to RunAPI failed");
     // Awaited, so that a retry with the same Idempotency-Key is free at once.
     // If this write is lost too, the alarm re-sends the create and hears the same refusal.
-    await tenant.submitRefused(taskId, { code: error.code, message: error.message }).catch((e: unknown) => log.warn("record_refusal_failed", { task_id: taskId, error: errorName(e) }));
+    await tenant
+      .submitRefused(taskId, { code: error.code, message: error.message })
+      .catch((e: unknown) => log.warn("record_refusal_failed", { task_id: taskId, error: errorName(e) }));
     const { retryable: _retryable, ...details } = error.details ?? {};
     throw new AppError(error.code, error.message, { ...details, task_id: taskId }, error.headers);
   }

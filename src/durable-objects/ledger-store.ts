@@ -1,17 +1,44 @@
 import { auditTotals, type AuditResult } from "../domain/ledger-audit";
 import {
-  assertBudgets, assertMicros, bucketId, budgetBucket, firstExceeded, reservationBuckets, scopeState,
-  type BucketKey, type BucketTotals, type LedgerEntry, type ReserveRequest, type ReserveResult, type ScopeBudget, type ScopeState,
+  assertBudgets,
+  assertMicros,
+  bucketId,
+  budgetBucket,
+  firstExceeded,
+  reservationBuckets,
+  scopeState,
+  type BucketKey,
+  type BucketTotals,
+  type LedgerEntry,
+  type ReserveRequest,
+  type ReserveResult,
+  type ScopeBudget,
+  type ScopeState,
 } from "../domain/ledger";
 import { budgetAlertBody, crossedThresholds } from "../domain/budget-alerts";
-import { concurrencyFits, CONCURRENCY_RETRY_AFTER_SECONDS, idempotencyDecision, rpmDecision, type IdempotencyRecord, type RpmWindow } from "../domain/ledger-limits";
+import {
+  concurrencyFits,
+  CONCURRENCY_RETRY_AFTER_SECONDS,
+  idempotencyDecision,
+  rpmDecision,
+  type IdempotencyRecord,
+  type RpmWindow,
+} from "../domain/ledger-limits";
 
 /** What a reservation is for: a video task (counts as an unfinished task) or a hold for one request (chat). */
 export type ReservationKind = "task" | "hold";
 
 export type ReservationRow = {
-  task_id: string; key_id: string; end_user: string | null; model: string; amount_micros: number;
-  buckets: string; state: "open" | "settled" | "released"; charged_micros: number | null; created_at: number; kind: ReservationKind;
+  task_id: string;
+  key_id: string;
+  end_user: string | null;
+  model: string;
+  amount_micros: number;
+  buckets: string;
+  state: "open" | "settled" | "released";
+  charged_micros: number | null;
+  created_at: number;
+  kind: ReservationKind;
 };
 type EntryRow = Omit<LedgerEntry, "at" | "booked_at"> & { at: number; booked_at: number | null };
 type Who = Pick<ReserveRequest, "taskId" | "keyId" | "endUser" | "model">;
@@ -65,13 +92,28 @@ export class LedgerStore {
     for (const b of buckets) this.addToBucket(b, 0, req.amountMicros);
     this.sql.exec(
       "INSERT INTO reservations (task_id, key_id, end_user, model, amount_micros, buckets, state, created_at, kind, hold_until) VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?, ?)",
-      req.taskId, req.keyId, req.endUser, req.model, req.amountMicros, JSON.stringify(buckets), req.now, kind, holdUntil,
+      req.taskId,
+      req.keyId,
+      req.endUser,
+      req.model,
+      req.amountMicros,
+      JSON.stringify(buckets),
+      req.now,
+      kind,
+      holdUntil,
     );
     this.append(req.now, "reserve", req, req.amountMicros, 0, null);
     this.countRequest(req.keyId, req.now);
     if (req.endUser !== null && req.endUserRequestsPerMinute != null) this.countRequest(visitorRpmKey(req.keyId, req.endUser), req.now);
     const idem = req.idempotency;
-    if (idem) this.sql.exec("INSERT OR REPLACE INTO idempotency (key, body_hash, task_id, created_at) VALUES (?, ?, ?, ?)", idem.key, idem.bodyHash, req.taskId, req.now);
+    if (idem)
+      this.sql.exec(
+        "INSERT OR REPLACE INTO idempotency (key, body_hash, task_id, created_at) VALUES (?, ?, ?, ?)",
+        idem.key,
+        idem.bodyHash,
+        req.taskId,
+        req.now,
+      );
     const after = this.usage(req.now, req.budgets);
     if (req.alertThresholds?.length) this.queueAlerts(req, usedBefore, after);
     return after;
@@ -87,8 +129,14 @@ export class LedgerStore {
         this.sql.exec(
           `INSERT OR IGNORE INTO alerts (scope, subject, period, window_start, threshold, body, created_at, state, next_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
-          state.scope, state.subject, state.period, budgetBucket(budget, req.now).window_start, threshold,
-          JSON.stringify(budgetAlertBody(tenantId, state, threshold)), req.now, req.now,
+          state.scope,
+          state.subject,
+          state.period,
+          budgetBucket(budget, req.now).window_start,
+          threshold,
+          JSON.stringify(budgetAlertBody(tenantId, state, threshold)),
+          req.now,
+          req.now,
         );
       }
     });
@@ -98,7 +146,7 @@ export class LedgerStore {
   close(taskId: string, state: "settled" | "released", charge: number, now: number, reason: string | null): boolean {
     assertMicros("charge", charge, { nonNegative: true });
     const r = this.reservation(taskId);
-    if (!r || r.state !== "open") return false;
+    if (r?.state !== "open") return false;
     for (const b of parseBuckets(r.buckets)) this.addToBucket(b, charge, -r.amount_micros);
     this.sql.exec("UPDATE reservations SET state = ?, charged_micros = ?, closed_at = ? WHERE task_id = ?", state, charge, now, r.task_id);
     const who = { taskId: r.task_id, keyId: r.key_id, endUser: r.end_user, model: r.model };
@@ -117,7 +165,9 @@ export class LedgerStore {
 
   /** Open holds (not tasks) whose deadline has passed at `now`, oldest first. */
   staleHolds(now: number, limit: number): ReservationRow[] {
-    return this.sql.exec<ReservationRow>("SELECT * FROM reservations WHERE state = 'open' AND kind = 'hold' AND hold_until <= ? ORDER BY hold_until LIMIT ?", now, limit).toArray();
+    return this.sql
+      .exec<ReservationRow>("SELECT * FROM reservations WHERE state = 'open' AND kind = 'hold' AND hold_until <= ? ORDER BY hold_until LIMIT ?", now, limit)
+      .toArray();
   }
 
   /** The earliest deadline of an open hold, or null. */
@@ -138,13 +188,19 @@ export class LedgerStore {
   }
 
   /** One page of entries in append order; see `TenantLedger.entries`. */
-  entries(opts: { from?: number; to?: number; limit?: number; afterId?: number; by?: "at" | "booked_at" }): { entries: LedgerEntry[]; next_after_id: number | null } {
+  entries(opts: { from?: number; to?: number; limit?: number; afterId?: number; by?: "at" | "booked_at" }): {
+    entries: LedgerEntry[];
+    next_after_id: number | null;
+  } {
     const limit = Math.min(Math.max(Math.trunc(opts.limit ?? 1000), 1), 10_000);
     const column = opts.by === "booked_at" ? "COALESCE(booked_at, at)" : "at";
     const rows = this.sql
       .exec<EntryRow>(
         `SELECT * FROM entries WHERE ${column} >= ? AND ${column} < ? AND id > ? ORDER BY id LIMIT ?`,
-        opts.from ?? 0, opts.to ?? Number.MAX_SAFE_INTEGER, opts.afterId ?? 0, limit + 1,
+        opts.from ?? 0,
+        opts.to ?? Number.MAX_SAFE_INTEGER,
+        opts.afterId ?? 0,
+        limit + 1,
       )
       .toArray();
     const page = rows.slice(0, limit);
@@ -179,7 +235,9 @@ export class LedgerStore {
     if (!rpm.ok) return;
     this.sql.exec(
       "INSERT INTO rpm (key_id, window_start, count) VALUES (?, ?, ?) ON CONFLICT (key_id) DO UPDATE SET window_start = excluded.window_start, count = excluded.count",
-      key, rpm.next.window_start, rpm.next.count,
+      key,
+      rpm.next.window_start,
+      rpm.next.count,
     );
   }
 
@@ -187,7 +245,16 @@ export class LedgerStore {
     return this.sql
       .exec<{ id: number }>(
         "INSERT INTO entries (at, type, task_id, key_id, end_user, model, amount_micros, reserved_micros, reason, booked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        at, type, who?.taskId ?? null, who?.keyId ?? null, who?.endUser ?? null, who?.model ?? null, amount, reserved, reason, bookedAt,
+        at,
+        type,
+        who?.taskId ?? null,
+        who?.keyId ?? null,
+        who?.endUser ?? null,
+        who?.model ?? null,
+        amount,
+        reserved,
+        reason,
+        bookedAt,
       )
       .one().id;
   }
@@ -196,7 +263,12 @@ export class LedgerStore {
     this.sql.exec(
       `INSERT INTO buckets (scope, subject, period, window_start, spent_micros, reserved_micros) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT DO UPDATE SET spent_micros = spent_micros + excluded.spent_micros, reserved_micros = reserved_micros + excluded.reserved_micros`,
-      b.scope, b.subject, b.period, b.window_start, spent, reserved,
+      b.scope,
+      b.subject,
+      b.period,
+      b.window_start,
+      spent,
+      reserved,
     );
   }
 }

@@ -76,6 +76,9 @@ export function migrate(storage: DurableObjectStorage): void {
 }
 
 function addColumn(sql: SqlStorage, table: string, column: string, type: string): void {
-  const has = sql.exec<{ name: string }>(`SELECT name FROM pragma_table_info('${table}')`).toArray().some((c) => c.name === column);
+  const has = sql
+    .exec<{ name: string }>(`SELECT name FROM pragma_table_info('${table}')`)
+    .toArray()
+    .some((c) => c.name === column);
   if (!has) sql.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
 }

@@ -13,7 +13,15 @@ export class TaskStore {
   insert(task: TaskRecord): void {
     this.sql.exec(
       "INSERT INTO tasks (task_id, key_id, end_user, model, status, created_at, updated_at, record, next_due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-      task.id, task.key_id, task.end_user, task.model, task.status, task.created_at, task.updated_at, JSON.stringify(task), nextDueAt(task, this.timing()),
+      task.id,
+      task.key_id,
+      task.end_user,
+      task.model,
+      task.status,
+      task.created_at,
+      task.updated_at,
+      JSON.stringify(task),
+      nextDueAt(task, this.timing()),
     );
   }
 
@@ -25,13 +33,23 @@ export class TaskStore {
   /** Writes the record back; returns when its next work falls due. */
   save(task: TaskRecord): number | null {
     const due = nextDueAt(task, this.timing());
-    this.sql.exec("UPDATE tasks SET status = ?, updated_at = ?, record = ?, next_due_at = ? WHERE task_id = ?", task.status, task.updated_at, JSON.stringify(task), due, task.id);
+    this.sql.exec(
+      "UPDATE tasks SET status = ?, updated_at = ?, record = ?, next_due_at = ? WHERE task_id = ?",
+      task.status,
+      task.updated_at,
+      JSON.stringify(task),
+      due,
+      task.id,
+    );
     return due;
   }
 
   /** Ids of tasks whose work is due at `now`, most overdue first. */
   due(now: number, limit: number): string[] {
-    return this.sql.exec<{ task_id: string }>("SELECT task_id FROM tasks WHERE next_due_at <= ? ORDER BY next_due_at LIMIT ?", now, limit).toArray().map((r) => r.task_id);
+    return this.sql
+      .exec<{ task_id: string }>("SELECT task_id FROM tasks WHERE next_due_at <= ? ORDER BY next_due_at LIMIT ?", now, limit)
+      .toArray()
+      .map((r) => r.task_id);
   }
 
   /** When the earliest task work falls due, or null. */
@@ -46,10 +64,15 @@ export class TaskStore {
     if (opts.cursor && !after) throw new RangeError("invalid cursor");
     const where: string[] = [];
     const args: (string | number)[] = [];
-    if (opts.status) (where.push("status = ?"), args.push(opts.status));
-    if (opts.keyId !== undefined) (where.push("key_id = ?"), args.push(opts.keyId));
-    if (opts.endUser !== undefined) where.push(opts.endUser === null ? "end_user IS NULL" : (args.push(opts.endUser), "end_user = ?"));
-    if (after) (where.push("(created_at < ? OR (created_at = ? AND task_id < ?))"), args.push(after.created_at, after.created_at, after.task_id));
+    const and = (clause: string, ...values: (string | number)[]) => {
+      where.push(clause);
+      args.push(...values);
+    };
+    if (opts.status) and("status = ?", opts.status);
+    if (opts.keyId !== undefined) and("key_id = ?", opts.keyId);
+    if (opts.endUser === null) and("end_user IS NULL");
+    else if (opts.endUser !== undefined) and("end_user = ?", opts.endUser);
+    if (after) and("(created_at < ? OR (created_at = ? AND task_id < ?))", after.created_at, after.created_at, after.task_id);
     const sql = `SELECT task_id, key_id, model, status, created_at FROM tasks ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
       ORDER BY created_at DESC, task_id DESC LIMIT ?`;
     const rows = this.sql.exec<TaskRow>(sql, ...args, limit + 1).toArray();

@@ -47,7 +47,11 @@ export async function deliverWebhook(task: TaskRecord, secret: string | null, no
   const url = task.notify_url;
   if (!url || !secret) {
     const error = url ? "the tenant has no webhook signing secret" : "no webhook URL";
-    return { state: "failed", next_at: null, deliveries: [...task.webhook.deliveries, { attempt, at: new Date(now).toISOString(), status: null, duration_ms: 0, error }] };
+    return {
+      state: "failed",
+      next_at: null,
+      deliveries: [...task.webhook.deliveries, { attempt, at: new Date(now).toISOString(), status: null, duration_ms: 0, error }],
+    };
   }
   // The body is the terminal task itself, as RunAPI's own callback is, so a receiver written for RunAPI works as is.
   const body = JSON.stringify(taskView({ ...task, notify_url: null }));

@@ -1,6 +1,15 @@
 import { upstreamBody } from "../domain/hailuo";
 import { centsToMicros } from "../domain/money";
-import { expiryDeadline, markAccepted, markPolled, markUnknown, type Observation, type TaskRecord, type TaskTiming } from "../domain/task-record";
+import {
+  expiryDeadline,
+  markAccepted,
+  markPolled,
+  markUnknown,
+  type Observation,
+  type TaskChange,
+  type TaskRecord,
+  type TaskTiming,
+} from "../domain/task-record";
 import { isTerminal } from "../domain/task-state";
 import { loadConfig, type Bindings } from "../env";
 import { AppError } from "../lib/errors";
@@ -19,7 +28,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** What the work needs of the tenant's object: its task rows, its one way to change them, its timing and clock. */
 export interface TaskHost {
   get(taskId: string): TaskRecord | undefined;
-  update(taskId: string, change: (task: TaskRecord, now: number) => Observation | null | void): Promise<TaskRecord | undefined>;
+  update(taskId: string, change: TaskChange): Promise<TaskRecord | undefined>;
   timing(): TaskTiming;
   now(): number;
   /** A video of the task landed in the archive (the tenant's stored-bytes tally). */
@@ -70,9 +79,10 @@ export class TaskWork {
     task = this.host.get(taskId)!;
     if (!isTerminal(task.status) && now >= expiryDeadline(task, this.host.timing())) {
       const seconds = Math.round(this.host.timing().ttlMs / 1000);
-      const message = task.submit === "accepted"
-        ? `RunAPI reported no terminal state within the task's lifetime (${seconds} s)`
-        : "RunAPI could not be reached to confirm the task within its lifetime; nothing was charged";
+      const message =
+        task.submit === "accepted"
+          ? `RunAPI reported no terminal state within the task's lifetime (${seconds} s)`
+          : "RunAPI could not be reached to confirm the task within its lifetime; nothing was charged";
       await this.host.update(taskId, () => ({ status: "failed", source: "ttl", error: { code: "task_expired", message } }));
     }
     await this.archive(taskId, now);
@@ -95,8 +105,14 @@ export class TaskWork {
         return;
       }
       // RunAPI does not know that id: forget it. A fault: try again after the usual gap.
-      if (upstream === null) await this.host.update(task.id, (t) => void (t.upstream_hint = null));
-      else await this.host.update(task.id, (t, at) => void (t.last_poll_at = at));
+      if (upstream === null)
+        await this.host.update(task.id, (t) => {
+          t.upstream_hint = null;
+        });
+      else
+        await this.host.update(task.id, (t, at) => {
+          t.last_poll_at = at;
+        });
     }
     const resendAt = task.submit === "submitting" ? task.created_at + this.host.timing().longestCreateMs : (task.next_submit_at ?? 0);
     if (now < resendAt) return;
@@ -144,7 +160,9 @@ export class TaskWork {
     // The payload shows the archived links (when the copies landed), as a read of the task would.
     const videos = await publicVideos(task.id, task.videos, task.archive, signerFor(loadConfig(this.env)), this.host.now());
     const outcome = await deliverWebhook({ ...task, videos: videos ?? null }, tenant?.webhook_secret ?? null, this.host.now());
-    await this.host.update(task.id, (t) => void (t.webhook = outcome));
+    await this.host.update(task.id, (t) => {
+      t.webhook = outcome;
+    });
   }
 
   /**
@@ -155,14 +173,21 @@ export class TaskWork {
     const bucket = this.env.VIDEOS;
     const task = this.host.get(taskId)!;
     if (!bucket || task.status !== "completed" || !task.videos?.length || this.archiving.has(taskId)) return;
-    if (!task.archive) await this.host.update(taskId, (t) => void (t.archive ??= newArchive(t.videos ?? [], new URL(t.callback_url).origin, now)));
+    if (!task.archive)
+      await this.host.update(taskId, (t) => {
+        t.archive ??= newArchive(t.videos ?? [], new URL(t.callback_url).origin, now);
+      });
     const config = loadConfig(this.env);
     const deps = { bucket, fetcher: sourceFetcher(this.env.RUNAPI, config.runapiBaseUrl), retryBaseMs: config.videoCopyRetryBaseMs };
     this.archiving.add(taskId);
-    const results = await copyDueVideos(deps, { tenantId: task.tenant_id, taskId }, this.host.get(taskId)!.archive!, now).finally(() => this.archiving.delete(taskId));
+    const results = await copyDueVideos(deps, { tenantId: task.tenant_id, taskId }, this.host.get(taskId)!.archive!, now).finally(() =>
+      this.archiving.delete(taskId),
+    );
     if (!results.length) return;
     let stored: StoredVideo[] = [];
-    await this.host.update(taskId, (t, at) => void (stored = applyAttempts(t.archive!, taskId, results, at, config.videoCopyRetryBaseMs)));
+    await this.host.update(taskId, (t, at) => {
+      stored = applyAttempts(t.archive!, taskId, results, at, config.videoCopyRetryBaseMs);
+    });
     for (const video of stored) this.host.videoStored(taskId, video);
   }
 

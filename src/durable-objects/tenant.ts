@@ -3,7 +3,16 @@ import { adjustmentBuckets, assertMicros, type ReserveRequest, type ReserveResul
 import type { AuditResult } from "../domain/ledger-audit";
 import { IDEMPOTENCY_TTL_MS, RPM_WINDOW_MS, type TaskPage } from "../domain/ledger-limits";
 import { formatUsd } from "../domain/money";
-import { applyObservation, newTaskRecord, taskView, type Observation, type TaskInit, type TaskRecord, type TaskTiming, type TaskView } from "../domain/task-record";
+import {
+  applyObservation,
+  newTaskRecord,
+  taskView,
+  type TaskInit,
+  type TaskChange,
+  type TaskRecord,
+  type TaskTiming,
+  type TaskView,
+} from "../domain/task-record";
 import { isTerminal } from "../domain/task-state";
 import { canView, type TaskViewer } from "../domain/tenant";
 import type { Endpoint } from "../domain/hailuo";
@@ -200,7 +209,7 @@ export class TenantLedger extends DurableObject<Bindings> {
     assertMicros("chargeMicros", chargeMicros, { nonNegative: true });
     return this.ctx.storage.transactionSync(() => {
       const r = this.ledger.reservation(holdId);
-      if (!r || r.kind !== "hold") return { settled: false, charged_micros: 0 };
+      if (r?.kind !== "hold") return { settled: false, charged_micros: 0 };
       if (r.state !== "open") return { settled: false, charged_micros: r.charged_micros ?? 0 };
       this.ledger.close(holdId, "settled", chargeMicros, now, note);
       return { settled: true, charged_micros: chargeMicros };
@@ -293,7 +302,7 @@ export class TenantLedger extends DurableObject<Bindings> {
   }
 
   /** Applies a change to a task in one transaction (its settlement too, when it ends), tells listeners, and keeps the alarm in time. */
-  private async update(taskId: string, change: (task: TaskRecord, now: number) => Observation | null | void): Promise<TaskRecord | undefined> {
+  private async update(taskId: string, change: TaskChange): Promise<TaskRecord | undefined> {
     const now = this.clock();
     const out = this.ctx.storage.transactionSync(() => {
       const task = this.tasks.get(taskId);

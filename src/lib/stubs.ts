@@ -49,7 +49,12 @@ export function refusal(result: Refused, requiredUsd: number, backend: boolean):
     }
     case "rate_limited": {
       const what = RATE_LIMIT_WORDS[result.limit];
-      return new AppError("rate_limited", `${what}; retry after ${result.retryAfterSeconds} s`, { limit: result.limit, retry_after_seconds: result.retryAfterSeconds }, { "Retry-After": String(result.retryAfterSeconds) });
+      return new AppError(
+        "rate_limited",
+        `${what}; retry after ${result.retryAfterSeconds} s`,
+        { limit: result.limit, retry_after_seconds: result.retryAfterSeconds },
+        { "Retry-After": String(result.retryAfterSeconds) },
+      );
     }
     case "key_revoked":
       return new AppError("unauthorized", "This API key has been revoked");

@@ -41,11 +41,17 @@ export async function verifyHuman(c: Context<AppEnv>): Promise<void> {
     if (!res.ok) throw new Error(`siteverify answered ${res.status}`);
     answer = (await res.json()) as SiteverifyAnswer;
   } catch (err) {
-    console.error(JSON.stringify({ level: "error", request_id: c.var.requestId, turnstile: "siteverify failed", error: err instanceof Error ? err.name : "unknown" }));
-    throw new AppError("service_unavailable", "The human check could not be verified right now; nothing was charged. Retry shortly.", undefined, { "Retry-After": "5" });
+    console.error(
+      JSON.stringify({ level: "error", request_id: c.var.requestId, turnstile: "siteverify failed", error: err instanceof Error ? err.name : "unknown" }),
+    );
+    throw new AppError("service_unavailable", "The human check could not be verified right now; nothing was charged. Retry shortly.", undefined, {
+      "Retry-After": "5",
+    });
   }
   if (answer.success !== true) {
     const codes = Array.isArray(answer["error-codes"]) ? answer["error-codes"].filter((x): x is string => typeof x === "string").slice(0, 5) : [];
-    throw new AppError("forbidden", "The human check failed: the Turnstile token is invalid, expired or already used; complete the challenge again", { turnstile_errors: codes });
+    throw new AppError("forbidden", "The human check failed: the Turnstile token is invalid, expired or already used; complete the challenge again", {
+      turnstile_errors: codes,
+    });
   }
 }

@@ -27,7 +27,12 @@ function browserStreamCredential(method: string, path: string, token: string | u
 }
 
 /** The credential a request presents (header, or `?access_token=` on a browser's event stream), unverified. */
-export function presentedCredential(req: { method: string; path: string; header(name: string): string | undefined; query(name: string): string | undefined }): string | null {
+export function presentedCredential(req: {
+  method: string;
+  path: string;
+  header(name: string): string | undefined;
+  query(name: string): string | undefined;
+}): string | null {
   return presentedKey(req.header("authorization"), req.header("x-api-key")) ?? browserStreamCredential(req.method, req.path, req.query("access_token"));
 }
 

@@ -30,11 +30,18 @@ const AlertThresholds = z
 /** `POST /admin/v1/tenants`. */
 export const TenantCreate = z
   .object({
-    id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "lowercase letters, digits, _ and -, at most 64").optional(),
+    id: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "lowercase letters, digits, _ and -, at most 64")
+      .optional(),
     name: z.string().trim().min(1).max(200),
     budget: BudgetInput,
     limits: Limits.optional(),
-    allowed_models: z.array(z.enum(MODEL_IDS as [string, ...string[]])).min(1).nullable().optional(),
+    allowed_models: z
+      .array(z.enum(MODEL_IDS as [string, ...string[]]))
+      .min(1)
+      .nullable()
+      .optional(),
     end_user_budget: BudgetInput.nullable().optional(),
     webhook_url: webhookUrl.nullable().optional(),
     alert_thresholds_percent: AlertThresholds.optional(),
@@ -48,7 +55,11 @@ export const TenantPatch = z
     status: z.enum(["active", "disabled"]).optional(),
     budget: BudgetInput.optional(),
     limits: Limits.optional(),
-    allowed_models: z.array(z.enum(MODEL_IDS as [string, ...string[]])).min(1).nullable().optional(),
+    allowed_models: z
+      .array(z.enum(MODEL_IDS as [string, ...string[]]))
+      .min(1)
+      .nullable()
+      .optional(),
     end_user_budget: BudgetInput.nullable().optional(),
     webhook_url: webhookUrl.nullable().optional(),
     alert_thresholds_percent: AlertThresholds.optional(),
@@ -65,14 +76,25 @@ export const KeyCreate = z
     kind: z.enum(["secret", "publishable"]),
     name: z.string().trim().min(1).max(200).optional(),
     budget: BudgetInput.optional(),
-    allowed_origins: z.array(z.url({ protocol: /^https?$/ }).transform((u) => new URL(u).origin)).min(1).max(50).optional(),
+    allowed_origins: z
+      .array(z.url({ protocol: /^https?$/ }).transform((u) => new URL(u).origin))
+      .min(1)
+      .max(50)
+      .optional(),
     end_user_requests_per_minute: z.number().int().positive().max(10_000).optional(),
-    expires_at: z.iso.datetime({ offset: true }).refine((v) => Date.parse(v) > Date.now(), "must be in the future").optional(),
+    expires_at: z.iso
+      .datetime({ offset: true })
+      .refine((v) => Date.parse(v) > Date.now(), "must be in the future")
+      .optional(),
   })
   .strict()
   .superRefine((k, ctx) => {
     if (k.kind === "publishable" && !k.allowed_origins) {
-      ctx.addIssue({ code: "custom", path: ["allowed_origins"], message: "is required for a publishable key (the web origins that may use it, e.g. [\"https://app.example\"])" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["allowed_origins"],
+        message: 'is required for a publishable key (the web origins that may use it, e.g. ["https://app.example"])',
+      });
     }
     if (k.kind === "secret" && k.end_user_requests_per_minute !== undefined) {
       ctx.addIssue({ code: "custom", path: ["end_user_requests_per_minute"], message: "applies to publishable keys only" });
@@ -86,7 +108,12 @@ const MAX_ADJUSTMENT_USD = 1_000_000;
 /** `POST /admin/v1/tenants/{id}/adjustments`: positive credits the tenant, negative debits it. */
 export const AdjustmentInput = z
   .object({
-    amount_usd: z.number().finite().refine((v) => v !== 0, "must not be zero").refine(sixDecimals, "at most 6 decimals").refine((v) => Math.abs(v) <= MAX_ADJUSTMENT_USD, `at most ${MAX_ADJUSTMENT_USD} either way`),
+    amount_usd: z
+      .number()
+      .finite()
+      .refine((v) => v !== 0, "must not be zero")
+      .refine(sixDecimals, "at most 6 decimals")
+      .refine((v) => Math.abs(v) <= MAX_ADJUSTMENT_USD, `at most ${MAX_ADJUSTMENT_USD} either way`),
     reason: z.string().trim().min(1).max(500),
   })
   .strict();

@@ -158,13 +158,24 @@ export const admin = new Hono<AppEnv>()
     const header = "id,at,booked_at,type,task_id,key_id,end_user,model,amount_usd,reserved_usd,reason";
     const rows = entries.map((e) =>
       [
-        e.id, e.at, e.booked_at, e.type, textCell(e.task_id), textCell(e.key_id), textCell(e.end_user), textCell(e.model),
-        formatUsd(e.amount_micros), formatUsd(e.reserved_micros ?? 0), textCell(e.reason),
-      ].map(csvCell).join(","),
+        e.id,
+        e.at,
+        e.booked_at,
+        e.type,
+        textCell(e.task_id),
+        textCell(e.key_id),
+        textCell(e.end_user),
+        textCell(e.model),
+        formatUsd(e.amount_micros),
+        formatUsd(e.reserved_micros ?? 0),
+        textCell(e.reason),
+      ]
+        .map(csvCell)
+        .join(","),
     );
     c.header("Content-Disposition", `attachment; filename="ledger-${tenant.id}.csv"`);
     if (nextCursor) c.header("X-Next-Cursor", nextCursor);
-    return c.body([header, ...rows].join("\r\n") + "\r\n", 200, { "Content-Type": "text/csv; charset=utf-8" });
+    return c.body(`${[header, ...rows].join("\r\n")}\r\n`, 200, { "Content-Type": "text/csv; charset=utf-8" });
   })
   .post("/tenants/:id/adjustments", async (c) => {
     const tenant = await mustGetTenant(c.env, c.req.param("id"));

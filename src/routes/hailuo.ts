@@ -61,15 +61,18 @@ export const hailuo = new Hono<AppEnv>()
         endUserRequestsPerMinute: endUserRequestsPerMinute(auth),
       },
       alertThresholds: alertThresholds(auth.tenant),
-      idempotency: idempotencyKey
-        ? { key: idempotencyScope(auth, idempotencyKey), bodyHash: await sha256Hex(`${endpoint}\n${canonicalJson(request)}`) }
-        : null,
+      idempotency: idempotencyKey ? { key: idempotencyScope(auth, idempotencyKey), bodyHash: await sha256Hex(`${endpoint}\n${canonicalJson(request)}`) } : null,
       notifyUrl: request.callback_url ?? auth.tenant.webhook_url,
       origin: config.publicBaseUrl ?? new URL(c.req.url).origin,
     }).catch((err: unknown) => {
       if (err instanceof AppError) throw err;
       // The tenant's object failed to answer: the create may or may not be held; a retry with the same Idempotency-Key is safe.
-      throw new AppError("service_unavailable", "The task could not be confirmed; retry shortly (with the same Idempotency-Key a retry never makes a second task)", undefined, { "Retry-After": "1" });
+      throw new AppError(
+        "service_unavailable",
+        "The task could not be confirmed; retry shortly (with the same Idempotency-Key a retry never makes a second task)",
+        undefined,
+        { "Retry-After": "1" },
+      );
     });
 
     if (outcome.kind === "replayed") {
@@ -102,7 +105,10 @@ function createResponse(id: string, model: string, estimateMicros: number, submi
 function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
   if (value && typeof value === "object") {
-    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(",")}}`;
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
+      .join(",")}}`;
   }
   return JSON.stringify(value);
 }

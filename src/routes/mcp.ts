@@ -28,7 +28,10 @@ const text = (value: unknown, isError = false): CallToolResult => ({
 });
 
 /** A proxy error as a tool error an agent can act on: code, message and each bad field. */
-function toolError(status: number, body: { error?: { code?: string; message?: string; details?: { issues?: { field: string; message: string }[] } } }): CallToolResult {
+function toolError(
+  status: number,
+  body: { error?: { code?: string; message?: string; details?: { issues?: { field: string; message: string }[] } } },
+): CallToolResult {
   const e = body.error ?? {};
   const fields = e.details?.issues?.map((i) => `${i.field}: ${i.message}`) ?? [];
   return text([`${e.code ?? `http_${status}`} (HTTP ${status}): ${e.message ?? "request failed"}`, ...fields].join("\n"), true);
@@ -38,7 +41,13 @@ function toolError(status: number, body: { error?: { code?: string; message?: st
 function priceLines(table: PriceTable, endpoint: Endpoint): string {
   const models = MODEL_IDS.filter((m) => endpointOf(m) === endpoint);
   return models
-    .map((m) => `${m}: ${table.filter((c) => c.model === m).map((c) => `${c.duration_seconds} s ${c.output_resolution} $${formatUsd(c.price_micros).replace(/0{4}$/, "")}`).join(", ")}`)
+    .map(
+      (m) =>
+        `${m}: ${table
+          .filter((c) => c.model === m)
+          .map((c) => `${c.duration_seconds} s ${c.output_resolution} $${formatUsd(c.price_micros).replace(/0{4}$/, "")}`)
+          .join(", ")}`,
+    )
     .join("; ");
 }
 
@@ -58,77 +67,120 @@ const common = {
 };
 
 /** Builds the MCP server for one request: the caller's tools, each a call of the proxy's own HTTP API as that caller. */
-async function buildServer(call: (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<{ status: number; body: any }>, env: Bindings, auth: AuthContext): Promise<McpServer> {
+async function buildServer(
+  // biome-ignore lint/suspicious/noExplicitAny: JSON answers of the proxy's own API, read field by field by the tools
+  call: (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<{ status: number; body: any }>,
+  env: Bindings,
+  auth: AuthContext,
+): Promise<McpServer> {
   const [{ table }, chat] = await Promise.all([activePriceTable(env.TENANTS), activeChatPrices(env.TENANTS)]);
   const server = new McpServer({ name: "runapi-edge-proxy-hailuo", version: "0.1.0" }, { capabilities: { tools: {}, logging: {} } });
   const limits = limitsLine(auth);
 
-  const create = (endpoint: Endpoint) => async (args: Record<string, unknown>): Promise<CallToolResult> => {
-    const { idempotency_key, ...body } = args;
-    const res = await call("POST", `/api/v1/hailuo/${endpoint}`, body, typeof idempotency_key === "string" ? { "Idempotency-Key": idempotency_key } : {});
-    if (res.status !== 200) return toolError(res.status, res.body);
-    return text({ ...res.body, next: `Call get_task with task_id ${res.body.id} (wait_seconds up to ${MAX_WAIT_SECONDS}) to follow it.` });
-  };
-
-  server.registerTool("text_to_video", {
-    description: `Create a Hailuo text-to-video task (asynchronous; returns task_id). Prices per clip: ${priceLines(table, "text_to_video")}. ${limits}`,
-    inputSchema: { model: z.string().default("hailuo-02-text-to-video-standard").describe(`One of ${MODEL_IDS.filter((m) => endpointOf(m) === "text_to_video").join(", ")}`), ...common },
-  }, create("text_to_video"));
-
-  server.registerTool("image_to_video", {
-    description: `Create a Hailuo image-to-video task from a first frame (asynchronous; returns task_id). Prices per clip: ${priceLines(table, "image_to_video")}. ${limits}`,
-    inputSchema: {
-      model: z.string().default("hailuo-02-image-to-video-standard").describe(`One of ${MODEL_IDS.filter((m) => endpointOf(m) === "image_to_video").join(", ")}`),
-      first_frame_image_url: z.string().describe("https URL of the first frame."),
-      last_frame_image_url: z.string().optional().describe("https URL of the last frame (02 models only)."),
-      output_resolution: z.string().optional().describe("512p, 768p or 1080p, as the model allows."),
-      ...common,
-    },
-  }, create("image_to_video"));
-
-  server.registerTool("get_task", {
-    description: `Read a task. With wait_seconds (≤ ${MAX_WAIT_SECONDS}) waits until it is completed or failed, reporting progress meanwhile.`,
-    inputSchema: { task_id: z.string(), wait_seconds: z.number().optional() },
-  }, async ({ task_id, wait_seconds }, extra) => {
-    if (wait_seconds !== undefined && !(wait_seconds >= 0 && wait_seconds <= MAX_WAIT_SECONDS)) {
-      return text(`invalid_request: wait_seconds: must be between 0 and ${MAX_WAIT_SECONDS}`, true);
-    }
-    const deadline = Date.now() + (wait_seconds ?? 0) * 1000;
-    const started = Date.now();
-    const token = extra._meta?.progressToken;
-    for (let step = 0; ; step++) {
-      const res = await call("GET", `/api/v1/tasks/${encodeURIComponent(task_id)}`);
+  const create =
+    (endpoint: Endpoint) =>
+    async (args: Record<string, unknown>): Promise<CallToolResult> => {
+      const { idempotency_key, ...body } = args;
+      const res = await call("POST", `/api/v1/hailuo/${endpoint}`, body, typeof idempotency_key === "string" ? { "Idempotency-Key": idempotency_key } : {});
       if (res.status !== 200) return toolError(res.status, res.body);
-      if (TERMINAL.has(res.body.status) || Date.now() >= deadline || extra.signal.aborted) return text(res.body);
-      if (token !== undefined) {
-        await extra.sendNotification({
-          method: "notifications/progress",
-          params: { progressToken: token, progress: step + 1, total: Math.ceil((wait_seconds ?? 0) * 1000 / POLL_MS) + 1, message: `Task ${task_id} is ${res.body.status} after ${Math.round((Date.now() - started) / 1000)} s` },
-        });
+      return text({ ...res.body, next: `Call get_task with task_id ${res.body.id} (wait_seconds up to ${MAX_WAIT_SECONDS}) to follow it.` });
+    };
+
+  server.registerTool(
+    "text_to_video",
+    {
+      description: `Create a Hailuo text-to-video task (asynchronous; returns task_id). Prices per clip: ${priceLines(table, "text_to_video")}. ${limits}`,
+      inputSchema: {
+        model: z
+          .string()
+          .default("hailuo-02-text-to-video-standard")
+          .describe(`One of ${MODEL_IDS.filter((m) => endpointOf(m) === "text_to_video").join(", ")}`),
+        ...common,
+      },
+    },
+    create("text_to_video"),
+  );
+
+  server.registerTool(
+    "image_to_video",
+    {
+      description: `Create a Hailuo image-to-video task from a first frame (asynchronous; returns task_id). Prices per clip: ${priceLines(table, "image_to_video")}. ${limits}`,
+      inputSchema: {
+        model: z
+          .string()
+          .default("hailuo-02-image-to-video-standard")
+          .describe(`One of ${MODEL_IDS.filter((m) => endpointOf(m) === "image_to_video").join(", ")}`),
+        first_frame_image_url: z.string().describe("https URL of the first frame."),
+        last_frame_image_url: z.string().optional().describe("https URL of the last frame (02 models only)."),
+        output_resolution: z.string().optional().describe("512p, 768p or 1080p, as the model allows."),
+        ...common,
+      },
+    },
+    create("image_to_video"),
+  );
+
+  server.registerTool(
+    "get_task",
+    {
+      description: `Read a task. With wait_seconds (≤ ${MAX_WAIT_SECONDS}) waits until it is completed or failed, reporting progress meanwhile.`,
+      inputSchema: { task_id: z.string(), wait_seconds: z.number().optional() },
+    },
+    async ({ task_id, wait_seconds }, extra) => {
+      if (wait_seconds !== undefined && !(wait_seconds >= 0 && wait_seconds <= MAX_WAIT_SECONDS)) {
+        return text(`invalid_request: wait_seconds: must be between 0 and ${MAX_WAIT_SECONDS}`, true);
       }
-      await new Promise((resolve) => setTimeout(resolve, Math.min(POLL_MS, Math.max(0, deadline - Date.now()))));
-    }
-  });
+      const deadline = Date.now() + (wait_seconds ?? 0) * 1000;
+      const started = Date.now();
+      const token = extra._meta?.progressToken;
+      for (let step = 0; ; step++) {
+        const res = await call("GET", `/api/v1/tasks/${encodeURIComponent(task_id)}`);
+        if (res.status !== 200) return toolError(res.status, res.body);
+        if (TERMINAL.has(res.body.status) || Date.now() >= deadline || extra.signal.aborted) return text(res.body);
+        if (token !== undefined) {
+          await extra.sendNotification({
+            method: "notifications/progress",
+            params: {
+              progressToken: token,
+              progress: step + 1,
+              total: Math.ceil(((wait_seconds ?? 0) * 1000) / POLL_MS) + 1,
+              message: `Task ${task_id} is ${res.body.status} after ${Math.round((Date.now() - started) / 1000)} s`,
+            },
+          });
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.min(POLL_MS, Math.max(0, deadline - Date.now()))));
+      }
+    },
+  );
 
-  server.registerTool("check_pricing", {
-    description: "Prices of every model (video per clip, chat per 1M tokens) with provenance; with model (and duration_seconds / output_resolution) also the exact price of that request and whether it fits your budget. Costs nothing.",
-    inputSchema: { model: z.string().optional(), duration_seconds: z.union([z.number(), z.string()]).optional(), output_resolution: z.string().optional() },
-  }, async (args) => {
-    if (!args.model) return text({ ...(await call("GET", "/api/v1/prices")).body, chat_prices: chatPricesJson(chat.prices) });
-    const body: Record<string, unknown> = { prompt: "price check", ...args };
-    if (args.model.includes("image-to-video")) body.first_frame_image_url = "https://price-check.invalid/frame.png";
-    const res = await call("POST", "/api/v1/estimate", body);
-    return res.status === 200 ? text(res.body) : toolError(res.status, res.body);
-  });
+  server.registerTool(
+    "check_pricing",
+    {
+      description:
+        "Prices of every model (video per clip, chat per 1M tokens) with provenance; with model (and duration_seconds / output_resolution) also the exact price of that request and whether it fits your budget. Costs nothing.",
+      inputSchema: { model: z.string().optional(), duration_seconds: z.union([z.number(), z.string()]).optional(), output_resolution: z.string().optional() },
+    },
+    async (args) => {
+      if (!args.model) return text({ ...(await call("GET", "/api/v1/prices")).body, chat_prices: chatPricesJson(chat.prices) });
+      const body: Record<string, unknown> = { prompt: "price check", ...args };
+      if (args.model.includes("image-to-video")) body.first_frame_image_url = "https://price-check.invalid/frame.png";
+      const res = await call("POST", "/api/v1/estimate", body);
+      return res.status === 200 ? text(res.body) : toolError(res.status, res.body);
+    },
+  );
 
-  server.registerTool("get_budget", {
-    description: "What you may still spend: each budget you can see (limit, spent, reserved, remaining, when it resets) and RunAPI-style balance in cents. Costs nothing.",
-    inputSchema: {},
-  }, async () => {
-    const [me, balance] = await Promise.all([call("GET", "/api/v1/me"), call("GET", "/api/v1/me/balance")]);
-    if (me.status !== 200) return toolError(me.status, me.body);
-    return text({ budgets: me.body.budgets, limits: me.body.limits, balance: balance.body });
-  });
+  server.registerTool(
+    "get_budget",
+    {
+      description:
+        "What you may still spend: each budget you can see (limit, spent, reserved, remaining, when it resets) and RunAPI-style balance in cents. Costs nothing.",
+      inputSchema: {},
+    },
+    async () => {
+      const [me, balance] = await Promise.all([call("GET", "/api/v1/me"), call("GET", "/api/v1/me/balance")]);
+      if (me.status !== 200) return toolError(me.status, me.body);
+      return text({ budgets: me.body.budgets, limits: me.body.limits, balance: balance.body });
+    },
+  );
   return server;
 }
 
@@ -147,7 +199,12 @@ export function mcp(selfFetch: SelfFetch) {
         const h = new Headers(headers);
         for (const [k, v] of Object.entries(extra)) h.set(k, v);
         if (body !== undefined) h.set("content-type", "application/json");
-        const res = await selfFetch(new Request(`${origin}${path}`, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) }), c.env, c.executionCtx);
+        const res = await selfFetch(
+          new Request(`${origin}${path}`, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) }),
+          c.env,
+          c.executionCtx,
+        );
+        // biome-ignore lint/suspicious/noExplicitAny: see buildServer
         return { status: res.status, body: (await res.json().catch(() => ({}))) as any };
       };
       const server = await buildServer(call, c.env, c.var.auth);

@@ -45,7 +45,8 @@ function checkedChatBody(json: unknown): ChatBody {
   if (so !== undefined && so !== null && (typeof so !== "object" || Array.isArray(so))) issues.push({ field: "stream_options", message: "must be an object" });
   for (const field of ["max_tokens", "max_completion_tokens", "n"]) {
     const v = body[field];
-    if (v !== undefined && v !== null && !(typeof v === "number" && Number.isInteger(v) && v > 0)) issues.push({ field, message: "must be a positive integer" });
+    if (v !== undefined && v !== null && !(typeof v === "number" && Number.isInteger(v) && v > 0))
+      issues.push({ field, message: "must be a positive integer" });
   }
   if (issues.length) throw invalidRequest(issues);
   return body as ChatBody;
@@ -58,7 +59,10 @@ function chargeFor(price: ChatPrice, reserved: Micros, usage: StreamOutcome["usa
   const charge = Math.min(cost, reserved);
   const how = usage ? "from upstream usage" : "estimated from the text sent and streamed";
   const capped = cost > reserved ? `; priced $${formatUsd(cost)}, capped at the reservation` : "";
-  return { charge, note: `chat ${price.model}: ${tokens.input} input + ${tokens.output} output tokens ${how}${end === "done" ? "" : ` (${end.replace("_", " ")})`}${capped}` };
+  return {
+    charge,
+    note: `chat ${price.model}: ${tokens.input} input + ${tokens.output} output tokens ${how}${end === "done" ? "" : ` (${end.replace("_", " ")})`}${capped}`,
+  };
 }
 
 /** The error on /v1/*: the proxy's error object plus OpenAI's `type`, so OpenAI clients read it. */
@@ -74,13 +78,17 @@ async function openAiError(err: Error, c: Context<AppEnv>): Promise<Response> {
 /** OpenAI-compatible chat for agents (SPEC §8): the tenant's key in, the upstream key out, every chat metered. */
 export const openai = new Hono<AppEnv>()
   // RunAPI's model list is public (its MCP servers call it without a key): a key, when sent, must be valid.
-  .get("/models", (c, next) => (c.req.header("authorization") || c.req.header("x-api-key") ? tenantAuth(c, next) : next()), async (c) => {
-    if (!models || Date.now() - models.at > MODELS_TTL_MS) {
-      const res = await new RunApiClient(c.var.config, c.env.RUNAPI).openAi("GET", "/v1/models");
-      models = { body: await res.text(), type: res.headers.get("content-type") ?? "application/json", at: Date.now() };
-    }
-    return new Response(models.body, { status: 200, headers: { "Content-Type": models.type } });
-  })
+  .get(
+    "/models",
+    (c, next) => (c.req.header("authorization") || c.req.header("x-api-key") ? tenantAuth(c, next) : next()),
+    async (c) => {
+      if (!models || Date.now() - models.at > MODELS_TTL_MS) {
+        const res = await new RunApiClient(c.var.config, c.env.RUNAPI).openAi("GET", "/v1/models");
+        models = { body: await res.text(), type: res.headers.get("content-type") ?? "application/json", at: Date.now() };
+      }
+      return new Response(models.body, { status: 200, headers: { "Content-Type": models.type } });
+    },
+  )
   .use(tenantAuth)
   .post("/chat/completions", async (c) => {
     const { config, auth } = c.var;
@@ -89,13 +97,19 @@ export const openai = new Hono<AppEnv>()
     const { prices } = await activeChatPrices(c.env.TENANTS);
     const price = prices.find((p) => p.model === body.model);
     if (!price) {
-      throw invalidRequest([{ field: "model", message: `${body.model} has no chat price on this proxy; priced models: ${prices.map((p) => p.model).join(", ") || "none"}` }]);
+      throw invalidRequest([
+        { field: "model", message: `${body.model} has no chat price on this proxy; priced models: ${prices.map((p) => p.model).join(", ") || "none"}` },
+      ]);
     }
 
     await verifyHuman(c); // a publishable key's chats need the human check too, like its creates
 
     // Reserve the most this request can cost before anything is forwarded.
-    const reserved = chatCostMicros(price, inputTokenBound(bytes, body), outputTokenBound(price, body as { max_tokens?: unknown; max_completion_tokens?: unknown; n?: unknown }));
+    const reserved = chatCostMicros(
+      price,
+      inputTokenBound(bytes, body),
+      outputTokenBound(price, body as { max_tokens?: unknown; max_completion_tokens?: unknown; n?: unknown }),
+    );
     const id = crypto.randomUUID();
     const ledger = ledgerStub(c.env, auth.tenant.id);
     const reservation = await ledger.reserve({
@@ -116,12 +130,15 @@ export const openai = new Hono<AppEnv>()
       throw refusal(reservation, microsToUsd(reserved), isBackend(auth));
     }
     const visible = visibleScopes(auth, reservation.budgets);
-    const budgetHeader: Record<string, string> = visible.length ? { "X-Budget-Remaining-Usd": formatUsd(Math.min(...visible.map((b) => b.remaining_micros))) } : {};
+    const budgetHeader: Record<string, string> = visible.length
+      ? { "X-Budget-Remaining-Usd": formatUsd(Math.min(...visible.map((b) => b.remaining_micros))) }
+      : {};
 
     // Streams ask upstream for usage; the client sees that chunk only if it asked for it too.
     const stream = body.stream === true;
     const clientWantsUsage = body.stream_options?.include_usage === true;
-    const upstreamText = stream && !clientWantsUsage ? JSON.stringify({ ...body, stream_options: { ...(body.stream_options ?? {}), include_usage: true } }) : text;
+    const upstreamText =
+      stream && !clientWantsUsage ? JSON.stringify({ ...body, stream_options: { ...(body.stream_options ?? {}), include_usage: true } }) : text;
 
     let upstream: Response;
     try {
@@ -142,12 +159,16 @@ export const openai = new Hono<AppEnv>()
       // Not JSON (or no usage): charged as estimated from its size.
       const parsed = parseJson(answer) as { usage?: unknown; choices?: { message?: { content?: unknown; tool_calls?: unknown } }[] } | null;
       const usage = parseUsage(parsed?.usage);
-      const shown = usage ? 0 : new TextEncoder().encode(JSON.stringify(parsed?.choices?.map((ch) => [ch.message?.content, ch.message?.tool_calls]) ?? answer)).byteLength;
+      const shown = usage
+        ? 0
+        : new TextEncoder().encode(JSON.stringify(parsed?.choices?.map((ch) => [ch.message?.content, ch.message?.tool_calls]) ?? answer)).byteLength;
       const { charge, note } = chargeFor(price, reserved, usage, bytes, shown, "done");
       // Settled as the answer goes out: the charge is fixed now, and a hold lost with the isolate is charged by the alarm.
       const requestId = c.var.requestId;
       c.executionCtx.waitUntil(
-        ledger.settle(id, charge, Date.now(), note).catch((err: unknown) => log.error("chat_settle_failed", { request_id: requestId, error: err instanceof Error ? err.name : "unknown" })),
+        ledger
+          .settle(id, charge, Date.now(), note)
+          .catch((err: unknown) => log.error("chat_settle_failed", { request_id: requestId, error: err instanceof Error ? err.name : "unknown" })),
       );
       return new Response(answer, {
         status: upstream.status,
@@ -160,8 +181,10 @@ export const openai = new Hono<AppEnv>()
     const requestId = c.var.requestId;
     const relayed = meterSse(upstream.body, {
       dropUsageChunk: !clientWantsUsage,
-      cutEvent: () => `data: ${JSON.stringify(errorBody("upstream_error", "RunAPI's stream broke off before it was complete; what was streamed is charged", requestId))
-        .replace(/}}$/, ',"type":"server_error"}}')}\n\n`,
+      cutEvent: () =>
+        `data: ${JSON.stringify(
+          errorBody("upstream_error", "RunAPI's stream broke off before it was complete; what was streamed is charged", requestId),
+        ).replace(/}}$/, ',"type":"server_error"}}')}\n\n`,
       onEnd: async (outcome) => {
         try {
           const { charge, note } = chargeFor(price, reserved, outcome.usage, bytes, outcome.outputBytes, outcome.end);

@@ -23,8 +23,12 @@ export const CHAT_ACTION = "chat_completions";
 const cents = (micros: Micros) => micros / MICROS_PER_CENT;
 
 const NULL_TOKEN_PRICES = {
-  input_price_per_1m_cents: null, output_price_per_1m_cents: null, cache_read_price_per_1m_cents: null,
-  cache_write_price_per_1m_cents: null, cache_write_5m_price_per_1m_cents: null, cache_write_1h_price_per_1m_cents: null,
+  input_price_per_1m_cents: null,
+  output_price_per_1m_cents: null,
+  cache_read_price_per_1m_cents: null,
+  cache_write_price_per_1m_cents: null,
+  cache_write_5m_price_per_1m_cents: null,
+  cache_write_1h_price_per_1m_cents: null,
 };
 
 /** The proxy's prices as RunAPI's price schedules: one per video model (priced per task) and one per chat model (per token). */
@@ -79,8 +83,13 @@ export const runapiAccount = new Hono<AppEnv>()
     // Spend is the tenant's for its own servers; a browser caller sees its end user's (or its key's), never the tenant's.
     const own: Omit<ScopeBudget, "period" | "limit_micros"> = isBackend(auth)
       ? { scope: "tenant", subject: auth.tenant.id }
-      : auth.endUser ? { scope: "end_user", subject: auth.endUser } : { scope: "key", subject: auth.key.id };
-    const [today, total] = await ledger.usage(now, [{ ...own, period: "day", limit_micros: 0 }, { ...own, period: "total", limit_micros: 0 }]);
+      : auth.endUser
+        ? { scope: "end_user", subject: auth.endUser }
+        : { scope: "key", subject: auth.key.id };
+    const [today, total] = await ledger.usage(now, [
+      { ...own, period: "day", limit_micros: 0 },
+      { ...own, period: "total", limit_micros: 0 },
+    ]);
     const remaining = visible.length ? Math.min(...visible.map((s) => s.remaining_micros)) : null;
     return c.json({
       balance_cents: remaining === null ? null : cents(remaining),
@@ -110,8 +119,14 @@ export const runapiAccount = new Hono<AppEnv>()
     const quote = (amount: Micros, basis: string, model: string) =>
       c.json({
         price_quote: {
-          service: body.service, action: body.action, model, pricing_status: "available", currency: "USD",
-          reservation_amount_cents: cents(amount), estimate_basis: basis, as_of: new Date().toISOString(),
+          service: body.service,
+          action: body.action,
+          model,
+          pricing_status: "available",
+          currency: "USD",
+          reservation_amount_cents: cents(amount),
+          estimate_basis: basis,
+          as_of: new Date().toISOString(),
         },
       });
 
@@ -121,11 +136,16 @@ export const runapiAccount = new Hono<AppEnv>()
       if (body.action !== CHAT_ACTION) issues.push({ field: "action", message: `must be ${CHAT_ACTION}` });
       if (!price) issues.push({ field: "model", message: `must be a priced chat model: ${prices.map((p) => p.model).join(", ")}` });
       const p = params as { input_tokens?: unknown; max_tokens?: unknown };
-      if (p.input_tokens !== undefined && !positiveInt(p.input_tokens)) issues.push({ field: "params.input_tokens", message: "must be a non-negative integer" });
+      if (p.input_tokens !== undefined && !positiveInt(p.input_tokens))
+        issues.push({ field: "params.input_tokens", message: "must be a non-negative integer" });
       if (p.max_tokens !== undefined && !positiveInt(p.max_tokens)) issues.push({ field: "params.max_tokens", message: "must be a non-negative integer" });
       if (issues.length || !price) throw invalidRequest(issues);
       const output = (p.max_tokens as number | undefined) ?? price.max_output_tokens;
-      return quote(chatCostMicros(price, (p.input_tokens as number | undefined) ?? 0, output), `input_tokens + ${output} output tokens at the proxy's chat price`, price.model);
+      return quote(
+        chatCostMicros(price, (p.input_tokens as number | undefined) ?? 0, output),
+        `input_tokens + ${output} output tokens at the proxy's chat price`,
+        price.model,
+      );
     }
     if (body.service !== "hailuo") issues.push({ field: "service", message: `must be hailuo or ${CHAT_SERVICE}` });
     if (!ENDPOINTS.includes(body.action as Endpoint)) issues.push({ field: "action", message: `must be one of ${ENDPOINTS.join(", ")}` });

@@ -13,7 +13,11 @@ import { UUID } from "./hailuo";
 export const ListQuery = z.object({
   status: z.enum(TASK_STATUSES as [string, ...string[]]).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().max(200).refine((v) => decodeCursor(v) !== null, "is not a cursor this API issued").optional(),
+  cursor: z
+    .string()
+    .max(200)
+    .refine((v) => decodeCursor(v) !== null, "is not a cursor this API issued")
+    .optional(),
 });
 
 /** The caller's tasks: list, read, and a live event stream, each one call to the tenant's object. Another tenant's task is a 404. */

@@ -68,7 +68,8 @@ export class RunApiClient {
     });
     const quote = json.price_quote as { reservation_amount_cents?: unknown } | undefined;
     const cents = quote?.reservation_amount_cents;
-    if (typeof cents !== "number" || !Number.isFinite(cents) || cents < 0) throw new AppError("upstream_error", "RunAPI answered a price quote without an amount");
+    if (typeof cents !== "number" || !Number.isFinite(cents) || cents < 0)
+      throw new AppError("upstream_error", "RunAPI answered a price quote without an amount");
     return cents;
   }
 
@@ -85,7 +86,7 @@ export class RunApiClient {
     let res: Response;
     try {
       res = await this.fetcher.fetch(`${this.config.runapiBaseUrl}${path}`, { method, headers, body, signal: abort.signal });
-    } catch (err) {
+    } catch (_err) {
       if (abort.signal.aborted) throw new AppError("upstream_timeout", `RunAPI did not answer within ${headersTimeoutMs} ms`);
       throw new AppError("upstream_unavailable", "RunAPI could not be reached", { retryable: true });
     } finally {
@@ -138,7 +139,8 @@ async function readJson(res: Response): Promise<Record<string, unknown> | null> 
 /** RunAPI's `error` (a string or `{code, message}`) as a short, secret-free message. */
 function upstreamMessage(json: Record<string, unknown> | null, secret: string): string {
   const error = json?.error;
-  const raw = typeof error === "string" ? error : error && typeof error === "object" && "message" in error ? String((error as { message: unknown }).message) : "";
+  const raw =
+    typeof error === "string" ? error : error && typeof error === "object" && "message" in error ? String((error as { message: unknown }).message) : "";
   return raw.split(secret).join("[redacted]").slice(0, 300);
 }
 
@@ -162,7 +164,12 @@ function mapUpstreamError(res: Response, json: Record<string, unknown> | null, s
     case 429: {
       const retryAfter = res.headers.get("retry-after");
       const seconds = retryAfter && /^\d+$/.test(retryAfter) ? retryAfter : "30";
-      return new AppError("rate_limited", "RunAPI is rate limiting the proxy; retry later", { ...details, retry_after_seconds: Number(seconds) }, { "Retry-After": seconds });
+      return new AppError(
+        "rate_limited",
+        "RunAPI is rate limiting the proxy; retry later",
+        { ...details, retry_after_seconds: Number(seconds) },
+        { "Retry-After": seconds },
+      );
     }
     default:
       if (res.status >= 500) return new AppError("upstream_error", `RunAPI failed with status ${res.status}`, { ...details, retryable: true });
@@ -193,7 +200,10 @@ export function parseUpstreamTask(json: unknown): UpstreamTask | null {
     task.error =
       typeof t.error === "string"
         ? { code: "upstream_failed", message: t.error.slice(0, 500) }
-        : { code: String((t.error as { code?: unknown }).code ?? "upstream_failed"), message: String((t.error as { message?: unknown }).message ?? "").slice(0, 500) };
+        : {
+            code: String((t.error as { code?: unknown }).code ?? "upstream_failed"),
+            message: String((t.error as { message?: unknown }).message ?? "").slice(0, 500),
+          };
   }
   // A cost outside any sane range is ignored (the estimate is charged), never trusted.
   if (typeof t.cost_cents === "number" && Number.isFinite(t.cost_cents) && t.cost_cents >= 0 && t.cost_cents <= MAX_COST_CENTS) task.cost_cents = t.cost_cents;

@@ -61,7 +61,16 @@ export async function startProxy(opts: { vars?: Record<string, string>; simVars?
   if (!opts.vars?.PUBLIC_BASE_URL) proxyVars.PUBLIC_BASE_URL = `http://${host}:${port}`;
   const logs: RunningProxy["logs"] = [];
   const mf = new Miniflare(
-    miniflareOptions({ wrangler, scripts, host, port, proxyVars, sim: { port: simPort, vars: simVars }, persistRoot: opts.persistRoot, onLog: (entry: RunningProxy["logs"][number]) => logs.push(entry) }),
+    miniflareOptions({
+      wrangler,
+      scripts,
+      host,
+      port,
+      proxyVars,
+      sim: { port: simPort, vars: simVars },
+      persistRoot: opts.persistRoot,
+      onLog: (entry: RunningProxy["logs"][number]) => logs.push(entry),
+    }),
   );
   const url = await mf.ready;
   const base = url.origin;
