@@ -99,7 +99,7 @@ for (const variant of [
   { label: "with Content-Length (streamed put)", chunked: false },
   { label: "without a length (8 MiB multipart parts)", chunked: true },
 ]) {
-  test(`copies 60 MiB and 150 MiB videos ${variant.label} with flat memory, byte-exact`, async () => {
+  test(`copies a 60 MiB video (150 MiB with VIDEO_MEMORY_FULL=1) ${variant.label} with flat memory, byte-exact`, async () => {
     const pid = await workerdPid();
     const { key } = await proxy.tenantWithKey();
     // Warm up the same code path (and the local R2's first allocations) with a 10 MiB copy.
@@ -108,9 +108,11 @@ for (const variant of [
     const sixty = await measuredCopy(key, pid, 60, variant.chunked, variant.label);
     // Buffering the file would add at least its 60 MiB; streaming adds buffers (and one 8 MiB part) only.
     expect(sixty.growth).toBeLessThan(40 * MIB);
-    // Two and a half times the bytes, the same bound: memory does not grow with the file.
-    const big = await measuredCopy(key, pid, 150, variant.chunked, variant.label);
-    expect(big.growth).toBeLessThan(40 * MIB);
+    // Two and a half times the bytes, the same bound: memory does not grow with the file (VIDEO_MEMORY_FULL=1; slow).
+    if (process.env.VIDEO_MEMORY_FULL === "1") {
+      const big = await measuredCopy(key, pid, 150, variant.chunked, variant.label);
+      expect(big.growth).toBeLessThan(40 * MIB);
+    }
 
     // The archived copy is the whole file, byte for byte, served by the proxy.
     const res = await fetch(sixty.video.url);
