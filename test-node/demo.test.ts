@@ -119,7 +119,7 @@ test("a visitor sees the price, clicks Generate, follows the status live and wat
   // The README's picture: `DEMO_SCREENSHOT=1 npx vitest run -c vitest.node.config.ts test-node/demo.test.ts` rewrites it.
   const shot = await page.screenshot({ fullPage: true });
   expect(shot.length).toBeGreaterThan(10_000);
-  if (process.env.DEMO_SCREENSHOT === "1") {
+  if (process.env.SCREENSHOTS === "1" || process.env.DEMO_SCREENSHOT === "1") {
     await mkdir("docs", { recursive: true });
     await writeFile("docs/demo.png", shot);
   }
