@@ -172,6 +172,9 @@ runapi-edge-proxy is running in local workerd
   demo key    ${demoKey}  (tenant "demo": $5/day, 5 concurrent tasks, 30 req/min)
   demo page   ${base}/demo?key=${demoPk}
               (open it in a browser: each visitor $${DEMO_TENANT.end_user_budget.limit_usd}/${DEMO_TENANT.end_user_budget.period}, ${DEMO_PAGE_RPM} videos/min)
+  dashboard   ${base}/admin  (sign in with the admin token)
+  API docs    ${base}/docs  (OpenAPI: ${base}/openapi.json)
+  agents      OpenAI-compatible ${base}/v1, MCP ${base}/mcp  (the demo key as bearer)
   state       .wrangler/state  (secrets: .wrangler/local-secrets.json)
 
 Create a text-to-video task:
