@@ -1,22 +1,11 @@
 import { Webhook } from "standardwebhooks";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { crossedThresholds } from "../src/domain/budget-alerts";
-import { admin, advanceClock, api, eventually, expectError, json, nonce, t2v, tenantWithKey } from "./helpers";
+import { admin, advanceClock, api, eventually, expectError, json, nonce, t2v, tenantWithKey, webhookReceiver } from "./helpers";
 
 const HOOK = "https://hooks.tenant.example/budget";
 
-/** The tenant's webhook receiver, answered in-test: `statuses` in turn, then the last one. */
-function receiver(statuses: number[] = [200]) {
-  const received: { headers: Record<string, string>; body: string }[] = [];
-  const realFetch = globalThis.fetch;
-  vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
-    const req = new Request(input as RequestInfo, init);
-    if (!req.url.startsWith(HOOK)) return realFetch(input as RequestInfo, init);
-    received.push({ headers: Object.fromEntries(req.headers), body: await req.text() });
-    return new Response("ok", { status: statuses[Math.min(received.length - 1, statuses.length - 1)] });
-  });
-  return received;
-}
+const receiver = (statuses?: number[]) => webhookReceiver(HOOK, statuses);
 afterEach(() => vi.restoreAllMocks());
 
 const create = (key: string) => api(key, "/api/v1/hailuo/text_to_video", { body: t2v(nonce()) });

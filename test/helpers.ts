@@ -150,7 +150,7 @@ export async function me(key: string): Promise<any> {
   return json(await api(key, "/api/v1/me"));
 }
 
-import { expect } from "vitest";
+import { expect, vi } from "vitest";
 
 /**
  * Asserts a SPEC §3 error response — status, `{error:{code,message,request_id}}`, `X-Request-Id`
@@ -177,4 +177,20 @@ export async function tenantBudget(key: string): Promise<{ limit_usd: number; sp
   const res = await api(key, "/api/v1/me");
   if (res.status !== 200) throw new Error(`GET /api/v1/me failed: ${res.status} ${await res.text()}`);
   return ((await res.json()) as any).budgets.tenant;
+}
+
+/**
+ * Answers a tenant's webhook receiver in-test (URLs starting `prefix`) with `statuses` in turn, then the
+ * last one; every other request goes out as usual. Returns what it received. Restore with vi.restoreAllMocks().
+ */
+export function webhookReceiver(prefix: string, statuses: number[] = [200]) {
+  const received: { headers: Record<string, string>; body: string; redirect: string }[] = [];
+  const realFetch = globalThis.fetch;
+  vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+    const req = new Request(input as RequestInfo, init);
+    if (!req.url.startsWith(prefix)) return realFetch(input as RequestInfo, init);
+    received.push({ headers: Object.fromEntries(req.headers), body: await req.text(), redirect: req.redirect });
+    return new Response("ok", { status: statuses[Math.min(received.length - 1, statuses.length - 1)] });
+  });
+  return received;
 }

@@ -18,22 +18,11 @@ import {
   t2v,
   tenantWithKey,
   upstreamIdOf,
+  webhookReceiver,
 } from "./helpers";
 
 const HOOK = "https://hooks.tenant.test/runapi";
-
-/** Answers the tenant's webhook receiver in-test; every other request goes out as usual. */
-function webhookReceiver(statuses: number[] = [200]) {
-  const received: { headers: Record<string, string>; body: string; redirect: string }[] = [];
-  const realFetch = globalThis.fetch;
-  vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
-    const req = new Request(input as RequestInfo, init);
-    if (!req.url.startsWith(HOOK)) return realFetch(input as RequestInfo, init);
-    received.push({ headers: Object.fromEntries(req.headers), body: await req.text(), redirect: req.redirect });
-    return new Response("ok", { status: statuses[Math.min(received.length - 1, statuses.length - 1)] });
-  });
-  return received;
-}
+const receiver = (statuses?: number[]) => webhookReceiver(HOOK, statuses);
 
 async function createTask(key: string, prompt: string, extra: Record<string, unknown> = {}) {
   const res = await api(key, "/api/v1/hailuo/text_to_video", { body: t2v(prompt, extra) });
@@ -52,7 +41,7 @@ afterEach(() => vi.restoreAllMocks());
 
 describe("task lifecycle", () => {
   it("callback → confirmed completed → settled → signed webhook delivered", async () => {
-    const received = webhookReceiver();
+    const received = receiver();
     const { key, webhookSecret } = await tenantWithKey({ webhook_url: HOOK });
     const id = await createTask(key, nonce());
     const upstreamId = await advanceUpstream(id, { status: "completed" });
@@ -122,7 +111,7 @@ describe("task lifecycle", () => {
   });
 
   it("[sim:fail]: failed, released, webhook carries the error", async () => {
-    const received = webhookReceiver();
+    const received = receiver();
     const { key, webhookSecret } = await tenantWithKey({ webhook_url: HOOK });
     const id = await createTask(key, `${nonce()} [sim:fail]`);
     await deliverCallbacks(await advanceUpstream(id, { status: "failed" }));
@@ -140,7 +129,7 @@ describe("task lifecycle", () => {
   });
 
   it("the request's callback_url wins over the tenant's webhook_url", async () => {
-    const received = webhookReceiver();
+    const received = receiver();
     const { key } = await tenantWithKey({ webhook_url: "https://elsewhere.test/hook" });
     const id = await createTask(key, nonce(), { callback_url: `${HOOK}/per-request` });
     await deliverCallbacks(await advanceUpstream(id, { status: "completed" }));
@@ -206,7 +195,7 @@ describe("callbacks are only hints", () => {
 
 describe("retries, expiry, live status, listing", () => {
   it("retries a webhook answered 500 after 5 s, then records the delivery", async () => {
-    const received = webhookReceiver([500, 200]);
+    const received = receiver([500, 200]);
     const { key, tenantId } = await tenantWithKey({ webhook_url: HOOK });
     const id = await createTask(key, nonce());
     await deliverCallbacks(await advanceUpstream(id, { status: "completed" }));
@@ -223,7 +212,7 @@ describe("retries, expiry, live status, listing", () => {
   });
 
   it("does not follow a redirect from the webhook receiver: it is a failed attempt, retried later", async () => {
-    const received = webhookReceiver([302, 200]);
+    const received = receiver([302, 200]);
     const { key, tenantId } = await tenantWithKey({ webhook_url: HOOK });
     const id = await createTask(key, nonce());
     await deliverCallbacks(await advanceUpstream(id, { status: "completed" }));

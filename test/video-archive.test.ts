@@ -4,7 +4,22 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { signVideoUrl } from "../src/domain/video-url";
 import { syntheticByte } from "../sim/videos";
 import { tinyMp4 } from "../sim/video-fixture";
-import { admin, advanceUpstream, api, deliverCallbacks, eventually, expectError, getTask, json, me, nonce, sim, t2v, tenantWithKey } from "./helpers";
+import {
+  admin,
+  advanceUpstream,
+  api,
+  deliverCallbacks,
+  eventually,
+  expectError,
+  getTask,
+  json,
+  me,
+  nonce,
+  sim,
+  t2v,
+  tenantWithKey,
+  webhookReceiver,
+} from "./helpers";
 
 // SPEC §11: completed tasks' videos are copied into R2 (Miniflare's real local R2) and served by the proxy.
 const SIGNING_SECRET = "signing-secret-for-tests-7c1d";
@@ -223,17 +238,7 @@ describe("video archive: failed downloads", () => {
 describe("video archive: the tenant webhook", () => {
   const HOOK = "https://hooks.tenant.test/videos";
 
-  function receiver() {
-    const received: { headers: Record<string, string>; body: string }[] = [];
-    const realFetch = globalThis.fetch;
-    vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
-      const req = new Request(input as RequestInfo, init);
-      if (!req.url.startsWith(HOOK)) return realFetch(input as RequestInfo, init);
-      received.push({ headers: Object.fromEntries(req.headers), body: await req.text() });
-      return new Response("ok");
-    });
-    return received;
-  }
+  const receiver = () => webhookReceiver(HOOK);
 
   it("waits (bounded) for the copy, so the webhook carries the durable link and RunAPI's as source_url", async () => {
     const received = receiver();
