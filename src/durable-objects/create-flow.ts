@@ -7,7 +7,8 @@ import { upstreamBody } from "../domain/hailuo";
 import type { Bindings, Config } from "../env";
 import { AppError } from "../lib/errors";
 import { log } from "../lib/log";
-import { ledgerStub, refusal } from "../lib/stubs";
+import { refusal } from "../lib/refusal";
+import { ledgerStub } from "../lib/stubs";
 import { isLostAnswer, RunApiClient } from "../upstream/runapi";
 
 /** Everything a create needs once the request is validated and priced. */
