@@ -1,5 +1,5 @@
 import type { Endpoint, HailuoRequest } from "./hailuo";
-import { microsToUsd, type Micros } from "./money";
+import { formatUsd, microsToUsd, type Micros } from "./money";
 import { nextArchiveAt, webhookReleaseAt, type VideoArchive } from "./video-archive";
 import { canTransition, isTerminal, nextPollDelayMs, reconcileDelayMs, WAKE_MIN_GAP_MS, type TaskStatus, type TransitionSource } from "./task-state";
 
@@ -250,4 +250,12 @@ export function taskView(task: TaskRecord, opts: { backend: boolean } = { backen
   if (task.submit === "unknown" && !isTerminal(task.status)) view.submission = "unknown";
   if (task.notify_url && opts.backend) view.webhook_deliveries = task.webhook.deliveries;
   return view;
+}
+
+/** For the billing export: RunAPI reported more than the reservation, and the tenant was charged the reservation. */
+export function overageNote(task: TaskRecord): string | null {
+  const reported = task.reported_cost_micros;
+  return reported !== undefined && reported > task.estimate_micros
+    ? `RunAPI reported ${formatUsd(reported)} USD; charged the ${formatUsd(task.estimate_micros)} USD reserved`
+    : null;
 }

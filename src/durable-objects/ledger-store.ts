@@ -19,7 +19,9 @@ import { budgetAlertBody, crossedThresholds } from "../domain/budget-alerts";
 import {
   concurrencyFits,
   CONCURRENCY_RETRY_AFTER_SECONDS,
+  IDEMPOTENCY_TTL_MS,
   idempotencyDecision,
+  RPM_WINDOW_MS,
   rpmDecision,
   type IdempotencyRecord,
   type RpmWindow,
@@ -152,6 +154,15 @@ export class LedgerStore {
     const who = { taskId: r.task_id, keyId: r.key_id, endUser: r.end_user, model: r.model };
     this.append(now, state === "settled" ? "settle" : "release", who, charge, r.amount_micros, reason, r.created_at);
     return true;
+  }
+
+  /** Forgets Idempotency-Keys older than 24 h and spent rate windows, at most once an hour. */
+  forgetExpired(now: number): void {
+    const last = this.sql.exec<{ value: number }>("SELECT value FROM meta WHERE key = 'cleanup_at'").toArray()[0]?.value ?? 0;
+    if (now - last < 3_600_000) return;
+    this.sql.exec("DELETE FROM idempotency WHERE created_at <= ?", now - IDEMPOTENCY_TTL_MS);
+    this.sql.exec("DELETE FROM rpm WHERE window_start <= ?", now - RPM_WINDOW_MS);
+    this.sql.exec("INSERT INTO meta (key, value) VALUES ('cleanup_at', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", now);
   }
 
   /** Lets a client reuse the Idempotency-Key of a task that RunAPI never accepted. */

@@ -1,11 +1,11 @@
 import { DurableObject } from "cloudflare:workers";
 import { adjustmentBuckets, assertMicros, type ReserveRequest, type ReserveResult, type ScopeBudget, type ScopeState } from "../domain/ledger";
 import type { AuditResult } from "../domain/ledger-audit";
-import { IDEMPOTENCY_TTL_MS, RPM_WINDOW_MS, type TaskPage } from "../domain/ledger-limits";
-import { formatUsd } from "../domain/money";
+import type { TaskPage } from "../domain/ledger-limits";
 import {
   applyObservation,
   newTaskRecord,
+  overageNote,
   taskView,
   type TaskInit,
   type TaskChange,
@@ -26,6 +26,7 @@ import { migrate } from "./schema";
 import { TaskEvents } from "./task-events";
 import { TaskStore } from "./task-store";
 import { TaskWork } from "./task-work";
+import { AlarmSchedule, SubmissionWaiters } from "./alarm-schedule";
 import { AlertOutbox, deliverDueAlerts } from "./alerts";
 
 export type { LedgerEntry, ReserveRequest, ReserveResult, Scope, ScopeBudget, ScopeState } from "../domain/ledger";
@@ -50,7 +51,6 @@ const REPLAY_WAIT_MS = 2_000;
 const WORK_BATCH = 25;
 /** A hold (one chat request) still open after this long lost its request (a crash mid-stream): it is charged. */
 export const HOLD_MAX_MS = 15 * 60_000;
-const CLEANUP_EVERY_MS = 3_600_000;
 /** After a task's work threw, its next try. */
 const WORK_RETRY_MS = 5_000;
 
@@ -69,16 +69,15 @@ export class TenantLedger extends DurableObject<Bindings> {
   private readonly streams = new TaskEvents();
   private readonly work: TaskWork;
   private readonly alerts: AlertOutbox;
-  /** Idempotent replays waiting for the first request's create outcome, by task. */
-  private readonly submitWaiters = new Map<string, (() => void)[]>();
-  /** When the alarm is set for (as this instance last set or read it); null: none. */
-  private alarmAt: number | null = null;
+  private readonly waiters = new SubmissionWaiters();
+  private readonly alarm_: AlarmSchedule;
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
     this.ledger = new LedgerStore(ctx.storage.sql);
     this.tasks = new TaskStore(ctx.storage.sql, () => this.timing());
     this.alerts = new AlertOutbox(ctx.storage.sql);
+    this.alarm_ = new AlarmSchedule(ctx.storage);
     this.work = new TaskWork(env, {
       get: (id) => this.tasks.get(id),
       update: (id, change) => this.update(id, change),
@@ -88,7 +87,7 @@ export class TenantLedger extends DurableObject<Bindings> {
     });
     void ctx.blockConcurrencyWhile(async () => {
       migrate(ctx.storage);
-      this.alarmAt = await ctx.storage.getAlarm();
+      await this.alarm_.load();
     });
   }
 
@@ -108,41 +107,26 @@ export class TenantLedger extends DurableObject<Bindings> {
       this.tasks.insert(newTaskRecord(req.init));
       return { ok: true, budgets };
     });
-    if (result.ok) await this.wakeAt(Math.min(req.init.now + this.timing().longestCreateMs, this.alerts.nextDue() ?? Number.POSITIVE_INFINITY));
+    if (result.ok) await this.alarm_.atMost(Math.min(req.init.now + this.timing().longestCreateMs, this.alerts.nextDue() ?? Number.POSITIVE_INFINITY));
     if (!result.ok && result.code === "idempotency_in_progress" && replayOf !== null) {
       // The first request's answer is usually a moment away (RunAPI's reply, recorded after the client got it): wait for it briefly.
-      await this.submissionSettled(replayOf, REPLAY_WAIT_MS);
+      await this.waiters.wait(replayOf, REPLAY_WAIT_MS);
       return this.replay(replayOf);
     }
     return result;
-  }
-
-  /** Resolves when the task's create outcome is recorded, or after `ms`. */
-  private submissionSettled(taskId: string, ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const waiters = this.submitWaiters.get(taskId) ?? [];
-      waiters.push(resolve);
-      this.submitWaiters.set(taskId, waiters);
-      setTimeout(resolve, ms);
-    });
-  }
-
-  private notifySubmitted(taskId: string): void {
-    for (const resolve of this.submitWaiters.get(taskId) ?? []) resolve();
-    this.submitWaiters.delete(taskId);
   }
 
   /** RunAPI accepted the create: remember its id; polling starts after TASK_POLL_AFTER_SECONDS unless a callback comes first. */
   async submitted(taskId: string, upstreamId: string): Promise<void> {
     const pollAfter = loadConfig(this.env).taskPollAfterMs;
     await this.update(taskId, (t, now) => this.work.accepted(t, upstreamId, now + pollAfter));
-    this.notifySubmitted(taskId);
+    this.waiters.settled(taskId);
   }
 
   /** The create's answer was lost: keep the money and the Idempotency-Key, and find out by re-sending it. */
   async submitUnknown(taskId: string): Promise<void> {
     await this.update(taskId, (t, now) => this.work.unknown(t, now));
-    this.notifySubmitted(taskId);
+    this.waiters.settled(taskId);
   }
 
   /** RunAPI refused the create: the task failed, its money is released and its Idempotency-Key freed. */
@@ -152,7 +136,7 @@ export class TenantLedger extends DurableObject<Bindings> {
       t.notify_url = null;
       return { status: "failed", source: "submit", error };
     });
-    this.notifySubmitted(taskId);
+    this.waiters.settled(taskId);
   }
 
   /** The task as `viewer` may see it; null for an unknown task, someone else's, or (like RunAPI) one asked for on the other endpoint. */
@@ -200,7 +184,7 @@ export class TenantLedger extends DurableObject<Bindings> {
       if (refused) return refused.code === "idempotent_replay" ? { ok: false, code: "idempotency_conflict" } : refused;
       return { ok: true, budgets: this.ledger.hold({ ...req, idempotency: null }, "hold", holdUntil) };
     });
-    if (result.ok) await this.wakeAt(Math.min(holdUntil, this.alerts.nextDue() ?? Number.POSITIVE_INFINITY));
+    if (result.ok) await this.alarm_.atMost(Math.min(holdUntil, this.alerts.nextDue() ?? Number.POSITIVE_INFINITY));
     return result;
   }
 
@@ -278,7 +262,7 @@ export class TenantLedger extends DurableObject<Bindings> {
 
   /** Runs the work that is due: task reconciliation, polls, expiry, webhooks; charges lost holds; forgets old keys. Safe to run twice. */
   override async alarm(): Promise<void> {
-    this.alarmAt = null;
+    this.alarm_.fired();
     const now = this.clock();
     const due = this.tasks.due(now, WORK_BATCH);
     await Promise.all(
@@ -287,7 +271,7 @@ export class TenantLedger extends DurableObject<Bindings> {
           log.warn("task_work_failed", { task_id: id, error: err instanceof Error ? err.name : "unknown" });
           const retryAt = this.clock() + WORK_RETRY_MS;
           this.ctx.storage.sql.exec("UPDATE tasks SET next_due_at = ? WHERE task_id = ?", retryAt, id);
-          await this.wakeAt(retryAt);
+          await this.alarm_.atMost(retryAt);
         }),
       ),
     );
@@ -296,9 +280,9 @@ export class TenantLedger extends DurableObject<Bindings> {
       for (const hold of this.ledger.staleHolds(now, 100)) {
         this.ledger.close(hold.task_id, "settled", hold.amount_micros, now, "hold never closed: its request was lost mid-flight; charged the amount reserved");
       }
-      this.cleanup(now);
+      this.ledger.forgetExpired(now);
     });
-    await this.rearm();
+    await this.alarm_.reset([this.tasks.nextDue(), this.ledger.nextHoldDeadline(), this.alerts.nextDue()]);
   }
 
   /** Applies a change to a task in one transaction (its settlement too, when it ends), tells listeners, and keeps the alarm in time. */
@@ -320,7 +304,7 @@ export class TenantLedger extends DurableObject<Bindings> {
     if (publish) {
       this.streams.publish(await this.publicView(out.task, true), isTerminal(out.task.status));
     }
-    if (out.due !== null) await this.wakeAt(out.due);
+    if (out.due !== null) await this.alarm_.atMost(out.due);
     return out.task;
   }
 
@@ -358,47 +342,9 @@ export class TenantLedger extends DurableObject<Bindings> {
     return { ok: false, code: "idempotent_replay", view: taskView(task), estimate_micros: task.estimate_micros };
   }
 
-  private cleanup(now: number): void {
-    const sql = this.ctx.storage.sql;
-    const last = sql.exec<{ value: number }>("SELECT value FROM meta WHERE key = 'cleanup_at'").toArray()[0]?.value ?? 0;
-    if (now - last < CLEANUP_EVERY_MS) return;
-    sql.exec("DELETE FROM idempotency WHERE created_at <= ?", now - IDEMPOTENCY_TTL_MS);
-    sql.exec("DELETE FROM rpm WHERE window_start <= ?", now - RPM_WINDOW_MS);
-    sql.exec("INSERT INTO meta (key, value) VALUES ('cleanup_at', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", now);
-  }
-
-  /** Makes sure the alarm runs no later than `at`. */
-  private async wakeAt(at: number): Promise<void> {
-    if (this.alarmAt !== null && this.alarmAt <= at) return;
-    this.alarmAt = at;
-    await this.ctx.storage.setAlarm(at);
-  }
-
-  /** After an alarm: set the next one for the earliest due work, or none. */
-  private async rearm(): Promise<void> {
-    const times = [this.tasks.nextDue(), this.ledger.nextHoldDeadline(), this.alerts.nextDue()].filter((t): t is number => t !== null);
-    if (!times.length) {
-      if (this.alarmAt === null) await this.ctx.storage.deleteAlarm();
-      return;
-    }
-    const at = Math.min(...times);
-    if (this.alarmAt === null || at < this.alarmAt) {
-      this.alarmAt = at;
-      await this.ctx.storage.setAlarm(at);
-    }
-  }
-
   private timing(): TaskTiming {
     const config = loadConfig(this.env);
     // The Worker's first create: three attempts, each up to the upstream timeout, plus backoff and slack.
     return { ttlMs: config.taskTtlMs, longestCreateMs: 3 * config.upstreamTimeoutMs + 3 * config.upstreamRetryBaseMs + 5_000 };
   }
-}
-
-/** For the billing export: RunAPI reported more than the reservation, and the tenant was charged the reservation. */
-function overageNote(task: TaskRecord): string | null {
-  const reported = task.reported_cost_micros;
-  return reported !== undefined && reported > task.estimate_micros
-    ? `RunAPI reported ${formatUsd(reported)} USD; charged the ${formatUsd(task.estimate_micros)} USD reserved`
-    : null;
 }
