@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { admin, api, expectError, json, ledgerObject, newKey, nonce, proxy, simRequests, tenantBudget, tenantWithKey, UPSTREAM_KEY } from "./helpers";
+import { admin, api, expectError, json, ledgerObject, newKey, nonce, proxy, simRequests, tenantBudget, sseData, tenantWithKey, UPSTREAM_KEY } from "./helpers";
 
 // OpenAI-compatible chat through the proxy: key swap, passthrough, metering (SPEC §8).
 
@@ -22,16 +22,7 @@ async function audited(tenantId: string) {
   expect(audit.ok, JSON.stringify(audit)).toBe(true);
 }
 
-/** The `data:` payloads of a stream, `[DONE]` as the string. */
-function events(text: string): (Json | string)[] {
-  return text
-    .split("\n\n")
-    .filter(Boolean)
-    .map((e) => {
-      const data = e.replace(/^data: /, "");
-      return data === "[DONE]" ? data : (JSON.parse(data) as Json);
-    });
-}
+const events = sseData;
 
 describe("plain chat", () => {
   it("forwards the body untouched with the upstream key and settles from usage", async () => {

@@ -194,3 +194,37 @@ export function webhookReceiver(prefix: string, statuses: number[] = [200]) {
   });
   return received;
 }
+
+/** The JSON payloads of a server-sent-event body's `data:` events; `[DONE]` stays a string. */
+export function sseData(text: string): (Record<string, any> | string)[] {
+  return text
+    .split("\n\n")
+    .filter(Boolean)
+    .map((e) => {
+      const data = e.replace(/^data: /, "");
+      return data === "[DONE]" ? data : (JSON.parse(data) as Record<string, unknown>);
+    });
+}
+
+/** Reads an event stream as it arrives: `until(needle)` reads until the text so far contains it; `text()` is all read so far. */
+export function streamReader(res: Response) {
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  return {
+    text: () => text,
+    async until(needle: string): Promise<void> {
+      while (!text.includes(needle)) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        text += value;
+      }
+    },
+    async rest(): Promise<string> {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return text;
+        text += value;
+      }
+    },
+  };
+}

@@ -19,6 +19,7 @@ import {
   tenantWithKey,
   upstreamIdOf,
   webhookReceiver,
+  streamReader,
 } from "./helpers";
 
 const HOOK = "https://hooks.tenant.test/runapi";
@@ -248,25 +249,13 @@ describe("retries, expiry, live status, listing", () => {
     const res = await api(key, `/api/v1/tasks/${id}/events`);
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toContain("text/event-stream");
-    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-    let text = "";
-    const readUntil = async (needle: string) => {
-      while (!text.includes(needle)) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        text += value;
-      }
-    };
-    await readUntil('"status":"pending"');
+    const stream = streamReader(res);
+    await stream.until('"status":"pending"');
     const upstreamId = await advanceUpstream(id, { status: "processing" });
     await advanceUpstream(id, { status: "completed" });
     await deliverCallbacks(upstreamId);
-    await readUntil('"status":"completed"');
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += value;
-    }
+    await stream.until('"status":"completed"');
+    const text = await stream.rest();
     const statuses = [...text.matchAll(/"status":"(\w+)"/g)].map((m) => m[1]);
     expect(statuses[0]).toBe("pending");
     expect(statuses.at(-1)).toBe("completed");

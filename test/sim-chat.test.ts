@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { sseData } from "./helpers";
 
 // The simulator's OpenAI-compatible chat, reached the way the proxy reaches it (the RUNAPI service binding).
 const sim = (env as unknown as { RUNAPI: Fetcher }).RUNAPI;
@@ -17,16 +18,7 @@ const chat = (body: Json) =>
 const user = (content: string) => [{ role: "user", content }];
 
 /** The JSON payloads of a stream's `data:` events, `[DONE]` as the string. */
-async function events(res: Response): Promise<(Json | string)[]> {
-  const text = await res.text();
-  return text
-    .split("\n\n")
-    .filter(Boolean)
-    .map((e) => {
-      const data = e.replace(/^data: /, "");
-      return data === "[DONE]" ? data : (JSON.parse(data) as Json);
-    });
-}
+const events = async (res: Response) => sseData(await res.text());
 
 describe("simulated chat completions", () => {
   it("reports usage with a plain answer, one token per word", async () => {

@@ -18,6 +18,7 @@ import {
   sim,
   t2v,
   tenantWithKey,
+  streamReader,
   webhookReceiver,
 } from "./helpers";
 
@@ -264,23 +265,11 @@ describe("video archive: live events", () => {
     const res = await api(key, "/api/v1/hailuo/text_to_video", { body: t2v(`${nonce()} [sim:video-flaky=1]`) });
     const id = (await json(res)).id as string;
     const stream = await api(key, `/api/v1/tasks/${id}/events`);
-    const reader = stream.body!.pipeThrough(new TextDecoderStream()).getReader();
-    let text = "";
-    const readUntil = async (needle: string) => {
-      while (!text.includes(needle)) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        text += value;
-      }
-    };
-    await readUntil('"status":"pending"');
+    const reading = streamReader(stream);
+    await reading.until('"status":"pending"');
     await deliverCallbacks(await advanceUpstream(id, { status: "completed" }));
-    await readUntil('"status":"completed"');
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += value;
-    }
+    await reading.until('"status":"completed"');
+    const text = await reading.rest();
     const events = [...text.matchAll(/^data: (.*)$/gm)].map((m) => JSON.parse(m[1]!));
     const completed = events.filter((e) => e.status === "completed");
     expect(completed).toHaveLength(1);

@@ -113,19 +113,28 @@ export const openai = new Hono<AppEnv>()
     );
     const id = crypto.randomUUID();
     const ledger = ledgerStub(c.env, auth.tenant.id);
-    const reservation = await ledger.reserve({
-      taskId: id,
-      keyId: auth.key.id,
-      endUser: auth.endUser,
-      model: price.model,
-      amountMicros: reserved,
-      now: Date.now(),
-      budgets: budgetsFor(auth),
-      maxConcurrentTasks: null, // a chat holds no video task slot
-      requestsPerMinute: auth.tenant.limits.requests_per_minute,
-      endUserRequestsPerMinute: auth.endUser === null ? null : (auth.key.end_user_requests_per_minute ?? null),
-      idempotency: null,
-    });
+    const reservation = await ledger
+      .reserve({
+        taskId: id,
+        keyId: auth.key.id,
+        endUser: auth.endUser,
+        model: price.model,
+        amountMicros: reserved,
+        now: Date.now(),
+        budgets: budgetsFor(auth),
+        maxConcurrentTasks: null, // a chat holds no video task slot
+        requestsPerMinute: auth.tenant.limits.requests_per_minute,
+        endUserRequestsPerMinute: auth.endUser === null ? null : (auth.key.end_user_requests_per_minute ?? null),
+        idempotency: null,
+      })
+      .catch(async (err: unknown) => {
+        // The tenant's object did not answer, so nothing is forwarded; free a hold it may have made before its answer was lost.
+        await ledger.release(id, Date.now(), "chat not forwarded: the reservation's answer was lost").catch(() => undefined);
+        log.error("chat_reserve_failed", { request_id: c.var.requestId, error: err instanceof Error ? err.name : "unknown" });
+        throw new AppError("service_unavailable", "The budget could not be checked; nothing was sent to RunAPI. Retry shortly.", undefined, {
+          "Retry-After": "1",
+        });
+      });
     if (!reservation.ok) {
       if (reservation.code === "idempotent_replay") throw new AppError("internal_error", "Unexpected idempotent replay for a chat");
       throw refusal(reservation, microsToUsd(reserved), isBackend(auth));
@@ -145,7 +154,7 @@ export const openai = new Hono<AppEnv>()
     try {
       upstream = await new RunApiClient(config, c.env.RUNAPI).openAi("POST", "/v1/chat/completions", upstreamText, config.chatTimeoutMs);
     } catch (err) {
-      await ledger.release(id, Date.now(), err instanceof AppError ? `chat upstream ${err.code}` : "chat upstream failure");
+      await ledger.release(id, Date.now(), err instanceof AppError ? `chat upstream ${err.code}` : "chat upstream failure").catch(() => undefined);
       throw err;
     }
 
@@ -154,7 +163,7 @@ export const openai = new Hono<AppEnv>()
       try {
         answer = await upstream.text();
       } catch {
-        await ledger.release(id, Date.now(), "chat upstream answer lost");
+        await ledger.release(id, Date.now(), "chat upstream answer lost").catch(() => undefined);
         throw new AppError("upstream_error", "RunAPI's answer broke off before it was complete");
       }
       // Not JSON (or no usage): charged as estimated from its size.
