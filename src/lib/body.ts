@@ -20,6 +20,20 @@ export async function readJsonText(c: Context<AppEnv>, max: number): Promise<{ j
   if (declared > max) throw tooLarge(max);
   const body = c.req.raw.body;
   if (!body) throw new AppError("invalid_request", "Request body is empty");
+  // A declared length within the limit bounds the body (the runtime delivers no more than it): read it in one call.
+  const bytes = declared > 0 ? new Uint8Array(await c.req.raw.arrayBuffer()) : await readCapped(body, max);
+  if (bytes.byteLength > max) throw tooLarge(max);
+  const text = new TextDecoder().decode(bytes);
+  if (text.trim() === "") throw new AppError("invalid_request", "Request body is empty");
+  try {
+    return { json: JSON.parse(text) as unknown, text, bytes: bytes.byteLength };
+  } catch {
+    throw new AppError("invalid_request", "Request body is not valid JSON");
+  }
+}
+
+/** A body of undeclared length, read while counting: over `max` bytes → 413. */
+async function readCapped(body: ReadableStream<Uint8Array>, max: number): Promise<Uint8Array> {
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -39,13 +53,7 @@ export async function readJsonText(c: Context<AppEnv>, max: number): Promise<{ j
     bytes.set(chunk, offset);
     offset += chunk.byteLength;
   }
-  const text = new TextDecoder().decode(bytes);
-  if (text.trim() === "") throw new AppError("invalid_request", "Request body is empty");
-  try {
-    return { json: JSON.parse(text) as unknown, text, bytes: size };
-  } catch {
-    throw new AppError("invalid_request", "Request body is not valid JSON");
-  }
+  return bytes;
 }
 
 function tooLarge(max: number): AppError {
