@@ -239,8 +239,8 @@ describe("scopes and limits", () => {
     const idem = (bodyHash: string) => ({ key: "idem-1", bodyHash });
     const first = req({ idempotency: idem("h1") });
     expect((await stub.createTask(task(first))).ok).toBe(true);
-    expect(await stub.createTask(task(req({ idempotency: idem("h1") })))).toEqual({ ok: false, code: "idempotency_in_progress" });
-    await stub.submitted(first.taskId, crypto.randomUUID());
+    expect(await stub.createTask(task(req({ idempotency: idem("h1") })))).toEqual({ ok: false, code: "idempotency_in_progress", taskId: first.taskId });
+    await stub.submitted([{ taskId: first.taskId, upstreamId: crypto.randomUUID() }]);
     expect(await stub.createTask(task(req({ idempotency: idem("h1") })))).toMatchObject({
       ok: false,
       code: "idempotent_replay",

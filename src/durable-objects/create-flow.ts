@@ -10,6 +10,12 @@ import { log } from "../lib/log";
 import { refusal } from "../lib/refusal";
 import { ledgerStub } from "../lib/stubs";
 import { isLostAnswer, RunApiClient } from "../upstream/runapi";
+import type { CreateTaskRequest, CreateTaskResult, Submission } from "./tenant";
+import { TenantBatch } from "./tenant-batch";
+
+/** This isolate's creates and records of RunAPI's ids, gathered per tenant: one call to its object for many. */
+const creates = new TenantBatch<CreateTaskRequest, CreateTaskResult>();
+const submissions = new TenantBatch<Submission, undefined>();
 
 /** Everything a create needs once the request is validated and priced. */
 export interface CreateInput {
@@ -49,7 +55,7 @@ export async function createTask(env: Bindings, config: Config, waitUntil: (p: P
   const now = Date.now();
   const callbackUrl = `${input.origin}/webhooks/runapi/${taskId}/${await callbackToken(config.signingSecret, input.tenantId, taskId)}`;
   const tenant = ledgerStub(env, input.tenantId);
-  const held = await tenant.createTask({
+  const req: CreateTaskRequest = {
     taskId,
     keyId: input.keyId,
     endUser: input.endUser,
@@ -75,8 +81,12 @@ export async function createTask(env: Bindings, config: Config, waitUntil: (p: P
       notifyUrl: input.notifyUrl,
       now,
     },
-  });
+  };
+  let held = await creates.call(input.tenantId, req, (reqs) => tenant.createTasks(reqs));
+  // A replay of a create still with RunAPI: this call waits (briefly) for its outcome.
+  if (!held.ok && held.code === "idempotency_in_progress") held = await tenant.createTask(req);
   if (!held.ok) {
+    if (held.code === "failed") throw new Error("the tenant object could not hold the create");
     if (held.code === "idempotent_replay") return { kind: "replayed", view: held.view, estimateMicros: held.estimate_micros };
     if (held.code === "idempotency_in_progress") {
       throw new AppError("idempotency_conflict", "This Idempotency-Key belongs to a request that is still in progress; retry shortly", undefined, {
@@ -90,7 +100,11 @@ export async function createTask(env: Bindings, config: Config, waitUntil: (p: P
   try {
     const { id } = await client.createTask(input.endpoint, { ...upstreamBody(input.request), callback_url: callbackUrl }, taskId);
     // The client need not wait for this write: if it is lost, the alarm re-sends the create and RunAPI answers with this id.
-    waitUntil(tenant.submitted(taskId, id).catch((err: unknown) => log.warn("record_submission_failed", { task_id: taskId, error: errorName(err) })));
+    waitUntil(
+      submissions
+        .call(input.tenantId, { taskId, upstreamId: id }, (items) => tenant.submitted(items).then(() => items.map(() => undefined)))
+        .catch((err: unknown) => log.warn("record_submission_failed", { task_id: taskId, error: errorName(err) })),
+    );
     return { kind: "created", taskId, budgets: held.budgets };
   } catch (err) {
     if (isLostAnswer(err)) {

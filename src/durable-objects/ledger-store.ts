@@ -68,14 +68,17 @@ export class LedgerStore {
       if (seen.kind === "replay") return { ok: false, code: "idempotent_replay", taskId: seen.taskId };
       if (seen.kind === "conflict") return { ok: false, code: "idempotency_conflict" };
     }
-    const rpm = rpmDecision(this.rpmRow(req.keyId), req.requestsPerMinute, req.now);
-    if (!rpm.ok) return { ok: false, code: "rate_limited", limit: "requests_per_minute", retryAfterSeconds: rpm.retryAfterSeconds };
+    const rpm = req.requestsPerMinute == null ? null : rpmDecision(this.rpmRow(req.keyId), req.requestsPerMinute, req.now);
+    if (rpm && !rpm.ok) return { ok: false, code: "rate_limited", limit: "requests_per_minute", retryAfterSeconds: rpm.retryAfterSeconds };
     if (req.endUser !== null && req.endUserRequestsPerMinute != null) {
       const visitor = rpmDecision(this.rpmRow(visitorRpmKey(req.keyId, req.endUser)), req.endUserRequestsPerMinute, req.now);
       if (!visitor.ok) return { ok: false, code: "rate_limited", limit: "end_user_requests_per_minute", retryAfterSeconds: visitor.retryAfterSeconds };
     }
-    if (kind === "task") {
-      const open = this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM reservations WHERE state = 'open' AND kind = 'task'").one().n;
+    if (kind === "task" && req.maxConcurrentTasks != null) {
+      // Counts no further than the limit, so a tenant with many unfinished tasks does not pay for all of them on every create.
+      const open = this.sql
+        .exec<{ n: number }>("SELECT COUNT(*) AS n FROM (SELECT 1 FROM reservations WHERE state = 'open' AND kind = 'task' LIMIT ?)", req.maxConcurrentTasks)
+        .one().n;
       if (!concurrencyFits(open, req.maxConcurrentTasks)) {
         return { ok: false, code: "rate_limited", limit: "max_concurrent_tasks", retryAfterSeconds: CONCURRENCY_RETRY_AFTER_SECONDS };
       }
@@ -105,7 +108,8 @@ export class LedgerStore {
       holdUntil,
     );
     this.append(req.now, "reserve", req, req.amountMicros, 0, null);
-    this.countRequest(req.keyId, req.now);
+    // Counted only under a limit: a limit set later counts the requests made from then on.
+    if (req.requestsPerMinute != null) this.countRequest(req.keyId, req.now);
     if (req.endUser !== null && req.endUserRequestsPerMinute != null) this.countRequest(visitorRpmKey(req.keyId, req.endUser), req.now);
     const idem = req.idempotency;
     if (idem)
@@ -163,6 +167,17 @@ export class LedgerStore {
     this.sql.exec("DELETE FROM idempotency WHERE created_at <= ?", now - IDEMPOTENCY_TTL_MS);
     this.sql.exec("DELETE FROM rpm WHERE window_start <= ?", now - RPM_WINDOW_MS);
     this.sql.exec("INSERT INTO meta (key, value) VALUES ('cleanup_at', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", now);
+  }
+
+  /** Refuses every later reservation with this key. */
+  revoke(keyId: string, now: number): void {
+    this.sql.exec("INSERT INTO revoked_keys (key_id, at) VALUES (?, ?) ON CONFLICT DO NOTHING", keyId, now);
+  }
+
+  /** Refuses (true) or allows again (false) every new reservation of the tenant. */
+  suspend(suspended: boolean, now: number): void {
+    if (suspended) this.sql.exec("INSERT INTO suspension (id, at) VALUES (1, ?) ON CONFLICT DO NOTHING", now);
+    else this.sql.exec("DELETE FROM suspension");
   }
 
   /** Lets a client reuse the Idempotency-Key of a task that RunAPI never accepted. */

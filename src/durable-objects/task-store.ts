@@ -44,6 +44,16 @@ export class TaskStore {
     return due;
   }
 
+  /** Tasks whose reservation is not open exactly while they are unfinished (for the ledger audit). */
+  reservationMismatches(): { task_id: string; state: string; status: string }[] {
+    return this.sql
+      .exec<{ task_id: string; state: string; status: string }>(
+        `SELECT r.task_id, r.state, t.status FROM reservations r JOIN tasks t ON t.task_id = r.task_id
+         WHERE r.kind = 'task' AND t.record IS NOT NULL AND (r.state = 'open') != (t.status IN ('pending', 'processing'))`,
+      )
+      .toArray();
+  }
+
   /** Ids of tasks whose work is due at `now`, most overdue first. */
   due(now: number, limit: number): string[] {
     return this.sql

@@ -7,7 +7,6 @@ import {
   newTaskRecord,
   overageNote,
   taskView,
-  type TaskInit,
   type TaskChange,
   type TaskRecord,
   type TaskTiming,
@@ -28,22 +27,12 @@ import { TaskStore } from "./task-store";
 import { TaskWork } from "./task-work";
 import { AlarmSchedule, SubmissionWaiters } from "./alarm-schedule";
 import { AlertOutbox, deliverDueAlerts } from "./alerts";
+import type { Changed, CreateTaskRequest, CreateTaskResult, Submission } from "./tenant-api";
 
 export type { LedgerEntry, ReserveRequest, ReserveResult, Scope, ScopeBudget, ScopeState } from "../domain/ledger";
 export type { AuditResult } from "../domain/ledger-audit";
 export type { TaskPage } from "../domain/ledger-limits";
-
-/** A create: the reservation and the task row, written together. `taskId` is `init.id`. */
-export interface CreateTaskRequest extends ReserveRequest {
-  init: TaskInit;
-}
-
-/** The answer to a create: held (call RunAPI now), a replay of the task this Idempotency-Key made, or refused. */
-export type CreateTaskResult =
-  | { ok: true; budgets: ScopeState[] }
-  | { ok: false; code: "idempotent_replay"; view: TaskView; estimate_micros: number }
-  | { ok: false; code: "idempotency_in_progress" }
-  | Exclude<ReserveResult, { ok: true } | { code: "idempotent_replay" }>;
+export type { CreateTaskRequest, CreateTaskResult, Submission } from "./tenant-api";
 
 /** How long a replay waits for the first request's outcome before answering 409 (retry). */
 const REPLAY_WAIT_MS = 2_000;
@@ -55,11 +44,10 @@ export const HOLD_MAX_MS = 15 * 60_000;
 const WORK_RETRY_MS = 5_000;
 
 /**
- * One tenant's object, the single owner of its money and its tasks (SPEC §5). A create is one
- * call and one SQLite transaction: limits, budgets, idempotency, the reservation and the task row.
- * RunAPI's callbacks wake a task's row; one alarm over `next_due_at` runs what is due (re-sending
- * creates whose answer was lost, polls, expiry, webhook deliveries), and a task's terminal state,
- * its settlement and its ledger entry are written in one transaction.
+ * One tenant's object, the single owner of its money and its tasks (SPEC §5). Creates come gathered,
+ * many per call and commit; each is one transaction: limits, budgets, idempotency, reservation, task row.
+ * RunAPI's callbacks wake a row; one alarm over `next_due_at` runs what is due (re-sends, polls, expiry,
+ * webhooks), and a task's terminal state, settlement and ledger entry are written in one transaction.
  */
 export class TenantLedger extends DurableObject<Bindings> {
   /** The object's clock; tests move it instead of rewriting storage. */
@@ -91,36 +79,40 @@ export class TenantLedger extends DurableObject<Bindings> {
     });
   }
 
-  /** Reserves a task's money and writes its row in one transaction, or says why not. The caller then calls RunAPI. */
+  /** One create (see `createTasks`); a replay of a create still with RunAPI waits briefly for its outcome, usually a moment away. */
   async createTask(req: CreateTaskRequest): Promise<CreateTaskResult> {
-    let replayOf: string | null = null;
-    const result = this.ctx.storage.transactionSync((): CreateTaskResult => {
-      // A retried call for a task already held: answer it again, hold nothing more.
-      if (this.ledger.reservation(req.taskId)?.state === "open") return { ok: true, budgets: this.ledger.usage(req.now, req.budgets) };
-      const refused = this.ledger.admit(req, "task");
-      if (refused?.code === "idempotent_replay") {
-        replayOf = refused.taskId;
-        return this.replay(refused.taskId);
-      }
-      if (refused) return refused;
-      const budgets = this.ledger.hold(req, "task");
-      this.tasks.insert(newTaskRecord(req.init));
-      return { ok: true, budgets };
-    });
-    if (result.ok) await this.alarm_.atMost(Math.min(req.init.now + this.timing().longestCreateMs, this.alerts.nextDue() ?? Number.POSITIVE_INFINITY));
-    if (!result.ok && result.code === "idempotency_in_progress" && replayOf !== null) {
-      // The first request's answer is usually a moment away (RunAPI's reply, recorded after the client got it): wait for it briefly.
-      await this.waiters.wait(replayOf, REPLAY_WAIT_MS);
-      return this.replay(replayOf);
-    }
-    return result;
+    const result = (await this.createTasks([req]))[0]!;
+    if (result.ok || result.code !== "idempotency_in_progress" || !result.taskId) return result;
+    return this.waiters.wait(result.taskId, REPLAY_WAIT_MS).then(() => this.replay(result.taskId!));
   }
 
-  /** RunAPI accepted the create: remember its id; polling starts after TASK_POLL_AFTER_SECONDS unless a callback comes first. */
-  async submitted(taskId: string, upstreamId: string): Promise<void> {
+  /** Creates gathered by the Worker, in order, each reserved and written in its own transaction, all in one commit; the callers then call RunAPI. */
+  async createTasks(reqs: CreateTaskRequest[]): Promise<CreateTaskResult[]> {
+    let due = Number.POSITIVE_INFINITY;
+    const results = reqs.map((req): CreateTaskResult => {
+      try {
+        const result = this.ctx.storage.transactionSync(() => this.admitTask(req));
+        if (result.ok) due = Math.min(due, req.init.now + this.timing().longestCreateMs);
+        return result;
+      } catch (err) {
+        log.error("create_failed", { task_id: req.taskId, error: err instanceof Error ? err.name : "unknown" });
+        return { ok: false, code: "failed" };
+      }
+    });
+    due = Math.min(due, this.alerts.nextDue() ?? Number.POSITIVE_INFINITY); // and the budget alerts these creates set off
+    if (due !== Number.POSITIVE_INFINITY) await this.alarm_.atMost(due);
+    return results;
+  }
+
+  /** RunAPI accepted these creates (gathered by the Worker, one call for many): remember their ids; polling starts after TASK_POLL_AFTER_SECONDS unless a callback comes first. */
+  async submitted(accepted: Submission[]): Promise<void> {
     const pollAfter = loadConfig(this.env).taskPollAfterMs;
-    await this.update(taskId, (t, now) => this.work.accepted(t, upstreamId, now + pollAfter));
-    this.waiters.settled(taskId);
+    const now = this.clock();
+    const changed = this.ctx.storage.transactionSync(() =>
+      accepted.map(({ taskId, upstreamId }) => this.change(taskId, (t) => this.work.accepted(t, upstreamId, now + pollAfter), now)),
+    );
+    for (const out of changed) if (out) await this.announce(out, now);
+    for (const { taskId } of accepted) this.waiters.settled(taskId);
   }
 
   /** The create's answer was lost: keep the money and the Idempotency-Key, and find out by re-sending it. */
@@ -166,13 +158,12 @@ export class TenantLedger extends DurableObject<Bindings> {
   }
 
   /**
-   * RunAPI's callback, a wake-up hint only: the task's status is checked with a GET (at most one per few
-   * seconds) before anything changes. `hint` is the id the callback named, used only when the create's
-   * own answer was lost, and only once a GET confirms it. False for an unknown task.
+   * RunAPI's callback, a wake-up hint only: the status is checked with a GET (at most one per few seconds)
+   * before anything changes. `hint`, the id the callback named, is used only when the create's own answer
+   * was lost, once a GET confirms it. False for an unknown task.
    */
   async wake(taskId: string, hint?: string): Promise<boolean> {
-    const task = await this.update(taskId, (t) => this.work.wake(t, hint));
-    return task !== undefined;
+    return (await this.update(taskId, (t) => this.work.wake(t, hint))) !== undefined;
   }
 
   /** Holds money for one request that is not a task (a chat completion); settle or release it when the request ends. */
@@ -235,13 +226,12 @@ export class TenantLedger extends DurableObject<Bindings> {
 
   /** Refuses every later reservation with this key, whatever KV still says. */
   revokeKey(keyId: string, now: number): void {
-    this.ctx.storage.sql.exec("INSERT INTO revoked_keys (key_id, at) VALUES (?, ?) ON CONFLICT DO NOTHING", keyId, now);
+    this.ledger.revoke(keyId, now);
   }
 
   /** Refuses (true) or allows again (false) every new reservation of the tenant, at once — KV follows later. */
   setSuspended(suspended: boolean, now: number): void {
-    if (suspended) this.ctx.storage.sql.exec("INSERT INTO suspension (id, at) VALUES (1, ?) ON CONFLICT DO NOTHING", now);
-    else this.ctx.storage.sql.exec("DELETE FROM suspension");
+    this.ledger.suspend(suspended, now);
   }
 
   /**
@@ -250,13 +240,7 @@ export class TenantLedger extends DurableObject<Bindings> {
    */
   totalsCheck(): AuditResult {
     const audit = this.ledger.audit();
-    const mismatched = this.ctx.storage.sql
-      .exec<{ task_id: string; state: string; status: string }>(
-        `SELECT r.task_id, r.state, t.status FROM reservations r JOIN tasks t ON t.task_id = r.task_id
-         WHERE r.kind = 'task' AND t.record IS NOT NULL AND (r.state = 'open') != (t.status IN ('pending', 'processing'))`,
-      )
-      .toArray();
-    for (const m of mismatched) audit.mismatches.push(`task ${m.task_id} is ${m.status} but its reservation is ${m.state}`);
+    for (const m of this.tasks.reservationMismatches()) audit.mismatches.push(`task ${m.task_id} is ${m.status} but its reservation is ${m.state}`);
     return { ...audit, ok: audit.mismatches.length === 0 };
   }
 
@@ -288,24 +272,28 @@ export class TenantLedger extends DurableObject<Bindings> {
   /** Applies a change to a task in one transaction (its settlement too, when it ends), tells listeners, and keeps the alarm in time. */
   private async update(taskId: string, change: TaskChange): Promise<TaskRecord | undefined> {
     const now = this.clock();
-    const out = this.ctx.storage.transactionSync(() => {
-      const task = this.tasks.get(taskId);
-      if (!task) return undefined;
-      const observation = change(task, now);
-      const moved = observation ? applyObservation(task, observation, now) : false;
-      if (moved && isTerminal(task.status)) this.settleTask(task, now);
-      const due = this.tasks.save(task);
-      return { task, moved, due };
-    });
-    if (!out) return undefined;
+    const out = this.ctx.storage.transactionSync(() => this.change(taskId, change, now));
+    if (out) await this.announce(out, now);
+    return out?.task;
+  }
+
+  /** A change to a task and, when it ends, its settlement; call inside a transaction, then `announce`. */
+  private change(taskId: string, change: TaskChange, now: number): Changed | undefined {
+    const task = this.tasks.get(taskId);
+    if (!task) return undefined;
+    const observation = change(task, now);
+    const moved = observation ? applyObservation(task, observation, now) : false;
+    if (moved && isTerminal(task.status)) this.settleTask(task, now);
+    return { task, moved, due: this.tasks.save(task) };
+  }
+
+  /** Tells a change's listeners and keeps the alarm in time for its next work. */
+  private async announce(out: Changed, now: number): Promise<void> {
     // Like the webhook, the completed event waits (bounded) for the videos' copies, so it carries the archived links.
     const completedNow = out.task.status === "completed" && !this.awaitingArchive(out.task, now);
     const publish = out.moved ? out.task.status !== "completed" || completedNow : completedNow && this.streams.has(out.task.id);
-    if (publish) {
-      this.streams.publish(await this.publicView(out.task, true), isTerminal(out.task.status));
-    }
+    if (publish) this.streams.publish(await this.publicView(out.task, true), isTerminal(out.task.status));
     if (out.due !== null) await this.alarm_.atMost(out.due);
-    return out.task;
   }
 
   /** The task as a reader sees it: archived videos point at the proxy's links, signed afresh on every read. */
@@ -333,10 +321,22 @@ export class TenantLedger extends DurableObject<Bindings> {
     if (task.submit !== "accepted") this.ledger.forgetIdempotency(task.id);
   }
 
+  /** One create's admission, reservation and task row; call inside a transaction. */
+  private admitTask(req: CreateTaskRequest): CreateTaskResult {
+    // A retried call for a task already held: answer it again, hold nothing more.
+    if (this.ledger.reservation(req.taskId)?.state === "open") return { ok: true, budgets: this.ledger.usage(req.now, req.budgets) };
+    const refused = this.ledger.admit(req, "task");
+    if (refused?.code === "idempotent_replay") return this.replay(refused.taskId);
+    if (refused) return refused;
+    const budgets = this.ledger.hold(req, "task");
+    this.tasks.insert(newTaskRecord(req.init));
+    return { ok: true, budgets };
+  }
+
   private replay(taskId: string): CreateTaskResult {
     const task = this.tasks.get(taskId);
     // While the first create is still with RunAPI, a duplicate waits: answering it now could promise a task that fails.
-    if (!task || (task.submit === "submitting" && !isTerminal(task.status))) return { ok: false, code: "idempotency_in_progress" };
+    if (!task || (task.submit === "submitting" && !isTerminal(task.status))) return { ok: false, code: "idempotency_in_progress", taskId };
     // RunAPI refused the first request: its key is free again, and a retry makes a new attempt (never a 200 for a failure).
     if (isTerminal(task.status) && task.submit !== "accepted") return { ok: false, code: "idempotency_in_progress" };
     return { ok: false, code: "idempotent_replay", view: taskView(task), estimate_micros: task.estimate_micros };

@@ -1,0 +1,102 @@
+import { describe, expect, it } from "vitest";
+import { TenantBatch } from "../src/durable-objects/tenant-batch";
+
+/** A send that records each call's items and answers after `gate` opens. */
+function recorder<T>() {
+  const calls: T[][] = [];
+  let open: () => void = () => {};
+  let gate = new Promise<void>((r) => (open = r));
+  const send = async (items: T[]) => {
+    calls.push(items);
+    await gate;
+    return items.map((i) => `ok:${String(i)}`);
+  };
+  return {
+    calls,
+    send,
+    release() {
+      open();
+      gate = new Promise<void>((r) => (open = r));
+    },
+  };
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
+async function until(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 5));
+  expect(check()).toBe(true);
+}
+
+describe("TenantBatch: one call to a tenant's object for many requests", () => {
+  it("a lone request's call goes at once; those arriving meanwhile go together in the next call", async () => {
+    const batch = new TenantBatch<number, string>();
+    const r = recorder<number>();
+    const first = batch.call("t1", 1, r.send);
+    await tick();
+    expect(r.calls).toEqual([[1]]);
+    const rest = [2, 3, 4, 5].map((i) => batch.call("t1", i, r.send));
+    await tick();
+    expect(r.calls).toHaveLength(1); // nothing more is sent while a call is in flight
+    r.release();
+    expect(await first).toBe("ok:1");
+    await until(() => r.calls.length === 2);
+    expect(r.calls).toEqual([[1], [2, 3, 4, 5]]);
+    r.release();
+    expect(await Promise.all(rest)).toEqual(["ok:2", "ok:3", "ok:4", "ok:5"]);
+  });
+
+  it("tenants do not wait for each other", async () => {
+    const batch = new TenantBatch<string, string>();
+    const r = recorder<string>();
+    const a = batch.call("a", "x", r.send);
+    const b = batch.call("b", "y", r.send);
+    await tick();
+    expect(r.calls).toEqual([["x"], ["y"]]);
+    r.release();
+    expect(await Promise.all([a, b])).toEqual(["ok:x", "ok:y"]);
+  });
+
+  it("a failed call fails every request it carried, and the next requests still get their own call", async () => {
+    const batch = new TenantBatch<number, string>();
+    const calls: number[][] = [];
+    let open: () => void = () => {};
+    const gate = new Promise<void>((r) => (open = r));
+    const send = async (items: number[]) => {
+      calls.push(items);
+      await gate;
+      if (items.includes(1)) throw new Error("object unavailable");
+      return items.map(String);
+    };
+    const first = batch.call("t", 1, send);
+    const waiting = [2, 3].map((i) => batch.call("t", i, send));
+    open();
+    await expect(first).rejects.toThrow("object unavailable");
+    // 2 and 3 were waiting: they go in the next call, which succeeds.
+    expect(await Promise.all(waiting)).toEqual(["2", "3"]);
+    expect(calls).toEqual([[1], [2, 3]]);
+    expect(await batch.call("t", 4, send)).toBe("4");
+  });
+
+  it("a waiter whose turn never comes (the caller making the call was lost) makes its own call after staleMs", async () => {
+    const batch = new TenantBatch<number, string>(50);
+    const calls: number[][] = [];
+    const never = new Promise<string[]>(() => {});
+    void batch.call("t", 1, (items) => {
+      calls.push(items);
+      return never;
+    });
+    const second = batch.call("t", 2, async (items) => {
+      calls.push(items);
+      return items.map(String);
+    });
+    expect(await second).toBe("2");
+    expect(calls).toEqual([[1], [2]]);
+  });
+
+  it("a waiter gets a plain copy of its result, not the object the call returned", async () => {
+    const batch = new TenantBatch<number, { n: number }>();
+    const shared = { n: 1 };
+    expect(await batch.call("t", 1, async () => [shared])).not.toBe(shared);
+  });
+});
