@@ -1,6 +1,6 @@
 // The bench's reference target (issue 7): the least a gateway of this shape can do per create.
 // Hono + one KV read + one RPC to an existing SQLite Durable Object that updates a counter +
-// the same upstream POST. `npm run bench` serves it beside the proxy and reports the proxy's
+// the same upstream POST (with an Idempotency-Key and a callback URL, as the proxy sends it). `npm run bench` serves it beside the proxy and reports the proxy's
 // create and status paths as ratios to it.
 import { DurableObject } from "cloudflare:workers";
 import { Hono } from "hono";
@@ -26,10 +26,13 @@ const app = new Hono<{ Bindings: Env }>()
     const auth = c.req.header("authorization") ?? "";
     const seen = await c.env.KV.get(`key:${auth.slice(-16)}`);
     await c.env.COUNTER.get(c.env.COUNTER.idFromName("tenant")).increment(seen ?? "anonymous");
+    // The same upstream POST as the proxy's: an Idempotency-Key, and a callback URL in the body.
+    const id = crypto.randomUUID();
+    const body = (await c.req.text()).replace(/\}\s*$/, `,"callback_url":"${new URL(c.req.url).origin}/webhooks/runapi/${id}/t"}`);
     const res = await fetch(`${c.env.RUNAPI_BASE_URL}/api/v1/hailuo/${c.req.param("endpoint")}`, {
       method: "POST",
-      headers: { Authorization: `Bearer ${c.env.RUNAPI_API_KEY}`, "Content-Type": "application/json" },
-      body: await c.req.text(),
+      headers: { Authorization: `Bearer ${c.env.RUNAPI_API_KEY}`, "Content-Type": "application/json", "Idempotency-Key": id },
+      body,
     });
     return new Response(res.body, { status: res.status, headers: { "Content-Type": "application/json" } });
   })

@@ -9,6 +9,7 @@
 // Writes bench/results/<timestamp>.json and latest.json.
 
 import { createServer } from "node:net";
+import { createInterface } from "node:readline";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir, cpus } from "node:os";
 import { join } from "node:path";
@@ -131,9 +132,16 @@ async function main() {
     persistRoot: undefined,
     directProxySocket: true,
     directProxyPort: proxyPort,
-    // The per-request access log would flood the terminal: show everything else.
-    onLog: (entry) => entry.message.includes('"event":"request"') || process.stderr.write(`${entry.message}\n`),
   });
+  // workerd's own output, not Miniflare's structured-log pipeline (which re-encodes every line as JSON for
+  // `npm start`'s readable log and costs the worker's thread several times what the line itself does; a
+  // deployed Worker's logs leave through the runtime, not stdout). The per-request access log would flood
+  // the terminal: show everything else.
+  options.structuredWorkerdLogs = false;
+  options.handleRuntimeStdio = (stdout, stderr) => {
+    for (const stream of [stdout, stderr])
+      createInterface(stream).on("line", (line) => line.includes('"event":"request"') || process.stderr.write(`${line}\n`));
+  };
   options.workers.push(await referenceWorker(work, wrangler.compatibilityDate, simBase, refPort));
   const mf = new Miniflare(options);
   const stop = async () => {
