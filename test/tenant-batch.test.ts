@@ -100,3 +100,45 @@ describe("TenantBatch: one call to a tenant's object for many requests", () => {
     expect(await batch.call("t", 1, async () => [shared])).not.toBe(shared);
   });
 });
+
+describe("TenantBatch.post: records handed over without waiting", () => {
+  it("the request making a call goes on sending what arrived meanwhile; the others return at once", async () => {
+    const batch = new TenantBatch<number, undefined>();
+    const calls: number[][] = [];
+    let open: () => void = () => {};
+    const send = async (items: number[]) => {
+      calls.push(items);
+      if (calls.length === 1) await new Promise<void>((r) => (open = r));
+    };
+    const failed = () => {};
+    const first = batch.post("t", 1, send, failed);
+    await tick();
+    await Promise.all([2, 3].map((i) => batch.post("t", i, send, failed))); // return at once: a call is in flight
+    expect(calls).toEqual([[1]]);
+    open();
+    await first;
+    expect(calls).toEqual([[1], [2, 3]]);
+  });
+
+  it("a failed call is reported with its items, and later records still go", async () => {
+    const batch = new TenantBatch<number, undefined>();
+    const reported: number[][] = [];
+    await batch.post(
+      "t",
+      1,
+      async () => {
+        throw new Error("object unavailable");
+      },
+      (_err, items) => reported.push(items),
+    );
+    expect(reported).toEqual([[1]]);
+    const sent: number[][] = [];
+    await batch.post(
+      "t",
+      2,
+      async (items) => void sent.push(items),
+      () => {},
+    );
+    expect(sent).toEqual([[2]]);
+  });
+});

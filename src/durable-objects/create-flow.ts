@@ -101,9 +101,12 @@ export async function createTask(env: Bindings, config: Config, waitUntil: (p: P
     const { id } = await client.createTask(input.endpoint, { ...upstreamBody(input.request), callback_url: callbackUrl }, taskId);
     // The client need not wait for this write: if it is lost, the alarm re-sends the create and RunAPI answers with this id.
     waitUntil(
-      submissions
-        .call(input.tenantId, { taskId, upstreamId: id }, (items) => tenant.submitted(items).then(() => items.map(() => undefined)))
-        .catch((err: unknown) => log.warn("record_submission_failed", { task_id: taskId, error: errorName(err) })),
+      submissions.post(
+        input.tenantId,
+        { taskId, upstreamId: id },
+        (items) => tenant.submitted(items),
+        (err, items) => log.warn("record_submission_failed", { tasks: items.length, error: errorName(err) }),
+      ),
     );
     return { kind: "created", taskId, budgets: held.budgets };
   } catch (err) {

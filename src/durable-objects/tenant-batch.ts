@@ -11,6 +11,8 @@
  */
 export class TenantBatch<In, Out> {
   private readonly queues = new Map<string, Queue<In, Out>>();
+  /** How long a call takes, on average lately (ms): what waiters sleep before their first look. */
+  private callMs = MIN_PAUSE_MS;
 
   constructor(private readonly staleMs = 5_000) {}
 
@@ -19,7 +21,9 @@ export class TenantBatch<In, Out> {
     const queue = this.queueOf(tenantId);
     const entry: Entry<In, Out> = { item };
     queue.waiting.push(entry);
-    for (let pause = 1; queue.busy && Date.now() - queue.since < this.staleMs; pause = Math.min(pause * 2, MAX_PAUSE_MS)) {
+    while (queue.busy && Date.now() - queue.since < this.staleMs) {
+      // Sleep until about when the call in flight should end, then look every few ms.
+      const pause = Math.min(Math.max(queue.since + this.callMs - Date.now(), MIN_PAUSE_MS), MAX_PAUSE_MS);
       await new Promise((resolve) => setTimeout(resolve, pause));
       if (entry.outcome) return unwrap(entry.outcome);
     }
@@ -30,6 +34,7 @@ export class TenantBatch<In, Out> {
     if (!batch.includes(entry)) batch.push(entry); // already in a call that did not end in time: sent again
     try {
       const results = await send(batch.map((e) => e.item));
+      this.callMs = 0.8 * this.callMs + 0.2 * (Date.now() - queue.since);
       // Plain copies: what one request hands another carries nothing of its own context.
       batch.forEach((e, i) => {
         e.outcome ??= { ok: true, value: structuredClone(results[i]!) };
@@ -44,6 +49,30 @@ export class TenantBatch<In, Out> {
     return unwrap(entry.outcome!);
   }
 
+  /**
+   * Hands `item` over without waiting for its result (a record made after the client has its answer).
+   * With a call in flight it is left for that call's maker, which goes on sending what arrived meanwhile,
+   * for at most `staleMs`; otherwise this request makes the calls. Resolves when this request has no more
+   * calls to make; a failed call is reported through `failed` and its items are not sent again.
+   */
+  async post(tenantId: string, item: In, send: (items: In[]) => Promise<unknown>, failed: (error: unknown, items: In[]) => void): Promise<void> {
+    const queue = this.queueOf(tenantId);
+    queue.waiting.push({ item });
+    if (queue.busy && Date.now() - queue.since < this.staleMs) return;
+    queue.busy = true;
+    const started = (queue.since = Date.now());
+    try {
+      while (queue.waiting.length && Date.now() - started < this.staleMs) {
+        const items = queue.waiting.splice(0).map((e) => e.item);
+        await send(items).catch((error: unknown) => failed(error, items));
+        queue.since = Date.now();
+      }
+    } finally {
+      queue.busy = false;
+      if (queue.waiting.length === 0 && this.queues.get(tenantId) === queue) this.queues.delete(tenantId);
+    }
+  }
+
   private queueOf(tenantId: string): Queue<In, Out> {
     let queue = this.queues.get(tenantId);
     if (!queue) {
@@ -54,8 +83,9 @@ export class TenantBatch<In, Out> {
   }
 }
 
-/** The longest a waiter sleeps between looks (it starts at 1 ms and doubles). */
-const MAX_PAUSE_MS = 4;
+/** A waiter's sleep between looks: at least 2 ms, at most 16 ms. */
+const MIN_PAUSE_MS = 2;
+const MAX_PAUSE_MS = 16;
 
 type Outcome<Out> = { ok: true; value: Out } | { ok: false; error: Error };
 type Entry<In, Out> = { item: In; outcome?: Outcome<Out> };
