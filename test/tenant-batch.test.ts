@@ -142,3 +142,22 @@ describe("TenantBatch.post: records handed over without waiting", () => {
     expect(sent).toEqual([[2]]);
   });
 });
+
+describe("TenantBatch: bounded calls", () => {
+  it("a backlog bigger than one call's share goes in the calls after it", async () => {
+    const batch = new TenantBatch<number, number>();
+    const sizes: number[] = [];
+    let open: () => void = () => {};
+    const gate = new Promise<void>((r) => (open = r));
+    const send = async (items: number[]) => {
+      sizes.push(items.length);
+      if (sizes.length === 1) await gate;
+      return items;
+    };
+    const first = batch.call("t", 0, send);
+    const rest = Array.from({ length: 250 }, (_, i) => batch.call("t", i + 1, send));
+    open();
+    expect(await Promise.all([first, ...rest])).toEqual(Array.from({ length: 251 }, (_, i) => i));
+    expect(sizes).toEqual([1, 100, 100, 50]);
+  });
+});

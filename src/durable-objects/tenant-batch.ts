@@ -30,8 +30,10 @@ export class TenantBatch<In, Out> {
     // No call in flight (or it was lost): this request makes one, for itself and everyone waiting.
     queue.busy = true;
     queue.since = Date.now();
-    const batch = queue.waiting.splice(0);
-    if (!batch.includes(entry)) batch.push(entry); // already in a call that did not end in time: sent again
+    const at = queue.waiting.indexOf(entry);
+    if (at >= MAX_BATCH) queue.waiting.splice(at, 1); // far back in a backlog: goes in its own call, first
+    const batch = queue.waiting.splice(0, at >= MAX_BATCH ? MAX_BATCH - 1 : MAX_BATCH);
+    if (!batch.includes(entry)) batch.push(entry); // (or already in a call that did not end in time: sent again)
     try {
       const results = await send(batch.map((e) => e.item));
       this.callMs = 0.8 * this.callMs + 0.2 * (Date.now() - queue.since);
@@ -60,10 +62,11 @@ export class TenantBatch<In, Out> {
     queue.waiting.push({ item });
     if (queue.busy && Date.now() - queue.since < this.staleMs) return;
     queue.busy = true;
-    const started = (queue.since = Date.now());
+    const started = Date.now();
+    queue.since = started;
     try {
       while (queue.waiting.length && Date.now() - started < this.staleMs) {
-        const items = queue.waiting.splice(0).map((e) => e.item);
+        const items = queue.waiting.splice(0, MAX_BATCH).map((e) => e.item);
         await send(items).catch((error: unknown) => failed(error, items));
         queue.since = Date.now();
       }
@@ -83,6 +86,8 @@ export class TenantBatch<In, Out> {
   }
 }
 
+/** The most items one call carries: a bigger backlog goes in the calls after it. */
+const MAX_BATCH = 100;
 /** A waiter's sleep between looks: at least 2 ms, at most 16 ms. */
 const MIN_PAUSE_MS = 2;
 const MAX_PAUSE_MS = 16;
