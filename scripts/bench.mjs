@@ -9,6 +9,7 @@
 // Writes bench/results/<timestamp>.json and latest.json.
 
 import { createServer } from "node:net";
+import { readdirSync, readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir, cpus } from "node:os";
@@ -69,7 +70,9 @@ function cannon(opts) {
 async function measure(label, opts) {
   process.stdout.write(`  ${label.padEnd(36)}`);
   const w = await cannon({ ...opts, duration: WARMUP });
+  const cpuBefore = workerdCpuMs();
   const r = await cannon({ ...opts, duration: SECONDS });
+  const cpuAfter = workerdCpuMs();
   const row = {
     label,
     connections: opts.connections,
@@ -84,11 +87,33 @@ async function measure(label, opts) {
     non_2xx: r.non2xx,
     errors: r.errors,
     timeouts: r.timeouts,
+    // The CPU workerd (every worker, object and the simulator: one thread) spent per request; Linux only.
+    workerd_cpu_ms: cpuBefore === null || cpuAfter === null ? null : round((cpuAfter - cpuBefore) / r.requests.total, 3),
   };
   console.log(
-    `${String(row.rps).padStart(8)} req/s  mean ${row.mean_ms} ms  p50 ${row.p50_ms} ms  p99 ${row.p99_ms} ms  non-2xx ${row.non_2xx}${row.errors ? `  errors ${row.errors}` : ""}`,
+    `${String(row.rps).padStart(8)} req/s  mean ${row.mean_ms} ms  p50 ${row.p50_ms} ms  p99 ${row.p99_ms} ms  non-2xx ${row.non_2xx}${row.errors ? `  errors ${row.errors}` : ""}${row.workerd_cpu_ms === null ? "" : `  workerd CPU ${row.workerd_cpu_ms} ms/req`}`,
   );
   return { row, warmupAndRun2xx: w["2xx"] + r["2xx"] };
+}
+
+/** User + system CPU (ms) of this machine's workerd processes so far, from /proc; null where there is none. */
+function workerdCpuMs() {
+  try {
+    let ticks = 0;
+    for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+      try {
+        if (readFileSync(`/proc/${pid}/comm`, "utf8").trim() !== "workerd") continue;
+        const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        ticks += Number(fields[11]) + Number(fields[12]);
+      } catch {
+        // gone meanwhile
+      }
+    }
+    return ticks * 10; // USER_HZ is 100 on Linux
+  } catch {
+    return null;
+  }
 }
 
 const round = (n, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
@@ -243,6 +268,8 @@ async function main() {
       create_many_throughput_vs_reference: { value: ratio(many.proxy.row.rps, many.reference.row.rps), goal: "≥ 0.8" },
       status_many_throughput_vs_reference: { value: ratio(runs[`status-${CONNECTIONS}`].proxy.row.rps, many.reference.row.rps), goal: "≥ 1.0" },
     };
+    // Steadier than throughput on a shared machine: the reference's workerd CPU per create ÷ the proxy's.
+    const createCpu = { proxy_ms: many.proxy.row.workerd_cpu_ms, reference_ms: many.reference.row.workerd_cpu_ms };
     const results = {
       at: started.toISOString(),
       seconds: SECONDS,
@@ -252,6 +279,7 @@ async function main() {
       body: JSON.parse(BODY),
       comparisons,
       goals,
+      create_cpu_per_request_many: { ...createCpu, reference_over_proxy: ratio(createCpu.reference_ms ?? 0, createCpu.proxy_ms ?? 0) },
       events_on_finished_task: events.row,
       chat,
       one_tenant: { creates_per_second: many.proxy.row.rps, status_reads_per_second: runs[`status-${CONNECTIONS}`].proxy.row.rps, connections: CONNECTIONS },
@@ -308,6 +336,12 @@ function printTable(results) {
   printGrid(head, rows);
   console.log("\ngoals (issue 7):");
   for (const [name, g] of Object.entries(results.goals)) console.log(`  ${name.padEnd(40)} ${String(g.value).padStart(6)}   goal ${g.goal}`);
+  const cpu = results.create_cpu_per_request_many;
+  if (cpu.proxy_ms !== null && cpu.reference_ms !== null) {
+    console.log(
+      `  workerd CPU per create at ${results.one_tenant.connections} conn: proxy ${cpu.proxy_ms} ms, reference ${cpu.reference_ms} ms (reference ÷ proxy ${cpu.reference_over_proxy})`,
+    );
+  }
   if (results.chat) {
     console.log("\nchat (proxy vs. the simulator directly):");
     printGrid(
