@@ -25,6 +25,9 @@ const RUNTIME_NOISE = [
   // Tests give tenants webhook URLs under RFC 2606's reserved `.example` names, which never resolve; local
   // workerd logs each failed lookup with a native stack (the attempt itself is recorded on the task).
   /DNS lookup failed\.; params\.host = [\w.-]+\.example;/,
+  // test/chat.test.ts and test/sim-chat.test.ts have the simulator cut a chat stream mid-way on purpose (sim/openai.ts
+  // errors the stream); workerd also reports that stream error, as one line and its native stack.
+  /uncaught exception; (source = Uncaught \(in promise\); stack = Error|exception = .*jsg\.Error): simulated connection cut/,
   // Vite, loading the standardwebhooks package (its published sourcemap names sources it does not ship).
   /^Sourcemap for ".*standardwebhooks\/dist\/index\.js" points to missing source files/,
 ];

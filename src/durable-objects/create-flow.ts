@@ -82,7 +82,12 @@ export async function createTask(env: Bindings, config: Config, waitUntil: (p: P
       now,
     },
   };
-  let held = await creates.call(input.tenantId, req, (reqs) => tenant.createTasks(reqs));
+  let held = await creates.call(input.tenantId, req, (reqs) => {
+    // The call carries other requests' creates too: it must end even if this request's client goes away.
+    const call = tenant.createTasks(reqs);
+    waitUntil(call.catch(() => undefined));
+    return call;
+  });
   // A replay of a create still with RunAPI: this call waits (briefly) for its outcome.
   if (!held.ok && held.code === "idempotency_in_progress") held = await tenant.createTask(req);
   if (!held.ok) {
