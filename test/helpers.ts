@@ -135,6 +135,17 @@ export async function advanceClock(tenantId: string, ms: number): Promise<void> 
   await runAlarm(tenantId);
 }
 
+/**
+ * Waits until the tenant's object has recorded RunAPI's id for a task. The Worker answers the create
+ * first and hands the id over after, so a test that moves the clock right after a create waits for this.
+ */
+export async function recorded(tenantId: string, taskId: string): Promise<void> {
+  await eventually(async () => {
+    const upstreamId = await runInDurableObject(ledgerObject(tenantId), (instance) => instance["tasks"].get(taskId)?.upstream_id);
+    expect(upstreamId).toBeTruthy();
+  });
+}
+
 /** Runs the tenant object's alarm now (whatever time it was set for), if one is set. */
 export async function runAlarm(tenantId: string): Promise<boolean> {
   return runDurableObjectAlarm(ledgerObject(tenantId));

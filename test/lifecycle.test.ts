@@ -12,6 +12,7 @@ import {
   me,
   nonce,
   proxy,
+  recorded,
   runAlarm,
   sim,
   simRequests,
@@ -78,6 +79,7 @@ describe("task lifecycle", () => {
   it("polls by alarm when no callback arrives ([sim:no-callback]), not before TASK_POLL_AFTER_SECONDS", async () => {
     const { key, tenantId } = await tenantWithKey();
     const id = await createTask(key, `${nonce()} [sim:no-callback]`);
+    await recorded(tenantId, id);
     const upstreamId = await advanceUpstream(id, { status: "completed" });
     expect(await deliverCallbacks(upstreamId)).toHaveLength(0);
     await advanceClock(tenantId, 60_000);
@@ -91,6 +93,7 @@ describe("task lifecycle", () => {
   it("a transient upstream error only delays the next poll", async () => {
     const { key, tenantId } = await tenantWithKey();
     const id = await createTask(key, `${nonce()} [sim:no-callback] [sim:status-503]`);
+    await recorded(tenantId, id);
     await advanceClock(tenantId, 91_000);
     expect(await statusReads(id)).toBe(1);
     expect(await getTask(key, id)).toMatchObject({ status: "pending", charged_usd: null });
@@ -105,6 +108,7 @@ describe("task lifecycle", () => {
   it("RunAPI no longer knowing the task (404 on poll) fails it and releases", async () => {
     const { key, tenantId } = await tenantWithKey();
     const id = await createTask(key, `${nonce()} [sim:no-callback] [sim:status-404]`);
+    await recorded(tenantId, id);
     await advanceClock(tenantId, 91_000);
     // An upstream 404 means RunAPI no longer knows the task: failed and released, never charged.
     expect(await getTask(key, id)).toMatchObject({ status: "failed", charged_usd: 0, error_code: "upstream_not_found" });
@@ -226,6 +230,7 @@ describe("retries, expiry, live status, listing", () => {
   it("gives up on a task with no terminal state within its TTL: failed with task_expired, released", async () => {
     const { key, tenantId } = await tenantWithKey();
     const id = await createTask(key, `${nonce()} [sim:no-callback]`);
+    await recorded(tenantId, id);
     await advanceClock(tenantId, 2 * 3600_000);
     const task = await getTask(key, id);
     expect(task).toMatchObject({ status: "failed", charged_usd: 0, error_code: "task_expired" });
@@ -238,6 +243,7 @@ describe("retries, expiry, live status, listing", () => {
   it("at expiry, a task RunAPI shows completed is settled, not released", async () => {
     const { key, tenantId } = await tenantWithKey();
     const id = await createTask(key, `${nonce()} [sim:no-callback]`);
+    await recorded(tenantId, id);
     await advanceUpstream(id, { status: "completed" });
     await advanceClock(tenantId, 2 * 3600_000);
     expect(await getTask(key, id)).toMatchObject({ status: "completed", charged_usd: 0.3 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { advanceClock, advanceUpstream, api, deliverCallbacks, eventually, getTask, json, ledgerObject, me, nonce, t2v, tenantWithKey } from "./helpers";
+import { advanceClock, advanceUpstream, api, deliverCallbacks, eventually, getTask, json, ledgerObject, me, nonce, recorded, t2v, tenantWithKey } from "./helpers";
 
 const create = async (key: string, prompt: string) => (await json(await api(key, "/api/v1/hailuo/text_to_video", { body: t2v(prompt) }))).id as string;
 
@@ -30,6 +30,7 @@ describe("what a task costs", () => {
   it("a status answer that is not a task is a transient fault: the task and its reservation stay open", async () => {
     const { key, tenantId } = await tenantWithKey();
     const id = await create(key, `${nonce()} [sim:no-callback] [sim:status-garbage]`);
+    await recorded(tenantId, id);
     await advanceClock(tenantId, 91_000);
     expect((await getTask(key, id)).status).toBe("pending");
     expect((await me(key)).budgets.tenant.reserved_usd).toBe(0.3);
