@@ -1,3 +1,4 @@
+import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { callbackToken } from "../src/domain/webhook-signing";
 import type { CreateTaskRequest } from "../src/durable-objects/tenant";
@@ -7,6 +8,7 @@ import {
   api,
   deliverCallbacks,
   eventually,
+  expectError,
   getTask,
   json,
   ledgerObject,
@@ -176,5 +178,62 @@ describe("a Worker that dies mid-create loses no task and holds no money for lon
     await advanceClock(tenantId, LONGEST_CREATE_MS);
     expect(await getTask(key, req.taskId)).toMatchObject({ status: "failed", charged_usd: 0, error_code: "invalid_request" });
     expect((await me(key)).budgets.tenant).toMatchObject({ reserved_usd: 0, spent_usd: 0 });
+  });
+});
+
+describe("the tenant object's answer to a create is lost after it held it", () => {
+  /**
+   * For `run`, makes the tenant object lose its answers, as a reset connection would: `createTasks` does its work
+   * first (the create is held), `submitRefused` never arrives.
+   */
+  async function losing<T>(tenantId: string, methods: ("createTasks" | "submitRefused")[], run: () => Promise<T>): Promise<T> {
+    const proto = await runInDurableObject(ledgerObject(tenantId), (instance) => Object.getPrototypeOf(instance));
+    const originals = methods.map((m) => [m, proto[m]] as const);
+    for (const [m, original] of originals)
+      proto[m] = async function (this: unknown, ...args: unknown[]) {
+        if (m === "createTasks") await original.apply(this, args);
+        throw new Error("simulated lost answer");
+      };
+    try {
+      return await run();
+    } finally {
+      for (const [m, original] of originals) proto[m] = original;
+    }
+  }
+
+  it("the Worker, which never sent it, withdraws it: 503, nothing held, and RunAPI never sees it", async () => {
+    const { key, tenantId } = await tenantWithKey();
+    const marker = nonce();
+    const res = await losing(tenantId, ["createTasks"], () => api(key, CREATE, { body: t2v(marker) }));
+    const error = await expectError(res, 503, "service_unavailable");
+    expect(error.message).toMatch(/nothing was sent to RunAPI and nothing is held/);
+    expect(res.headers.get("Retry-After")).toBe("1");
+    expect((await me(key)).budgets.tenant).toMatchObject({ reserved_usd: 0, spent_usd: 0 });
+    // The task was held, then withdrawn: the alarm does not send it later.
+    const listed = (await json(await api(key, "/api/v1/tasks"))).tasks[0];
+    const task = await getTask(key, listed.id);
+    expect(task).toMatchObject({ status: "failed", charged_usd: 0, error_code: "service_unavailable" });
+    await advanceClock(tenantId, LONGEST_CREATE_MS);
+    expect(await upstreamCreates(marker)).toEqual({ sent: 0, keys: new Set() });
+    expect(await getTask(key, task.id)).toMatchObject({ status: "failed", charged_usd: 0 });
+  });
+
+  it("if the withdrawal is lost too, the client is told the outcome is unknown, and a retry with the same Idempotency-Key gets the one task", async () => {
+    const { key, tenantId } = await tenantWithKey();
+    const marker = nonce();
+    const send = () => api(key, CREATE, { body: t2v(marker), headers: { "Idempotency-Key": marker } });
+    const lost = await losing(tenantId, ["createTasks", "submitRefused"], send);
+    expect((await expectError(lost, 503, "service_unavailable")).message).toMatch(/could not be confirmed/);
+    // Held: the alarm sends it when the Worker's create would have ended.
+    expect((await me(key)).budgets.tenant.reserved_usd).toBe(0.3);
+    await advanceClock(tenantId, LONGEST_CREATE_MS);
+    const retried = await send();
+    expect(retried.status).toBe(200);
+    expect(retried.headers.get("Idempotent-Replayed")).toBe("true");
+    const id = (await json(retried)).id as string;
+    expect(await upstreamCreates(marker)).toEqual({ sent: 1, keys: new Set([id]) });
+    await deliverCallbacks(await advanceUpstream(id, { status: "completed" }));
+    await eventually(async () => expect(await getTask(key, id)).toMatchObject({ status: "completed", charged_usd: 0.3 }));
+    expect((await me(key)).budgets.tenant).toMatchObject({ reserved_usd: 0, spent_usd: 0.3 });
   });
 });

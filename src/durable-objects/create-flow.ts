@@ -82,16 +82,28 @@ export async function createTask(env: Bindings, config: Config, waitUntil: (p: P
       now,
     },
   };
-  let held = await creates.call(input.tenantId, req, (reqs) => {
-    // The call carries other requests' creates too: it must end even if this request's client goes away.
-    const call = tenant.createTasks(reqs);
-    waitUntil(call.catch(() => undefined));
-    return call;
-  });
-  // A replay of a create still with RunAPI: this call waits (briefly) for its outcome.
-  if (!held.ok && held.code === "idempotency_in_progress") held = await tenant.createTask(req);
+  let held: CreateTaskResult;
+  try {
+    held = await creates.call(input.tenantId, req, (reqs) => {
+      // The call carries other requests' creates too: it must end even if this request's client goes away.
+      const call = tenant.createTasks(reqs);
+      waitUntil(call.catch(() => undefined));
+      return call;
+    });
+    // A replay of a create still with RunAPI: this call waits (briefly) for its outcome.
+    if (!held.ok && held.code === "idempotency_in_progress") held = await tenant.createTask(req);
+  } catch (err) {
+    // The object's answer is lost, but it may have held the create. This Worker never sent it to RunAPI, so it withdraws
+    // it: the money is free now, and the alarm will not send a create the client was told failed.
+    // If that call fails too, the create may still be held: the route says so, and the alarm sends it later.
+    const withdrawn = await tenant.submitRefused(taskId, NOT_SENT).then(
+      () => true,
+      () => false,
+    );
+    throw withdrawn ? notStarted() : err;
+  }
   if (!held.ok) {
-    if (held.code === "failed") throw new Error("the tenant object could not hold the create");
+    if (held.code === "failed") throw notStarted();
     if (held.code === "idempotent_replay") return { kind: "replayed", view: held.view, estimateMicros: held.estimate_micros };
     if (held.code === "idempotency_in_progress") {
       throw new AppError("idempotency_conflict", "This Idempotency-Key belongs to a request that is still in progress; retry shortly", undefined, {
@@ -129,6 +141,15 @@ export async function createTask(env: Bindings, config: Config, waitUntil: (p: P
     const { retryable: _retryable, ...details } = error.details ?? {};
     throw new AppError(error.code, error.message, { ...details, task_id: taskId }, error.headers);
   }
+}
+
+const NOT_SENT = {
+  code: "service_unavailable" as const,
+  message: "The task could not be started: nothing was sent to RunAPI and nothing is held. Retry shortly.",
+};
+
+function notStarted(): AppError {
+  return new AppError(NOT_SENT.code, NOT_SENT.message, undefined, { "Retry-After": "1" });
 }
 
 function errorName(err: unknown): string {

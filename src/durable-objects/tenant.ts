@@ -121,11 +121,11 @@ export class TenantLedger extends DurableObject<Bindings> {
     this.waiters.settled(taskId);
   }
 
-  /** RunAPI refused the create: the task failed, its money is released and its Idempotency-Key freed. */
+  /** RunAPI refused the create, or the Worker never sent it: failed, money released, Idempotency-Key freed. */
   async submitRefused(taskId: string, error: { code: string; message: string }): Promise<void> {
     await this.update(taskId, (t) => {
-      // The client hears of it in the response; no webhook for a create that never began.
-      t.notify_url = null;
+      if (t.submit !== "submitting" || isTerminal(t.status)) return; // re-sent by the alarm since, or already ended
+      t.notify_url = null; // the client hears of it in the response; no webhook for a create that never began
       return { status: "failed", source: "submit", error };
     });
     this.waiters.settled(taskId);
