@@ -141,7 +141,9 @@ export async function advanceClock(tenantId: string, ms: number): Promise<void> 
  */
 export async function recorded(tenantId: string, taskId: string): Promise<void> {
   await eventually(async () => {
-    const upstreamId = await runInDurableObject(ledgerObject(tenantId), (instance) => instance["tasks"].get(taskId)?.upstream_id);
+    // The object's task rows are private to it; this reads one from inside, as runInDurableObject allows.
+    const rows = (instance: unknown) => (instance as { tasks: { get(id: string): { upstream_id: string | null } | undefined } }).tasks;
+    const upstreamId = await runInDurableObject(ledgerObject(tenantId), (instance) => rows(instance).get(taskId)?.upstream_id);
     expect(upstreamId).toBeTruthy();
   });
 }

@@ -1,5 +1,19 @@
 import { describe, expect, it } from "vitest";
-import { advanceClock, advanceUpstream, api, deliverCallbacks, eventually, getTask, json, ledgerObject, me, nonce, recorded, t2v, tenantWithKey } from "./helpers";
+import {
+  advanceClock,
+  advanceUpstream,
+  api,
+  deliverCallbacks,
+  eventually,
+  getTask,
+  json,
+  ledgerObject,
+  me,
+  nonce,
+  recorded,
+  t2v,
+  tenantWithKey,
+} from "./helpers";
 
 const create = async (key: string, prompt: string) => (await json(await api(key, "/api/v1/hailuo/text_to_video", { body: t2v(prompt) }))).id as string;
 
