@@ -1,8 +1,7 @@
 import type { Config } from "../env";
-import type { HailuoRequest } from "../domain/hailuo";
+import type { Endpoint, HailuoRequest } from "../domain/hailuo";
 import { centsToMicros, type Micros } from "../domain/money";
 import { DEFAULT_PRICE_TABLE, findPrice, type PriceTable } from "../domain/pricing";
-import type { RunApiClient } from "../upstream/runapi";
 import { AppError } from "./errors";
 import { DEFAULT_CHAT_PRICES, type ChatPrice } from "../domain/chat-pricing";
 
@@ -30,11 +29,16 @@ export interface Estimate {
   source: "published" | "provisional" | "quote";
 }
 
+/** What pricing needs of RunAPI in `quote` mode (the upstream client is one). */
+export interface PriceQuoter {
+  priceQuoteCents(endpoint: Endpoint, model: string, params: Record<string, unknown>): Promise<number>;
+}
+
 /**
  * Prices a validated request. In `quote` mode RunAPI's price_quotes endpoint gives the
  * reservation amount; when that call fails the table answers instead.
  */
-export async function estimate(kv: KVNamespace, config: Config, client: RunApiClient, req: HailuoRequest): Promise<Estimate> {
+export async function estimate(kv: KVNamespace, config: Config, client: PriceQuoter, req: HailuoRequest): Promise<Estimate> {
   if (config.pricingMode === "quote") {
     try {
       const params: Record<string, unknown> = { duration_seconds: req.duration_seconds };
