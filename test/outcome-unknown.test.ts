@@ -218,6 +218,18 @@ describe("the tenant object's answer to a create is lost after it held it", () =
     expect(await getTask(key, task.id)).toMatchObject({ status: "failed", charged_usd: 0 });
   });
 
+  it("a create call that reaches the object after its senders stopped waiting holds nothing (they may have withdrawn it)", async () => {
+    const { key, keyId, tenantId } = await tenantWithKey();
+    const late = await heldCreate(tenantId, keyId, nonce());
+    // The Worker gives up on a call after STALE_CALL_MS (5 s) and makes its own; the object refuses one older than 4 s.
+    expect(await ledgerObject(tenantId).createTasks([late], Date.now() - 4_500)).toEqual([{ ok: false, code: "failed" }]);
+    expect((await me(key)).budgets.tenant.reserved_usd).toBe(0);
+    expect((await json(await api(key, "/api/v1/tasks"))).tasks).toEqual([]);
+    const fresh = await heldCreate(tenantId, keyId, nonce());
+    expect((await ledgerObject(tenantId).createTasks([fresh], Date.now() - 1_000))[0]).toMatchObject({ ok: true });
+    expect((await me(key)).budgets.tenant.reserved_usd).toBe(0.3);
+  });
+
   it("if the withdrawal is lost too, the client is told the outcome is unknown, and a retry with the same Idempotency-Key gets the one task", async () => {
     const { key, tenantId } = await tenantWithKey();
     const marker = nonce();

@@ -1,6 +1,7 @@
 import { signVideoUrl, videoUrlExpiry } from "../domain/video-url";
 import type { Config } from "../env";
-import type { VideoArchive } from "../domain/video-archive";
+import { taskView, type TaskRecord, type TaskView } from "../domain/task-record";
+import { webhookReleaseAt, type VideoArchive } from "../domain/video-archive";
 
 /** A video as the task shows it: the proxy's signed link once archived (RunAPI's then in `source_url`), else RunAPI's. */
 export interface PublicVideo {
@@ -43,4 +44,18 @@ export async function publicVideos(
       return { url: await signVideoUrl(signer.secret, base, taskId, index, exp), source_url: stored.source_url };
     }),
   );
+}
+
+/** The task as a reader sees it at `now`: archived videos point at the proxy's links, signed afresh on every read. */
+export async function publicTaskView(task: TaskRecord, backend: boolean, config: Config, now: number): Promise<TaskView> {
+  const view = taskView(task, { backend });
+  const videos = await publicVideos(task.id, task.videos, task.archive, signerFor(config), now);
+  if (videos) view.videos = videos;
+  return view;
+}
+
+/** A completed task whose videos are still being copied into R2 (when the deployment archives), within the bounded wait (SPEC §11). */
+export function awaitingArchive(archiving: boolean, task: TaskRecord, now: number): boolean {
+  if (!archiving || task.status !== "completed" || !task.videos?.length) return false;
+  return task.archive === undefined || webhookReleaseAt(task.archive) > now;
 }

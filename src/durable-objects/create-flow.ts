@@ -11,10 +11,11 @@ import { refusal } from "../lib/refusal";
 import { ledgerStub } from "../lib/stubs";
 import { isLostAnswer, RunApiClient } from "../upstream/runapi";
 import type { CreateTaskRequest, CreateTaskResult, Submission } from "./tenant";
+import { STALE_CALL_MS } from "./tenant-api";
 import { TenantBatch } from "./tenant-batch";
 
 /** This isolate's creates and records of RunAPI's ids, gathered per tenant: one call to its object for many. */
-const creates = new TenantBatch<CreateTaskRequest, CreateTaskResult>();
+const creates = new TenantBatch<CreateTaskRequest, CreateTaskResult>(STALE_CALL_MS);
 const submissions = new TenantBatch<Submission, undefined>();
 
 /** Everything a create needs once the request is validated and priced. */
@@ -86,7 +87,7 @@ export async function createTask(env: Bindings, config: Config, waitUntil: (p: P
   try {
     held = await creates.call(input.tenantId, req, (reqs) => {
       // The call carries other requests' creates too: it must end even if this request's client goes away.
-      const call = tenant.createTasks(reqs);
+      const call = tenant.createTasks(reqs, Date.now());
       waitUntil(call.catch(() => undefined));
       return call;
     });

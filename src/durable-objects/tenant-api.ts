@@ -14,6 +14,15 @@ export type CreateTaskResult =
   | { ok: false; code: "failed" }
   | Exclude<ReserveResult, { ok: true } | { code: "idempotent_replay" }>;
 
+/** A Worker gathering creates stops waiting for a call in flight after this long and makes its own (`TenantBatch`). */
+export const STALE_CALL_MS = 5_000;
+/**
+ * The object holds nothing from a create call delivered later than this after it was sent: by then its
+ * senders may have given up on it and told their clients nothing is held. Below STALE_CALL_MS, with room
+ * for the clocks of two machines to differ.
+ */
+export const LATE_CALL_MS = 4_000;
+
 /** A create RunAPI accepted: the proxy's task id and RunAPI's. */
 export type Submission = { taskId: string; upstreamId: string };
 

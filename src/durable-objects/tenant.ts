@@ -18,8 +18,7 @@ import type { Endpoint } from "../domain/hailuo";
 import { loadConfig, type Bindings } from "../env";
 import { log } from "../lib/log";
 import { archiveUsage, tallyStored, type VideoStorage } from "../archive/tally";
-import { publicVideos, signerFor } from "../archive/view";
-import { webhookReleaseAt } from "../domain/video-archive";
+import { awaitingArchive, publicTaskView } from "../archive/view";
 import { LedgerStore } from "./ledger-store";
 import { migrate } from "./schema";
 import { TaskEvents } from "./task-events";
@@ -27,7 +26,7 @@ import { TaskStore } from "./task-store";
 import { TaskWork } from "./task-work";
 import { AlarmSchedule, SubmissionWaiters } from "./alarm-schedule";
 import { AlertOutbox, deliverDueAlerts } from "./alerts";
-import type { Changed, CreateTaskRequest, CreateTaskResult, Submission } from "./tenant-api";
+import { type Changed, type CreateTaskRequest, type CreateTaskResult, LATE_CALL_MS, type Submission } from "./tenant-api";
 
 export type { LedgerEntry, ReserveRequest, ReserveResult, Scope, ScopeBudget, ScopeState } from "../domain/ledger";
 export type { AuditResult } from "../domain/ledger-audit";
@@ -86,8 +85,12 @@ export class TenantLedger extends DurableObject<Bindings> {
     return this.waiters.wait(result.taskId, REPLAY_WAIT_MS).then(() => this.replay(result.taskId!));
   }
 
-  /** Creates gathered by the Worker, in order, each reserved and written in its own transaction, all in one commit; the callers then call RunAPI. */
-  async createTasks(reqs: CreateTaskRequest[]): Promise<CreateTaskResult[]> {
+  /**
+   * Creates gathered by the Worker, in order, each reserved and written in its own transaction, all in one commit; the
+   * callers then call RunAPI. A call that arrives too late holds none: its senders may have withdrawn them (real time).
+   */
+  async createTasks(reqs: CreateTaskRequest[], sentAt?: number): Promise<CreateTaskResult[]> {
+    if (sentAt !== undefined && Date.now() - sentAt > LATE_CALL_MS) return reqs.map(() => ({ ok: false, code: "failed" }));
     let due = Number.POSITIVE_INFINITY;
     const results = reqs.map((req): CreateTaskResult => {
       try {
@@ -296,18 +299,12 @@ export class TenantLedger extends DurableObject<Bindings> {
     if (out.due !== null) await this.alarm_.atMost(out.due);
   }
 
-  /** The task as a reader sees it: archived videos point at the proxy's links, signed afresh on every read. */
-  private async publicView(task: TaskRecord, backend: boolean): Promise<TaskView> {
-    const view = taskView(task, { backend });
-    const videos = await publicVideos(task.id, task.videos, task.archive, signerFor(loadConfig(this.env)), this.clock());
-    if (videos) view.videos = videos;
-    return view;
+  private publicView(task: TaskRecord, backend: boolean): Promise<TaskView> {
+    return publicTaskView(task, backend, loadConfig(this.env), this.clock());
   }
 
-  /** A completed task whose videos are still being copied into R2, within the bounded wait (SPEC §11). */
   private awaitingArchive(task: TaskRecord, now: number): boolean {
-    if (!this.env.VIDEOS || task.status !== "completed" || !task.videos?.length) return false;
-    return task.archive === undefined || webhookReleaseAt(task.archive) > now;
+    return awaitingArchive(Boolean(this.env.VIDEOS), task, now);
   }
 
   /** Settles (completed) or releases (failed) a finished task's reservation, inside the transaction that finished it. */
