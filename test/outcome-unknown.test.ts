@@ -187,10 +187,13 @@ describe("the tenant object's answer to a create is lost after it held it", () =
    * first (the create is held), `submitRefused` never arrives.
    */
   async function losing<T>(tenantId: string, methods: ("createTasks" | "submitRefused")[], run: () => Promise<T>): Promise<T> {
-    const proto = await runInDurableObject(ledgerObject(tenantId), (instance) => Object.getPrototypeOf(instance));
+    const stub = ledgerObject(tenantId);
+    const proto = await runInDurableObject(stub, (instance) => Object.getPrototypeOf(instance));
     const originals = methods.map((m) => [m, proto[m]] as const);
+    // RPC calls methods of the class, so the patch is on the prototype: it acts for this tenant's object only.
     for (const [m, original] of originals)
-      proto[m] = async function (this: unknown, ...args: unknown[]) {
+      proto[m] = async function (this: { ctx: DurableObjectState }, ...args: unknown[]) {
+        if (!this.ctx.id.equals(stub.id)) return original.apply(this, args);
         if (m === "createTasks") await original.apply(this, args);
         throw new Error("simulated lost answer");
       };
