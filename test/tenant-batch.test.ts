@@ -1,22 +1,28 @@
 import { describe, expect, it } from "vitest";
 import { TenantBatch } from "../src/durable-objects/tenant-batch";
 
-/** A send that records each call's items and answers after `gate` opens. */
+/** A promise the test opens when it chooses. */
+function gate() {
+  let open: () => void = () => {};
+  const opened = new Promise<void>((r) => (open = r));
+  return { opened, open: () => open() };
+}
+
+/** A send that records each call's items and answers once the test releases it. */
 function recorder<T>() {
   const calls: T[][] = [];
-  let open: () => void = () => {};
-  let gate = new Promise<void>((r) => (open = r));
+  let g = gate();
   const send = async (items: T[]) => {
     calls.push(items);
-    await gate;
+    await g.opened;
     return items.map((i) => `ok:${String(i)}`);
   };
   return {
     calls,
     send,
     release() {
-      open();
-      gate = new Promise<void>((r) => (open = r));
+      g.open();
+      g = gate();
     },
   };
 }
@@ -60,17 +66,16 @@ describe("TenantBatch: one call to a tenant's object for many requests", () => {
   it("a failed call fails every request it carried, and the next requests still get their own call", async () => {
     const batch = new TenantBatch<number, string>();
     const calls: number[][] = [];
-    let open: () => void = () => {};
-    const gate = new Promise<void>((r) => (open = r));
+    const g = gate();
     const send = async (items: number[]) => {
       calls.push(items);
-      await gate;
+      await g.opened;
       if (items.includes(1)) throw new Error("object unavailable");
       return items.map(String);
     };
     const first = batch.call("t", 1, send);
     const waiting = [2, 3].map((i) => batch.call("t", i, send));
-    open();
+    g.open();
     await expect(first).rejects.toThrow("object unavailable");
     // 2 and 3 were waiting: they go in the next call, which succeeds.
     expect(await Promise.all(waiting)).toEqual(["2", "3"]);
@@ -105,17 +110,17 @@ describe("TenantBatch.post: records handed over without waiting", () => {
   it("the request making a call goes on sending what arrived meanwhile; the others return at once", async () => {
     const batch = new TenantBatch<number, undefined>();
     const calls: number[][] = [];
-    let open: () => void = () => {};
+    const g = gate();
     const send = async (items: number[]) => {
       calls.push(items);
-      if (calls.length === 1) await new Promise<void>((r) => (open = r));
+      if (calls.length === 1) await g.opened;
     };
     const failed = () => {};
     const first = batch.post("t", 1, send, failed);
     await tick();
     await Promise.all([2, 3].map((i) => batch.post("t", i, send, failed))); // return at once: a call is in flight
     expect(calls).toEqual([[1]]);
-    open();
+    g.open();
     await first;
     expect(calls).toEqual([[1], [2, 3]]);
   });
@@ -147,16 +152,15 @@ describe("TenantBatch: bounded calls", () => {
   it("a backlog bigger than one call's share goes in the calls after it", async () => {
     const batch = new TenantBatch<number, number>();
     const sizes: number[] = [];
-    let open: () => void = () => {};
-    const gate = new Promise<void>((r) => (open = r));
+    const g = gate();
     const send = async (items: number[]) => {
       sizes.push(items.length);
-      if (sizes.length === 1) await gate;
+      if (sizes.length === 1) await g.opened;
       return items;
     };
     const first = batch.call("t", 0, send);
     const rest = Array.from({ length: 250 }, (_, i) => batch.call("t", i + 1, send));
-    open();
+    g.open();
     expect(await Promise.all([first, ...rest])).toEqual(Array.from({ length: 251 }, (_, i) => i));
     expect(sizes).toEqual([1, 100, 100, 50]);
   });
