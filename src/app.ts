@@ -8,11 +8,12 @@ import { requestContext } from "./middleware/request-context";
 import { account } from "./routes/account";
 import { admin } from "./routes/admin";
 import { adminInsights } from "./routes/admin-insights";
+import { adminPrices } from "./routes/admin-prices";
 import { dashboard } from "./routes/dashboard";
 import { demo } from "./routes/demo";
 import { docs } from "./routes/docs";
 import { endUserTokens } from "./routes/end-user-tokens";
-import { hailuo } from "./routes/hailuo";
+import { catalogRoutes } from "./routes/catalog";
 import { mcp } from "./routes/mcp";
 import { openai } from "./routes/openai";
 import { runapiAccount } from "./routes/runapi-account";
@@ -38,11 +39,12 @@ export const app = new Hono<AppEnv>()
   .use("/v1/*", browserShield)
   .get("/health", (c) => c.json({ ok: true }))
   .route("/demo", demo)
-  .route("/api/v1/hailuo", hailuo)
   .route("/api/v1/tasks", tasks)
   .route("/api/v1/end_user_tokens", endUserTokens)
   .route("/api/v1", runapiAccount)
   .route("/api/v1", account)
+  // Every RunAPI action, last: the routes above own their paths.
+  .route("/api/v1", catalogRoutes)
   .route("/v1", openai)
   // MCP tools call the app itself in-process, so they share every rule of the HTTP API.
   .route(
@@ -53,6 +55,7 @@ export const app = new Hono<AppEnv>()
   .route("/videos", videos)
   .route("/admin/v1", admin)
   .route("/admin/v1", adminInsights)
+  .route("/admin/v1", adminPrices)
   .route("/", docs)
   .route("/", dashboard)
   .notFound((c) => c.json(errorBody("not_found", `No route for ${c.req.method} ${c.req.path}`, c.get("requestId") ?? "unknown"), 404))

@@ -1,10 +1,10 @@
 import { app } from "./app";
-import { archiveRetention } from "./archive/scheduled";
 import type { Bindings } from "./env";
+import { scheduled } from "./scheduled";
 
 export { TenantLedger } from "./durable-objects/tenant";
 
 export default {
   fetch: app.fetch,
-  scheduled: (controller, env, ctx) => ctx.waitUntil(archiveRetention(controller, env)),
+  scheduled: (controller, env, ctx) => ctx.waitUntil(scheduled(controller, env)),
 } satisfies ExportedHandler<Bindings>;

@@ -33,7 +33,10 @@ export interface ReserveRequest {
   keyId: string;
   endUser: string | null;
   model: string;
+  /** The tenant's price held (RunAPI's cost with the operator's markup). */
   amountMicros: Micros;
+  /** RunAPI's cost of that amount (the operator's side of the margin); the amount itself when unset. */
+  costMicros?: Micros;
   /** The clock, injected (ms since epoch). */
   now: number;
   /** Every scope that applies: tenant always; key and end_user when configured. */
@@ -52,7 +55,7 @@ export interface ReserveRequest {
 
 /** The answer to a reservation: held, or the first reason it was refused. */
 export type ReserveResult =
-  | { ok: true; budgets: ScopeState[] }
+  | { ok: true; budgets: ScopeState[]; upstreamRefs?: Record<string, string> }
   | { ok: false; code: "budget_exceeded"; scope: ScopeState & { required_micros: Micros } }
   | { ok: false; code: "tenant_disabled" }
   | { ok: false; code: "rate_limited"; limit: "max_concurrent_tasks" | "requests_per_minute" | "end_user_requests_per_minute"; retryAfterSeconds: number }
@@ -80,6 +83,8 @@ export interface LedgerEntry {
   model: string | null;
   amount_micros: Micros;
   reserved_micros: Micros;
+  /** RunAPI's cost behind the amount (reserve: estimated; settle: actual); null on entries made before it was recorded. */
+  cost_micros: Micros | null;
   reason: string | null;
 }
 

@@ -1,7 +1,14 @@
-import type { Endpoint, HailuoRequest } from "./hailuo";
+import { upstreamBody, type CatalogRequest } from "../catalog/request";
 import { formatUsd, microsToUsd, type Micros } from "./money";
+import { withMarkup } from "./markup";
 import { nextArchiveAt, webhookReleaseAt, type VideoArchive } from "./video-archive";
 import { canTransition, isTerminal, nextPollDelayMs, reconcileDelayMs, WAKE_MIN_GAP_MS, type TaskStatus, type TransitionSource } from "./task-state";
+
+/** Where and how RunAPI is asked about a task: its action's path, and whether the body names the model. */
+export interface UpstreamRoute {
+  path: string;
+  sendsModel: boolean;
+}
 
 /** What the create flow hands the tenant's object for a new task. */
 export interface TaskInit {
@@ -9,9 +16,15 @@ export interface TaskInit {
   tenantId: string;
   keyId: string;
   endUser: string | null;
-  endpoint: Endpoint;
-  request: HailuoRequest;
+  request: CatalogRequest;
+  route: UpstreamRoute;
+  /** Task-reference fields naming the caller's earlier tasks (proxy ids), resolved to RunAPI's ids by the object. */
+  references: Record<string, string>;
+  /** The tenant's price, reserved. */
   estimateMicros: Micros;
+  /** RunAPI's cost of that estimate, and the markup that turns a reported cost into the tenant's price. */
+  costMicros: Micros;
+  markupPercent: number;
   priceSource: string;
   /** The proxy's own callback URL that RunAPI will POST to. */
   callbackUrl: string;
@@ -42,14 +55,24 @@ export interface TaskRecord {
   tenant_id: string;
   key_id: string;
   end_user: string | null;
-  endpoint: Endpoint;
+  service: string;
+  action: string;
+  /** The model, or the action's name for one that takes none. */
   model: string;
-  request: HailuoRequest;
+  request: CatalogRequest;
+  route: UpstreamRoute;
+  /** Task-reference fields swapped for RunAPI's ids (sent in place of the client's proxy ids). */
+  upstream_refs: Record<string, string>;
   estimate_micros: Micros;
+  /** RunAPI's cost of the estimate, and the markup applied to it (the tenant's price = cost with markup). */
+  cost_estimate_micros: Micros;
+  markup_percent: number;
   price_source: string;
   charge_micros: Micros | null;
-  /** What RunAPI reported the task cost, when it did (the charge is this, capped at the reservation). */
+  /** What RunAPI reported the task cost, when it did (the charge is this with markup, capped at the reservation). */
   reported_cost_micros?: Micros;
+  /** RunAPI's cost of the charge: reported, else the estimate's. */
+  cost_micros?: Micros | null;
   status: TaskStatus;
   submit: SubmitState;
   /** Re-sends of the create made to learn an unknown outcome. */
@@ -61,6 +84,8 @@ export interface TaskRecord {
   upstream_hint: string | null;
   callback_url: string;
   videos: { url: string }[] | null;
+  /** The rest of RunAPI's finished task: outputs of every modality (`images`, `audios`, `video_url`, …). */
+  result?: Record<string, unknown> | null;
   error: { code: string; message: string } | null;
   created_at: number;
   updated_at: number;
@@ -96,19 +121,29 @@ export interface TaskView {
   submission?: "unknown";
   /** Deliveries to the tenant's webhook; shown to the tenant's own servers only. */
   webhook_deliveries?: WebhookDelivery[];
+  /** The service and action that made the task. */
+  service?: string;
+  action?: string;
+  /** RunAPI's result fields (`images`, `audios`, `video_url`, …), as RunAPI's own status read shows them. */
+  [output: string]: unknown;
 }
 
 /** A new record for a task about to be submitted. */
-export function newTaskRecord(init: TaskInit): TaskRecord {
+export function newTaskRecord(init: TaskInit, upstreamRefs: Record<string, string> = {}): TaskRecord {
   return {
     id: init.id,
     tenant_id: init.tenantId,
     key_id: init.keyId,
     end_user: init.endUser,
-    endpoint: init.endpoint,
-    model: init.request.model,
+    service: init.request.service,
+    action: init.request.action,
+    model: init.request.model ?? init.request.action,
     request: init.request,
+    route: init.route,
+    upstream_refs: upstreamRefs,
     estimate_micros: init.estimateMicros,
+    cost_estimate_micros: init.costMicros,
+    markup_percent: init.markupPercent,
     price_source: init.priceSource,
     charge_micros: null,
     status: "pending",
@@ -137,9 +172,10 @@ export interface Observation {
   status: TaskStatus;
   source: TransitionSource;
   videos?: { url: string }[];
+  result?: Record<string, unknown>;
   error?: { code: string; message: string };
-  /** The actual charge when RunAPI reported one. */
-  chargeMicros?: Micros;
+  /** RunAPI's actual cost when it reported one (the tenant is charged it with markup, capped at the reservation). */
+  costMicros?: Micros;
 }
 
 /** A change to a task: mutates it, and may report an observation to apply (nothing to report: no return). */
@@ -158,11 +194,15 @@ export function applyObservation(task: TaskRecord, obs: Observation, now: number
   task.updated_at = now;
   task.history.push({ status: obs.status, at: now, source: obs.source });
   if (obs.videos?.length) task.videos = obs.videos;
+  if (obs.result) task.result = obs.result;
   if (obs.error) task.error = obs.error;
   if (isTerminal(obs.status)) {
     // The reservation is the most a task can cost the tenant: a budget admitted exactly that much.
-    task.charge_micros = obs.status === "completed" ? Math.min(obs.chargeMicros ?? task.estimate_micros, task.estimate_micros) : 0;
-    if (obs.status === "completed" && obs.chargeMicros !== undefined) task.reported_cost_micros = obs.chargeMicros;
+    const completed = obs.status === "completed";
+    const priced = obs.costMicros === undefined ? task.estimate_micros : withMarkup(obs.costMicros, task.markup_percent ?? 0);
+    task.charge_micros = completed ? Math.min(priced, task.estimate_micros) : 0;
+    task.cost_micros = completed ? (obs.costMicros ?? task.cost_estimate_micros ?? task.estimate_micros) : 0;
+    if (completed && obs.costMicros !== undefined) task.reported_cost_micros = obs.costMicros;
     task.next_poll_at = null;
     task.next_submit_at = null;
     task.wake_requested = false;
@@ -233,6 +273,7 @@ export function nextDueAt(task: TaskRecord, timing: TaskTiming): number | null {
 /** The public view of a task; `backend` (the tenant's own servers) also sees its webhook deliveries. */
 export function taskView(task: TaskRecord, opts: { backend: boolean } = { backend: true }): TaskView {
   const view: TaskView = {
+    ...(task.result ?? {}),
     id: task.id,
     task_id: task.id,
     status: task.status,
@@ -241,6 +282,8 @@ export function taskView(task: TaskRecord, opts: { backend: boolean } = { backen
     charged_usd: task.charge_micros === null ? null : microsToUsd(task.charge_micros),
     created_at: new Date(task.created_at).toISOString(),
     updated_at: new Date(task.updated_at).toISOString(),
+    service: task.service,
+    action: task.action,
   };
   if (task.videos) view.videos = task.videos;
   if (task.error) {
@@ -255,7 +298,40 @@ export function taskView(task: TaskRecord, opts: { backend: boolean } = { backen
 /** For the billing export: RunAPI reported more than the reservation, and the tenant was charged the reservation. */
 export function overageNote(task: TaskRecord): string | null {
   const reported = task.reported_cost_micros;
-  return reported !== undefined && reported > task.estimate_micros
-    ? `RunAPI reported ${formatUsd(reported)} USD; charged the ${formatUsd(task.estimate_micros)} USD reserved`
+  if (reported === undefined) return null;
+  const priced = withMarkup(reported, task.markup_percent ?? 0);
+  return priced > task.estimate_micros
+    ? `RunAPI reported ${formatUsd(reported)} USD${task.markup_percent ? ` (${formatUsd(priced)} USD with markup)` : ""}; charged the ${formatUsd(task.estimate_micros)} USD reserved`
     : null;
+}
+
+/** The JSON body RunAPI receives to create (or re-send) a task, without the callback URL. */
+export function createBody(task: TaskRecord): Record<string, unknown> {
+  return { ...upstreamBody(task.request, task.route.sendsModel), ...task.upstream_refs };
+}
+
+/**
+ * A record as stored, brought up to this shape. Records made before the whole catalog (Hailuo only)
+ * carried `endpoint` and Hailuo's own request fields; they read as the same request in the one shape.
+ */
+export function upgradeRecord(stored: TaskRecord & { endpoint?: string }): TaskRecord {
+  if (stored.service !== undefined) return stored;
+  const endpoint = stored.endpoint ?? "text_to_video";
+  const { endpoint: _e, model, callback_url: _c, ...fields } = stored.request as unknown as Record<string, unknown>;
+  const params = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
+  // The old upstream body sent duration and resolution only where the model had a choice (SPEC §2).
+  const fixed = model === "hailuo-02-text-to-video-pro" || model === "hailuo-02-image-to-video-pro";
+  if (fixed) delete params.duration_seconds;
+  if (fixed || endpoint === "text_to_video") delete params.output_resolution;
+  const { endpoint: _old, ...rest } = stored;
+  return {
+    ...rest,
+    service: "hailuo",
+    action: endpoint,
+    request: { service: "hailuo", action: endpoint, model: String(model), params },
+    route: { path: `/api/v1/hailuo/${endpoint}`, sendsModel: true },
+    upstream_refs: {},
+    cost_estimate_micros: stored.estimate_micros,
+    markup_percent: 0,
+  };
 }

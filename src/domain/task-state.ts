@@ -6,6 +6,9 @@
 export type TaskStatus = "pending" | "processing" | "completed" | "failed";
 export const TASK_STATUSES: readonly TaskStatus[] = ["pending", "processing", "completed", "failed"];
 
+/** Task ids (the proxy's and RunAPI's) are UUIDs; official clients reject other shapes. */
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** Where a status change came from. */
 export type TransitionSource = "create" | "callback" | "poll" | "ttl" | "submit" | "reconcile";
 

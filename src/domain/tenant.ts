@@ -1,4 +1,5 @@
 import { DEFAULT_ALERT_THRESHOLDS } from "./budget-alerts";
+import type { MarkupOverride } from "./markup";
 import type { Micros } from "./money";
 
 /** Budget periods: calendar windows in UTC (`week` starts Monday); `total` never resets. */
@@ -21,9 +22,14 @@ export interface TenantRecord {
     max_concurrent_tasks: number | null;
     requests_per_minute: number | null;
   };
+  /** Models (or `service`, `service/action`) the tenant may use; null for all. */
   allowed_models: string[] | null;
   end_user_budget: Budget | null;
   webhook_url: string | null;
+  /** The tenant's markup on RunAPI's prices, replacing the operator's default (SPEC §12); null or absent: the default. */
+  markup_percent?: number | null;
+  /** The tenant's markups per service/action/model, the most specific first. */
+  markup_overrides?: MarkupOverride[];
   /** Percent of a budget at which `webhook_url` receives a `budget.threshold` alert; default 50, 80, 100. */
   alert_thresholds_percent?: number[];
   /** Standard Webhooks signing secret (`whsec_…`); shown once, when set. */
@@ -116,4 +122,18 @@ export function idempotencyScope(auth: AuthContext, key: string): string {
 /** The budget scopes a caller may see: a browser-side caller sees its own (key, end user), never the tenant's. */
 export function visibleScopes<T extends { scope: string }>(auth: AuthContext, scopes: T[]): T[] {
   return isBackend(auth) ? scopes : scopes.filter((s) => s.scope !== "tenant");
+}
+
+/** Whether a tenant may use a model of an action: `allowed_models` lists models, services or `service/action` pairs. */
+export function modelAllowed(allowed: readonly string[] | null, target: { service: string; action: string; model: string | null }): boolean {
+  if (!allowed) return true;
+  return allowed.some((a) => a === target.model || a === target.service || a === `${target.service}/${target.action}`);
+}
+
+/** A tenant's own markup config, when it has one. */
+export function tenantMarkup(t: TenantRecord): { markup_percent?: number; overrides?: MarkupOverride[] } {
+  return {
+    ...(t.markup_percent !== undefined && t.markup_percent !== null ? { markup_percent: t.markup_percent } : {}),
+    ...(t.markup_overrides?.length ? { overrides: t.markup_overrides } : {}),
+  };
 }

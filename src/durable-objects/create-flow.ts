@@ -1,11 +1,12 @@
-import type { Endpoint, HailuoRequest } from "../domain/hailuo";
+import type { CatalogRequest } from "../catalog/request";
 import type { ScopeBudget, ScopeState } from "../domain/ledger";
 import { microsToUsd, type Micros } from "../domain/money";
-import type { TaskView } from "../domain/task-record";
+import { createBody, newTaskRecord, type TaskView, type UpstreamRoute } from "../domain/task-record";
+import type { TaskViewer } from "../domain/tenant";
 import { callbackToken } from "../domain/webhook-signing";
-import { upstreamBody } from "../domain/hailuo";
 import type { Bindings, Config } from "../env";
-import { AppError } from "../lib/errors";
+import { AppError, invalidRequest } from "../lib/errors";
+import type { Price } from "../lib/pricing";
 import { log } from "../lib/log";
 import { refusal } from "../lib/refusal";
 import { ledgerStub } from "../lib/stubs";
@@ -25,9 +26,13 @@ export interface CreateInput {
   endUser: string | null;
   /** A browser-side caller (publishable key, end-user token): refusals hide the tenant's figures. */
   backend: boolean;
-  endpoint: Endpoint;
-  request: HailuoRequest;
-  price: { micros: Micros; source: string };
+  /** Who is asking: the earlier tasks a request may name (`source_task_id`) are the ones it may see. */
+  viewer: TaskViewer;
+  request: CatalogRequest;
+  route: UpstreamRoute;
+  /** Task-reference fields holding the proxy's ids of the caller's earlier tasks. */
+  references: Record<string, string>;
+  price: Price;
   budgets: ScopeBudget[];
   limits: { maxConcurrentTasks: number | null; requestsPerMinute: number | null; endUserRequestsPerMinute: number | null };
   /** Percent thresholds for budget alerts (none without a tenant webhook). */
@@ -60,8 +65,9 @@ export async function createTask(env: Bindings, config: Config, waitUntil: (p: P
     taskId,
     keyId: input.keyId,
     endUser: input.endUser,
-    model: input.request.model,
+    model: input.request.model ?? input.request.action,
     amountMicros: input.price.micros,
+    costMicros: input.price.costMicros,
     now,
     budgets: input.budgets,
     maxConcurrentTasks: input.limits.maxConcurrentTasks,
@@ -69,14 +75,18 @@ export async function createTask(env: Bindings, config: Config, waitUntil: (p: P
     endUserRequestsPerMinute: input.limits.endUserRequestsPerMinute,
     alertThresholds: input.alertThresholds,
     idempotency: input.idempotency,
+    viewer: input.viewer,
     init: {
       id: taskId,
       tenantId: input.tenantId,
       keyId: input.keyId,
       endUser: input.endUser,
-      endpoint: input.endpoint,
       request: input.request,
+      route: input.route,
+      references: input.references,
       estimateMicros: input.price.micros,
+      costMicros: input.price.costMicros,
+      markupPercent: input.price.markupPercent,
       priceSource: input.price.source,
       callbackUrl,
       notifyUrl: input.notifyUrl,
@@ -105,6 +115,9 @@ export async function createTask(env: Bindings, config: Config, waitUntil: (p: P
   }
   if (!held.ok) {
     if (held.code === "failed") throw notStarted();
+    if (held.code === "invalid_reference") {
+      throw invalidRequest([{ field: held.field, message: "must be the id of one of your own tasks that RunAPI accepted" }]);
+    }
     if (held.code === "idempotent_replay") return { kind: "replayed", view: held.view, estimateMicros: held.estimate_micros };
     if (held.code === "idempotency_in_progress") {
       throw new AppError("idempotency_conflict", "This Idempotency-Key belongs to a request that is still in progress; retry shortly", undefined, {
@@ -116,7 +129,8 @@ export async function createTask(env: Bindings, config: Config, waitUntil: (p: P
 
   const client = new RunApiClient(config, env.RUNAPI);
   try {
-    const { id } = await client.createTask(input.endpoint, { ...upstreamBody(input.request), callback_url: callbackUrl }, taskId);
+    const body = { ...createBody(newTaskRecord(req.init, held.upstreamRefs)), callback_url: callbackUrl };
+    const { id } = await client.createTask(input.route.path, body, taskId);
     // The client need not wait for this write: if it is lost, the alarm re-sends the create and RunAPI answers with this id.
     waitUntil(
       submissions.post(

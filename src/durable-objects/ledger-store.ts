@@ -41,9 +41,12 @@ export type ReservationRow = {
   charged_micros: number | null;
   created_at: number;
   kind: ReservationKind;
+  cost_micros: number | null;
 };
 type EntryRow = Omit<LedgerEntry, "at" | "booked_at"> & { at: number; booked_at: number | null };
 type Who = Pick<ReserveRequest, "taskId" | "keyId" | "endUser" | "model">;
+/** What an entry records of RunAPI's side: its cost behind the amount. */
+type Cost = number | null;
 
 /** Why a reservation was refused, or (idempotency) whose task it replays. */
 export type Admission = Exclude<ReserveResult, { ok: true }> | null;
@@ -96,7 +99,7 @@ export class LedgerStore {
     const buckets = reservationBuckets(req);
     for (const b of buckets) this.addToBucket(b, 0, req.amountMicros);
     this.sql.exec(
-      "INSERT INTO reservations (task_id, key_id, end_user, model, amount_micros, buckets, state, created_at, kind, hold_until) VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?, ?)",
+      "INSERT INTO reservations (task_id, key_id, end_user, model, amount_micros, buckets, state, created_at, kind, hold_until, cost_micros) VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?)",
       req.taskId,
       req.keyId,
       req.endUser,
@@ -106,8 +109,9 @@ export class LedgerStore {
       req.now,
       kind,
       holdUntil,
+      req.costMicros ?? req.amountMicros,
     );
-    this.append(req.now, "reserve", req, req.amountMicros, 0, null);
+    this.append(req.now, "reserve", req, req.amountMicros, 0, null, req.now, req.costMicros ?? req.amountMicros);
     // Counted only under a limit: a limit set later counts the requests made from then on.
     if (req.requestsPerMinute != null) this.countRequest(req.keyId, req.now);
     if (req.endUser !== null && req.endUserRequestsPerMinute != null) this.countRequest(visitorRpmKey(req.keyId, req.endUser), req.now);
@@ -148,15 +152,29 @@ export class LedgerStore {
     });
   }
 
-  /** Moves an open reservation to spent at `charge` (settled) or frees it (released), in the buckets it was made in. False when it was not open. */
-  close(taskId: string, state: "settled" | "released", charge: number, now: number, reason: string | null): boolean {
+  /**
+   * Moves an open reservation to spent at `charge` (settled) or frees it (released), in the buckets it was made in;
+   * `cost` is RunAPI's cost behind the charge (by default the reservation's cost scaled to the charge). False when it was not open.
+   */
+  close(taskId: string, state: "settled" | "released", charge: number, now: number, reason: string | null, cost?: Cost): boolean {
     assertMicros("charge", charge, { nonNegative: true });
     const r = this.reservation(taskId);
     if (r?.state !== "open") return false;
     for (const b of parseBuckets(r.buckets)) this.addToBucket(b, charge, -r.amount_micros);
     this.sql.exec("UPDATE reservations SET state = ?, charged_micros = ?, closed_at = ? WHERE task_id = ?", state, charge, now, r.task_id);
     const who = { taskId: r.task_id, keyId: r.key_id, endUser: r.end_user, model: r.model };
-    this.append(now, state === "settled" ? "settle" : "release", who, charge, r.amount_micros, reason, r.created_at);
+    const reservedCost = r.cost_micros ?? r.amount_micros;
+    const scaled = r.amount_micros > 0 ? Math.round((reservedCost * charge) / r.amount_micros) : 0;
+    this.append(
+      now,
+      state === "settled" ? "settle" : "release",
+      who,
+      charge,
+      r.amount_micros,
+      reason,
+      r.created_at,
+      state === "settled" ? (cost ?? scaled) : 0,
+    );
     return true;
   }
 
@@ -204,7 +222,7 @@ export class LedgerStore {
   /** An operator's credit (positive lowers spent) or debit (negative) in the given buckets; returns the entry id. */
   adjust(buckets: BucketKey[], amountMicros: number, reason: string, now: number): number {
     for (const b of buckets) this.addToBucket(b, -amountMicros, 0);
-    return this.append(now, "adjust", null, amountMicros, 0, reason);
+    return this.append(now, "adjust", null, amountMicros, 0, reason, now, null);
   }
 
   /** Every budget's state in its window at `now`. */
@@ -234,6 +252,18 @@ export class LedgerStore {
       entries: page.map((r) => ({ ...r, at: new Date(r.at).toISOString(), booked_at: new Date(r.booked_at ?? r.at).toISOString() })),
       next_after_id: rows.length > limit ? page[page.length - 1]!.id : null,
     };
+  }
+
+  /** What was charged (tenant's price) and what RunAPI cost, per model, over settled entries in `from` ≤ at < `to`. */
+  margins(from: number, to: number): { model: string; requests: number; charged_micros: number; cost_micros: number }[] {
+    return this.sql
+      .exec<{ model: string; requests: number; charged_micros: number; cost_micros: number }>(
+        `SELECT COALESCE(model, '') AS model, COUNT(*) AS requests, SUM(amount_micros) AS charged_micros, SUM(COALESCE(cost_micros, amount_micros)) AS cost_micros
+         FROM entries WHERE type = 'settle' AND at >= ? AND at < ? GROUP BY model ORDER BY model`,
+        from,
+        to,
+      )
+      .toArray();
   }
 
   /** Buckets equal what their entries add up to, and reserved equals the open reservations. */
@@ -267,10 +297,19 @@ export class LedgerStore {
     );
   }
 
-  private append(at: number, type: LedgerEntry["type"], who: Who | null, amount: number, reserved: number, reason: string | null, bookedAt = at): number {
+  private append(
+    at: number,
+    type: LedgerEntry["type"],
+    who: Who | null,
+    amount: number,
+    reserved: number,
+    reason: string | null,
+    bookedAt: number,
+    cost: Cost,
+  ): number {
     return this.sql
       .exec<{ id: number }>(
-        "INSERT INTO entries (at, type, task_id, key_id, end_user, model, amount_micros, reserved_micros, reason, booked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        "INSERT INTO entries (at, type, task_id, key_id, end_user, model, amount_micros, reserved_micros, reason, booked_at, cost_micros) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         at,
         type,
         who?.taskId ?? null,
@@ -281,6 +320,7 @@ export class LedgerStore {
         reserved,
         reason,
         bookedAt,
+        cost,
       )
       .one().id;
   }

@@ -57,6 +57,11 @@ const MIGRATIONS: ((sql: SqlStorage) => void)[] = [
   },
   // 4: the video archive's stored-bytes tally (SPEC §11).
   (sql) => ensureArchiveTally(sql),
+  // 5: RunAPI's cost beside the tenant's price (markup, SPEC §12), on reservations and entries.
+  (sql) => {
+    addColumn(sql, "reservations", "cost_micros", "INTEGER");
+    addColumn(sql, "entries", "cost_micros", "INTEGER");
+  },
 ];
 
 /** The schema version this code writes. */

@@ -1,5 +1,5 @@
 import { decodeCursor, encodeCursor, type TaskPage } from "../domain/ledger-limits";
-import { nextDueAt, type TaskRecord, type TaskTiming } from "../domain/task-record";
+import { nextDueAt, upgradeRecord, type TaskRecord, type TaskTiming } from "../domain/task-record";
 
 type TaskRow = { task_id: string; key_id: string; model: string; status: string; created_at: number };
 
@@ -27,7 +27,7 @@ export class TaskStore {
 
   get(taskId: string): TaskRecord | undefined {
     const row = this.sql.exec<{ record: string | null }>("SELECT record FROM tasks WHERE task_id = ?", taskId).toArray()[0];
-    return row?.record ? (JSON.parse(row.record) as TaskRecord) : undefined;
+    return row?.record ? upgradeRecord(JSON.parse(row.record) as TaskRecord) : undefined;
   }
 
   /** Writes the record back; returns when its next work falls due. */

@@ -1,6 +1,6 @@
-import { upstreamBody } from "../domain/hailuo";
 import { centsToMicros } from "../domain/money";
 import {
+  createBody,
   expiryDeadline,
   markAccepted,
   markPolled,
@@ -96,7 +96,7 @@ export class TaskWork {
     const client = this.client();
     const hint = task.upstream_hint;
     if (hint) {
-      const upstream = await client.getTask(task.endpoint, hint).catch(() => undefined);
+      const upstream = await client.getTask(task.route.path, hint).catch(() => undefined);
       if (upstream) {
         await this.host.update(task.id, (t, at) => {
           markAccepted(t, hint, at);
@@ -117,8 +117,8 @@ export class TaskWork {
     const resendAt = task.submit === "submitting" ? task.created_at + this.host.timing().longestCreateMs : (task.next_submit_at ?? 0);
     if (now < resendAt) return;
     try {
-      const body = { ...upstreamBody(task.request), callback_url: task.callback_url };
-      const { id } = await client.createTask(task.endpoint, body, task.id);
+      const body = { ...createBody(task), callback_url: task.callback_url };
+      const { id } = await client.createTask(task.route.path, body, task.id);
       // Poll at once: a callback may have come and gone while the id was unknown.
       await this.host.update(task.id, (t, at) => markAccepted(t, id, at));
       log.info("create_reconciled", { task_id: task.id, attempts: task.submit_attempts + 1 });
@@ -141,7 +141,7 @@ export class TaskWork {
     const config = loadConfig(this.env);
     let observation: Observation | null = null;
     try {
-      const upstream = await this.client().getTask(task.endpoint, task.upstream_id!);
+      const upstream = await this.client().getTask(task.route.path, task.upstream_id!);
       observation = upstream
         ? observationOf(upstream, task)
         : { status: "failed", source: "poll", error: { code: "upstream_not_found", message: "RunAPI no longer knows this task" } };
@@ -203,7 +203,8 @@ function observationOf(upstream: UpstreamTask, task: TaskRecord): Observation | 
     status: upstream.status,
     source: task.wake_requested ? "callback" : "poll",
     videos: upstream.videos,
+    result: upstream.result,
     error: upstream.status === "failed" ? (upstream.error ?? { code: "generation_failed", message: "RunAPI reported the task failed" }) : undefined,
-    chargeMicros: upstream.cost_cents === undefined ? undefined : centsToMicros(upstream.cost_cents),
+    costMicros: upstream.cost_cents === undefined ? undefined : centsToMicros(upstream.cost_cents),
   };
 }

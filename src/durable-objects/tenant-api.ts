@@ -1,14 +1,18 @@
 import type { ReserveRequest, ReserveResult, ScopeState } from "../domain/ledger";
 import type { TaskInit, TaskRecord, TaskView } from "../domain/task-record";
+import type { TaskViewer } from "../domain/tenant";
 
 /** A create: the reservation and the task row, written together. `taskId` is `init.id`. */
 export interface CreateTaskRequest extends ReserveRequest {
   init: TaskInit;
+  /** Who is asking: the tasks a request may name as its source are the ones this caller may see. */
+  viewer: TaskViewer;
 }
 
-/** The answer to a create: held (call RunAPI now), a replay of the task this Idempotency-Key made, or refused. */
+/** The answer to a create: held (call RunAPI now, with these task references as RunAPI's ids), a replay, or refused. */
 export type CreateTaskResult =
-  | { ok: true; budgets: ScopeState[] }
+  | { ok: true; budgets: ScopeState[]; upstreamRefs: Record<string, string> }
+  | { ok: false; code: "invalid_reference"; field: string }
   | { ok: false; code: "idempotent_replay"; view: TaskView; estimate_micros: number }
   | { ok: false; code: "idempotency_in_progress"; taskId?: string }
   | { ok: false; code: "failed" }

@@ -14,7 +14,6 @@ import {
 } from "../domain/task-record";
 import { isTerminal } from "../domain/task-state";
 import { canView, type TaskViewer } from "../domain/tenant";
-import type { Endpoint } from "../domain/hailuo";
 import { loadConfig, type Bindings } from "../env";
 import { log } from "../lib/log";
 import { archiveUsage, tallyStored, type VideoStorage } from "../archive/tally";
@@ -134,10 +133,10 @@ export class TenantLedger extends DurableObject<Bindings> {
     this.waiters.settled(taskId);
   }
 
-  /** The task as `viewer` may see it; null for an unknown task, someone else's, or (like RunAPI) one asked for on the other endpoint. */
-  async readTask(taskId: string, viewer: TaskViewer, endpoint?: Endpoint): Promise<TaskView | null> {
+  /** The task as `viewer` may see it; null for an unknown task, someone else's, or (like RunAPI) one asked for at another action's path. */
+  async readTask(taskId: string, viewer: TaskViewer, at?: { service: string; action: string }): Promise<TaskView | null> {
     const task = this.tasks.get(taskId);
-    if (!task || !canView(viewer, task) || (endpoint && task.endpoint !== endpoint)) return null;
+    if (!task || !canView(viewer, task) || (at && (task.service !== at.service || task.action !== at.action))) return null;
     return this.publicView(task, viewer.keyId === undefined);
   }
 
@@ -169,27 +168,36 @@ export class TenantLedger extends DurableObject<Bindings> {
     return (await this.update(taskId, (t) => this.work.wake(t, hint))) !== undefined;
   }
 
-  /** Holds money for one request that is not a task (a chat completion); settle or release it when the request ends. */
-  async reserve(req: ReserveRequest): Promise<ReserveResult> {
+  /**
+   * Holds money for one request that is not a task (a chat completion, a synchronous action); settle or release it when
+   * the request ends. `refs` names earlier tasks of the caller's the request points at: answered as RunAPI's ids.
+   */
+  async reserve(
+    req: ReserveRequest,
+    refs?: { references: Record<string, string>; viewer: TaskViewer },
+  ): Promise<ReserveResult | { ok: false; code: "invalid_reference"; field: string }> {
     const holdUntil = this.clock() + HOLD_MAX_MS;
-    const result = this.ctx.storage.transactionSync((): ReserveResult => {
-      if (this.ledger.reservation(req.taskId)?.state === "open") return { ok: true, budgets: this.ledger.usage(req.now, req.budgets) };
+    const result = this.ctx.storage.transactionSync((): ReserveResult | { ok: false; code: "invalid_reference"; field: string } => {
+      const resolved = refs ? this.resolveReferences(refs.references, refs.viewer) : { ok: true as const, upstreamRefs: {} };
+      if (!resolved.ok) return resolved;
+      const upstreamRefs = resolved.upstreamRefs;
+      if (this.ledger.reservation(req.taskId)?.state === "open") return { ok: true, budgets: this.ledger.usage(req.now, req.budgets), upstreamRefs };
       const refused = this.ledger.admit({ ...req, idempotency: null }, "hold");
       if (refused) return refused.code === "idempotent_replay" ? { ok: false, code: "idempotency_conflict" } : refused;
-      return { ok: true, budgets: this.ledger.hold({ ...req, idempotency: null }, "hold", holdUntil) };
+      return { ok: true, budgets: this.ledger.hold({ ...req, idempotency: null }, "hold", holdUntil), upstreamRefs };
     });
     if (result.ok) await this.alarm_.atMost(Math.min(holdUntil, this.alerts.nextDue() ?? Number.POSITIVE_INFINITY));
     return result;
   }
 
-  /** Moves a hold to spent at the actual charge, exactly once; later calls return the recorded charge. */
-  settle(holdId: string, chargeMicros: number, now: number, note: string | null = null): { settled: boolean; charged_micros: number } {
+  /** Moves a hold to spent at the actual charge (RunAPI's cost behind it when known), exactly once; later calls return the recorded charge. */
+  settle(holdId: string, chargeMicros: number, now: number, note: string | null = null, costMicros?: number): { settled: boolean; charged_micros: number } {
     assertMicros("chargeMicros", chargeMicros, { nonNegative: true });
     return this.ctx.storage.transactionSync(() => {
       const r = this.ledger.reservation(holdId);
       if (r?.kind !== "hold") return { settled: false, charged_micros: 0 };
       if (r.state !== "open") return { settled: false, charged_micros: r.charged_micros ?? 0 };
-      this.ledger.close(holdId, "settled", chargeMicros, now, note);
+      this.ledger.close(holdId, "settled", chargeMicros, now, note, costMicros);
       return { settled: true, charged_micros: chargeMicros };
     });
   }
@@ -225,6 +233,11 @@ export class TenantLedger extends DurableObject<Bindings> {
    */
   entries(opts: { from?: number; to?: number; limit?: number; afterId?: number; by?: "at" | "booked_at" }) {
     return this.ledger.entries(opts);
+  }
+
+  /** Charged and RunAPI's cost per model over settled entries in `from` ≤ at < `to` (`GET /admin/v1/margins`). */
+  margins(from: number, to: number) {
+    return this.ledger.margins(from, to);
   }
 
   /** Refuses every later reservation with this key, whatever KV still says. */
@@ -310,7 +323,7 @@ export class TenantLedger extends DurableObject<Bindings> {
   /** Settles (completed) or releases (failed) a finished task's reservation, inside the transaction that finished it. */
   private settleTask(task: TaskRecord, now: number): void {
     if (task.status === "completed") {
-      this.ledger.close(task.id, "settled", task.charge_micros ?? task.estimate_micros, now, overageNote(task));
+      this.ledger.close(task.id, "settled", task.charge_micros ?? task.estimate_micros, now, overageNote(task), task.cost_micros ?? undefined);
       return;
     }
     this.ledger.close(task.id, "released", 0, now, `task failed: ${task.error?.code ?? "failed"}`);
@@ -321,13 +334,31 @@ export class TenantLedger extends DurableObject<Bindings> {
   /** One create's admission, reservation and task row; call inside a transaction. */
   private admitTask(req: CreateTaskRequest): CreateTaskResult {
     // A retried call for a task already held: answer it again, hold nothing more.
-    if (this.ledger.reservation(req.taskId)?.state === "open") return { ok: true, budgets: this.ledger.usage(req.now, req.budgets) };
+    if (this.ledger.reservation(req.taskId)?.state === "open") {
+      return { ok: true, budgets: this.ledger.usage(req.now, req.budgets), upstreamRefs: this.tasks.get(req.taskId)?.upstream_refs ?? {} };
+    }
+    const refs = this.resolveReferences(req.init.references, req.viewer);
+    if (!refs.ok) return refs;
     const refused = this.ledger.admit(req, "task");
     if (refused?.code === "idempotent_replay") return this.replay(refused.taskId);
     if (refused) return refused;
     const budgets = this.ledger.hold(req, "task");
-    this.tasks.insert(newTaskRecord(req.init));
-    return { ok: true, budgets };
+    this.tasks.insert(newTaskRecord(req.init, refs.upstreamRefs));
+    return { ok: true, budgets, upstreamRefs: refs.upstreamRefs };
+  }
+
+  /** The caller's earlier tasks a request names (`source_task_id`, …), as RunAPI's ids; another's or an unknown task is refused. */
+  private resolveReferences(
+    references: Record<string, string>,
+    viewer: TaskViewer,
+  ): { ok: true; upstreamRefs: Record<string, string> } | { ok: false; code: "invalid_reference"; field: string } {
+    const upstreamRefs: Record<string, string> = {};
+    for (const [field, taskId] of Object.entries(references)) {
+      const task = this.tasks.get(taskId);
+      if (!task || !canView(viewer, task) || !task.upstream_id) return { ok: false, code: "invalid_reference", field };
+      upstreamRefs[field] = task.upstream_id;
+    }
+    return { ok: true, upstreamRefs };
   }
 
   private replay(taskId: string): CreateTaskResult {

@@ -1,73 +1,87 @@
-import type { Config } from "../env";
-import type { Endpoint, HailuoRequest } from "../domain/hailuo";
-import { centsToMicros, type Micros } from "../domain/money";
-import { DEFAULT_PRICE_TABLE, findPrice, type PriceTable } from "../domain/pricing";
-import { AppError } from "./errors";
-import { DEFAULT_CHAT_PRICES, type ChatPrice } from "../domain/chat-pricing";
+import { BUNDLED_SCHEDULE } from "../catalog/schedule.gen";
+import type { PriceSchedule } from "../catalog/types";
+import { NO_MARKUP, type MarkupConfig } from "../domain/markup";
+import { indexSchedule, type ScheduleIndex } from "../domain/price-schedule";
 
-const KV_KEY = "prices";
+/** Where the active schedule came from. */
+export interface ActiveSchedule {
+  index: ScheduleIndex;
+  as_of: string;
+  /** RunAPI's ETag of the synced schedule; the bundle's own tag before the first sync. */
+  etag: string;
+  /** When the schedule was last fetched from RunAPI (ms), or null for the bundled snapshot. */
+  synced_at: number | null;
+  origin: "runapi" | "bundled";
+}
+
+/** What KV keeps of a synced schedule. */
+export interface StoredSchedule {
+  as_of: string;
+  etag: string;
+  synced_at: number;
+  price_schedules: PriceSchedule[];
+}
+
+const SCHEDULE_KEY = "price_schedule:v1";
+const MARKUP_KEY = "pricing:markup";
 const MEMO_MS = 10_000;
-let memo: { table: PriceTable; overridden: boolean; at: number } | null = null;
 
-/** The active price table: the operator's override from KV, else the default (SPEC §2). Memoised briefly per isolate. */
-export async function activePriceTable(kv: KVNamespace): Promise<{ table: PriceTable; overridden: boolean }> {
-  if (memo && Date.now() - memo.at < MEMO_MS) return memo;
-  const override = await kv.get<PriceTable>(KV_KEY, { type: "json", cacheTtl: 30 });
-  memo = { table: override ?? DEFAULT_PRICE_TABLE, overridden: override !== null, at: Date.now() };
-  return memo;
+const BUNDLED: ActiveSchedule = {
+  index: indexSchedule(BUNDLED_SCHEDULE.price_schedules),
+  as_of: BUNDLED_SCHEDULE.as_of,
+  etag: `"bundled-${BUNDLED_SCHEDULE.as_of}"`,
+  synced_at: null,
+  origin: "bundled",
+};
+
+let scheduleMemo: { at: number; value: ActiveSchedule } | null = null;
+let markupMemo: { at: number; value: MarkupConfig } | null = null;
+
+/** The schedule in force: RunAPI's last synced one from KV, else the bundled snapshot. Memoised briefly per isolate. */
+export async function activeSchedule(kv: KVNamespace): Promise<ActiveSchedule> {
+  if (scheduleMemo && Date.now() - scheduleMemo.at < MEMO_MS) return scheduleMemo.value;
+  const stored = await kv.get<StoredSchedule>(SCHEDULE_KEY, { type: "json", cacheTtl: 30 });
+  // The index is rebuilt only when the schedule itself changed.
+  const value =
+    stored === null
+      ? BUNDLED
+      : scheduleMemo?.value.etag === stored.etag && scheduleMemo.value.origin === "runapi"
+        ? { ...scheduleMemo.value, synced_at: stored.synced_at }
+        : { index: indexSchedule(stored.price_schedules), as_of: stored.as_of, etag: stored.etag, synced_at: stored.synced_at, origin: "runapi" as const };
+  scheduleMemo = { at: Date.now(), value };
+  return value;
 }
 
-/** Stores an operator override (already validated) and makes it active in this isolate at once. */
-export async function savePriceTable(kv: KVNamespace, table: PriceTable): Promise<void> {
-  await kv.put(KV_KEY, JSON.stringify(table));
-  memo = { table, overridden: true, at: Date.now() };
+/** The stored schedule's tag and time, for a conditional sync (null before the first). */
+export async function storedScheduleTag(kv: KVNamespace): Promise<{ etag: string; synced_at: number } | null> {
+  const stored = await kv.get<StoredSchedule>(SCHEDULE_KEY, "json");
+  return stored ? { etag: stored.etag, synced_at: stored.synced_at } : null;
 }
 
-/** An estimate: integer micros, and where the number came from. */
-export interface Estimate {
-  micros: Micros;
-  source: "published" | "provisional" | "quote";
+/** Stores a schedule fetched from RunAPI and makes it active in this isolate at once. */
+export async function saveSchedule(kv: KVNamespace, schedule: StoredSchedule): Promise<void> {
+  await kv.put(SCHEDULE_KEY, JSON.stringify(schedule));
+  scheduleMemo = {
+    at: Date.now(),
+    value: { index: indexSchedule(schedule.price_schedules), as_of: schedule.as_of, etag: schedule.etag, synced_at: schedule.synced_at, origin: "runapi" },
+  };
 }
 
-/** What pricing needs of RunAPI in `quote` mode (the upstream client is one). */
-export interface PriceQuoter {
-  priceQuoteCents(endpoint: Endpoint, model: string, params: Record<string, unknown>): Promise<number>;
+/** The whole stored schedule (for a sync's diff), or null before the first. */
+export async function storedSchedule(kv: KVNamespace): Promise<StoredSchedule | null> {
+  return kv.get<StoredSchedule>(SCHEDULE_KEY, "json");
 }
 
-/**
- * Prices a validated request. In `quote` mode RunAPI's price_quotes endpoint gives the
- * reservation amount; when that call fails the table answers instead.
- */
-export async function estimate(kv: KVNamespace, config: Config, client: PriceQuoter, req: HailuoRequest): Promise<Estimate> {
-  if (config.pricingMode === "quote") {
-    try {
-      const params: Record<string, unknown> = { duration_seconds: req.duration_seconds };
-      if (req.endpoint === "image_to_video") params.output_resolution = req.output_resolution;
-      const cents = await client.priceQuoteCents(req.endpoint, req.model, params);
-      return { micros: centsToMicros(cents), source: "quote" };
-    } catch {
-      // fall back to the table
-    }
-  }
-  const { table } = await activePriceTable(kv);
-  const cell = findPrice(table, req);
-  if (!cell) throw new AppError("misconfigured", `No price is configured for ${req.model} at ${req.duration_seconds} s ${req.output_resolution}`);
-  return { micros: cell.price_micros, source: cell.source };
+/** The operator's global markup (SPEC §12), 0 until set. Memoised briefly per isolate. */
+export async function activeMarkup(kv: KVNamespace): Promise<MarkupConfig> {
+  if (markupMemo && Date.now() - markupMemo.at < MEMO_MS) return markupMemo.value;
+  const value = (await kv.get<MarkupConfig>(MARKUP_KEY, { type: "json", cacheTtl: 30 })) ?? NO_MARKUP;
+  markupMemo = { at: Date.now(), value };
+  return value;
 }
 
-const CHAT_KV_KEY = "chat_prices";
-let chatMemo: { prices: ChatPrice[]; overridden: boolean; at: number } | null = null;
-
-/** The active chat prices: the operator's override from KV, else the defaults. Memoised briefly per isolate. */
-export async function activeChatPrices(kv: KVNamespace): Promise<{ prices: ChatPrice[]; overridden: boolean }> {
-  if (chatMemo && Date.now() - chatMemo.at < MEMO_MS) return chatMemo;
-  const override = await kv.get<ChatPrice[]>(CHAT_KV_KEY, { type: "json", cacheTtl: 30 });
-  chatMemo = { prices: override ?? DEFAULT_CHAT_PRICES, overridden: override !== null, at: Date.now() };
-  return chatMemo;
-}
-
-/** Stores an operator's chat prices (already validated) and makes them active in this isolate at once. */
-export async function saveChatPrices(kv: KVNamespace, prices: ChatPrice[]): Promise<void> {
-  await kv.put(CHAT_KV_KEY, JSON.stringify(prices));
-  chatMemo = { prices, overridden: true, at: Date.now() };
+/** Stores the operator's global markup (already validated) and makes it active in this isolate at once. */
+export async function saveMarkup(kv: KVNamespace, markup: MarkupConfig): Promise<void> {
+  await kv.put(MARKUP_KEY, JSON.stringify(markup));
+  markupMemo = { at: Date.now(), value: markup };
 }

@@ -1,18 +1,16 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../env";
 import { budgetsFor, scopeJson } from "../domain/budgets";
-import { isBackend, visibleScopes } from "../domain/tenant";
-import { ENDPOINTS, type Endpoint } from "../domain/hailuo";
+import { actionsOfModel, type CatalogAction } from "../catalog/catalog";
+import { isBackend, tenantMarkup, visibleScopes } from "../domain/tenant";
 import { microsToUsd } from "../domain/money";
-import { priceTableJson } from "../domain/pricing";
 import { readJsonBody } from "../lib/body";
 import { invalidRequest } from "../lib/errors";
-import { activeChatPrices, activePriceTable, estimate } from "../lib/price-store";
-import { chatPricesJson } from "../domain/chat-pricing";
+import { activeMarkup, activeSchedule } from "../lib/price-store";
 import { ledgerStub } from "../lib/stubs";
 import { tenantAuth } from "../middleware/auth";
-import { RunApiClient } from "../upstream/runapi";
-import { validatedRequest } from "./hailuo";
+import { actionAt, priceFor, validatedRequest } from "./catalog";
+import { scheduleEtag, tenantSchedules } from "./price-views";
 
 /** What a tenant can ask about itself: who it is, what things cost, what a request would cost. */
 export const account = new Hono<AppEnv>()
@@ -40,25 +38,38 @@ export const account = new Hono<AppEnv>()
     });
   })
   .get("/prices", async (c) => {
-    const { table, overridden } = await activePriceTable(c.env.TENANTS);
-    const chat = await activeChatPrices(c.env.TENANTS);
-    return c.json({ ...priceTableJson(table), overridden, pricing_mode: c.var.config.pricingMode, chat_prices: chatPricesJson(chat.prices) });
+    const [active, markup] = await Promise.all([activeSchedule(c.env.TENANTS), activeMarkup(c.env.TENANTS)]);
+    const own = tenantMarkup(c.var.auth.tenant);
+    const etag = await scheduleEtag(active, markup, own);
+    c.header("ETag", etag);
+    c.header("Cache-Control", "private, max-age=60");
+    if (c.req.header("if-none-match") === etag) return c.body(null, 304);
+    return c.json({
+      currency: "USD",
+      as_of: active.as_of,
+      // Where the prices come from: RunAPI's live schedule (synced) or the proxy's bundled snapshot.
+      schedule: { origin: active.origin, synced_at: active.synced_at === null ? null : new Date(active.synced_at).toISOString() },
+      pricing_mode: c.var.config.pricingMode,
+      prices: tenantSchedules(active, markup, own),
+    });
   })
   .post("/estimate", async (c) => {
-    // The body is a create body; its endpoint follows from its model unless ?endpoint= says.
+    // The body is a create body; its action is `?service=&action=`, or the one action that serves its model.
     const body = await readJsonBody(c);
-    const endpoint = (c.req.query("endpoint") ?? endpointFromBody(body)) as Endpoint;
-    if (!ENDPOINTS.includes(endpoint)) throw invalidRequest([{ field: "endpoint", message: `must be one of ${ENDPOINTS.join(", ")}` }]);
-    const request = validatedRequest(c, endpoint, body);
-    const price = await estimate(c.env.TENANTS, c.var.config, new RunApiClient(c.var.config, c.env.RUNAPI), request);
+    const action = estimateAction(c.req.query("service"), c.req.query("action") ?? c.req.query("endpoint"), body);
+    const valid = validatedRequest(c, action, body);
+    const price = await priceFor(c, action, valid);
     const states = await ledgerStub(c.env, c.var.auth.tenant.id).usage(Date.now(), budgetsFor(c.var.auth));
     const visible = visibleScopes(c.var.auth, states);
     return c.json({
-      model: request.model,
-      duration_seconds: request.duration_seconds,
-      output_resolution: request.output_resolution,
+      service: action.service,
+      action: action.action,
+      model: valid.request.model,
+      // What the request will be rendered with: the fields that set its price, defaults filled in.
+      params: valid.effective,
       estimated_cost_usd: microsToUsd(price.micros),
       price_source: price.source,
+      price_basis: price.basis,
       budget: {
         remaining_usd: visible.length ? microsToUsd(Math.min(...visible.map((s) => s.remaining_micros))) : null,
         // Only from scopes the caller may see: a browser-side caller must not learn the tenant's remaining budget.
@@ -67,8 +78,24 @@ export const account = new Hono<AppEnv>()
     });
   });
 
-/** text_to_video for models with "text-to-video" in their name, else image_to_video (validation names a bad model). */
-function endpointFromBody(body: unknown): Endpoint {
+/** The action an estimate is for: named in the query, else the one action serving the body's model (Hailuo's two by name). */
+function estimateAction(service: string | undefined, action: string | undefined, body: unknown): CatalogAction {
+  if (service && action) return actionAt(service, action);
   const model = body && typeof body === "object" ? (body as { model?: unknown }).model : undefined;
-  return typeof model === "string" && model.includes("text-to-video") ? "text_to_video" : "image_to_video";
+  const name = typeof model === "string" ? model.replace(/^hailuo-2-3-/, "hailuo-2.3-") : "";
+  const serving = actionsOfModel(name).filter((a) => !service || a.service === service.replaceAll("_", "-"));
+  if (action) {
+    const named = serving.find((a) => a.action === action) ?? (service ? undefined : actionsOfModel(name).find((a) => a.action === action));
+    if (named) return named;
+    if (service) return actionAt(service, action);
+  }
+  if (serving.length === 1) return serving[0]!;
+  throw invalidRequest([
+    {
+      field: serving.length ? "action" : "model",
+      message: serving.length
+        ? `${name} is served by ${serving.map((a) => `${a.service}/${a.action}`).join(" and ")}: say which with ?service=&action=`
+        : "must be a catalog model (or name the action with ?service=&action=)",
+    },
+  ]);
 }

@@ -4,13 +4,10 @@ import type { AppEnv, Bindings, Config } from "../env";
 import { unsafeTargetReason } from "../domain/url-safety";
 import { scopeJson } from "../domain/budgets";
 import { formatUsd, usdToMicros } from "../domain/money";
-import { parsePriceTable, priceTableJson } from "../domain/pricing";
 import type { KeyRecord, TenantRecord } from "../domain/tenant";
 import { newWebhookSecret } from "../domain/webhook-signing";
 import { randomToken, sha256Hex } from "../lib/crypto";
 import { AppError, invalidRequest } from "../lib/errors";
-import { activeChatPrices, activePriceTable, saveChatPrices, savePriceTable } from "../lib/price-store";
-import { chatPricesJson, parseChatPrices } from "../domain/chat-pricing";
 import { ledgerStub } from "../lib/stubs";
 import { getKeyById, getTenant, listKeys, listTenants, putKey, putTenant, updateKey } from "../lib/tenant-store";
 import { parseBody, parseQuery } from "../lib/validate";
@@ -46,7 +43,7 @@ async function tenantBudgets(env: Bindings, tenant: TenantRecord) {
   ];
 }
 
-/** The operator API (SPEC §3): tenants, keys, usage, ledger export, adjustments, prices. */
+/** The operator API (SPEC §3): tenants, keys, usage, ledger export, adjustments (prices: admin-prices.ts). */
 export const admin = new Hono<AppEnv>()
   .use(adminAuth)
   .post("/tenants", async (c) => {
@@ -183,27 +180,6 @@ export const admin = new Hono<AppEnv>()
     const result = await ledgerStub(c.env, tenant.id).adjust(usdToMicros(input.amount_usd), input.reason, Date.now());
     const states = await ledgerStub(c.env, tenant.id).usage(Date.now(), await tenantBudgets(c.env, tenant));
     return c.json({ entry_id: result.entry_id, amount_usd: input.amount_usd, reason: input.reason, budgets: states.map(scopeJson) }, 201);
-  })
-  .get("/prices", async (c) => {
-    const { table, overridden } = await activePriceTable(c.env.TENANTS);
-    const chat = await activeChatPrices(c.env.TENANTS);
-    return c.json({ ...priceTableJson(table), overridden, chat_prices: chatPricesJson(chat.prices), chat_overridden: chat.overridden });
-  })
-  .put("/prices", async (c) => {
-    // `prices` (the clip table) and `chat_prices` may be set together or one at a time.
-    const body = await parseBody(c, z.unknown());
-    const isObject = !!body && typeof body === "object" && !Array.isArray(body);
-    const { chat_prices: chatInput, ...clips } = isObject ? (body as Record<string, unknown>) : ({} as Record<string, unknown>);
-    const onlyChat = chatInput !== undefined && clips.prices === undefined && Object.keys(clips).every((k) => k === "currency");
-    const parsed = onlyChat ? null : parsePriceTable(isObject ? clips : body);
-    const chat = chatInput === undefined ? null : parseChatPrices(chatInput);
-    const issues = [...(parsed && !parsed.ok ? parsed.issues : []), ...(chat && !chat.ok ? chat.issues : [])];
-    if (issues.length) throw invalidRequest(issues);
-    if (parsed?.ok) await savePriceTable(c.env.TENANTS, parsed.table);
-    if (chat?.ok) await saveChatPrices(c.env.TENANTS, chat.prices);
-    const { table, overridden } = await activePriceTable(c.env.TENANTS);
-    const active = await activeChatPrices(c.env.TENANTS);
-    return c.json({ ...priceTableJson(table), overridden, chat_prices: chatPricesJson(active.prices), chat_overridden: active.overridden });
   });
 
 /** `http:` webhooks only where the deployment allows them (local testing), like every other URL. */

@@ -4,14 +4,14 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv, Bindings } from "../env";
-import { chatPricesJson } from "../domain/chat-pricing";
-import { MODEL_IDS, endpointOf, type Endpoint } from "../domain/hailuo";
-import { formatUsd } from "../domain/money";
-import type { PriceTable } from "../domain/pricing";
-import { isBackend, type AuthContext } from "../domain/tenant";
+import { findAction } from "../catalog/catalog";
+import type { PriceSchedule } from "../catalog/types";
+import { maxCents } from "../domain/price-schedule";
+import { isBackend, tenantMarkup, type AuthContext } from "../domain/tenant";
 import { AppError } from "../lib/errors";
-import { activeChatPrices, activePriceTable } from "../lib/price-store";
+import { activeMarkup, activeSchedule } from "../lib/price-store";
 import { tenantAuth } from "../middleware/auth";
+import { tenantSchedules } from "./price-views";
 
 /** The app's own fetch, so every tool goes through the same HTTP routes (budgets, limits, idempotency) as any client. */
 export type SelfFetch = (request: Request, env: Bindings, ctx: ExecutionContext) => Promise<Response>;
@@ -37,18 +37,29 @@ function toolError(
   return text([`${e.code ?? `http_${status}`} (HTTP ${status}): ${e.message ?? "request failed"}`, ...fields].join("\n"), true);
 }
 
-/** The clip prices as one line per model, for tool descriptions. */
-function priceLines(table: PriceTable, endpoint: Endpoint): string {
-  const models = MODEL_IDS.filter((m) => endpointOf(m) === endpoint);
-  return models
-    .map(
-      (m) =>
-        `${m}: ${table
-          .filter((c) => c.model === m)
-          .map((c) => `${c.duration_seconds} s ${c.output_resolution} $${formatUsd(c.price_micros).replace(/0{4}$/, "")}`)
-          .join(", ")}`,
-    )
+/** An action's prices as one short line per model (cheapest to dearest, in the caller's terms), for tool descriptions. */
+function priceLines(prices: PriceSchedule[], action: string): string {
+  return prices
+    .filter((p) => p.service === "hailuo" && p.action === action)
+    .map((p) => {
+      const values: number[] = [];
+      const walk = (v: unknown): void => {
+        if (typeof v === "number") values.push(v);
+        else if (v && typeof v === "object") for (const x of Object.values(v)) walk(x);
+      };
+      walk((p.billing_config as { overrides?: unknown; matrix?: unknown } | null)?.overrides);
+      walk((p.billing_config as { overrides?: unknown; matrix?: unknown } | null)?.matrix);
+      const low = values.length ? Math.min(...values) : (p.unit_price_cents ?? 0);
+      const high = maxCents(p) ?? low;
+      const usd = (cents: number) => `$${(cents / 100).toFixed(2)}`;
+      return `${p.model}: ${low === high ? usd(high) : `${usd(low)}–${usd(high)}`}`;
+    })
     .join("; ");
+}
+
+/** A Hailuo action's models, for tool descriptions. */
+function hailuoModels(action: string): string {
+  return (findAction("hailuo", action)?.models ?? []).join(", ");
 }
 
 function limitsLine(auth: AuthContext): string {
@@ -73,12 +84,13 @@ async function buildServer(
   env: Bindings,
   auth: AuthContext,
 ): Promise<McpServer> {
-  const [{ table }, chat] = await Promise.all([activePriceTable(env.TENANTS), activeChatPrices(env.TENANTS)]);
+  const [active, markup] = await Promise.all([activeSchedule(env.TENANTS), activeMarkup(env.TENANTS)]);
+  const prices = tenantSchedules(active, markup, tenantMarkup(auth.tenant));
   const server = new McpServer({ name: "runapi-edge-proxy-hailuo", version: "0.1.0" }, { capabilities: { tools: {}, logging: {} } });
   const limits = limitsLine(auth);
 
   const create =
-    (endpoint: Endpoint) =>
+    (endpoint: string) =>
     async (args: Record<string, unknown>): Promise<CallToolResult> => {
       const { idempotency_key, ...body } = args;
       const res = await call("POST", `/api/v1/hailuo/${endpoint}`, body, typeof idempotency_key === "string" ? { "Idempotency-Key": idempotency_key } : {});
@@ -89,12 +101,12 @@ async function buildServer(
   server.registerTool(
     "text_to_video",
     {
-      description: `Create a Hailuo text-to-video task (asynchronous; returns task_id). Prices per clip: ${priceLines(table, "text_to_video")}. ${limits}`,
+      description: `Create a Hailuo text-to-video task (asynchronous; returns task_id). Prices per clip: ${priceLines(prices, "text_to_video")}. ${limits}`,
       inputSchema: {
         model: z
           .string()
           .default("hailuo-02-text-to-video-standard")
-          .describe(`One of ${MODEL_IDS.filter((m) => endpointOf(m) === "text_to_video").join(", ")}`),
+          .describe(`One of ${hailuoModels("text_to_video")}`),
         ...common,
       },
     },
@@ -104,12 +116,12 @@ async function buildServer(
   server.registerTool(
     "image_to_video",
     {
-      description: `Create a Hailuo image-to-video task from a first frame (asynchronous; returns task_id). Prices per clip: ${priceLines(table, "image_to_video")}. ${limits}`,
+      description: `Create a Hailuo image-to-video task from a first frame (asynchronous; returns task_id). Prices per clip: ${priceLines(prices, "image_to_video")}. ${limits}`,
       inputSchema: {
         model: z
           .string()
           .default("hailuo-02-image-to-video-standard")
-          .describe(`One of ${MODEL_IDS.filter((m) => endpointOf(m) === "image_to_video").join(", ")}`),
+          .describe(`One of ${hailuoModels("image_to_video")}`),
         first_frame_image_url: z.string().describe("https URL of the first frame."),
         last_frame_image_url: z.string().optional().describe("https URL of the last frame (02 models only)."),
         output_resolution: z.string().optional().describe("512p, 768p or 1080p, as the model allows."),
@@ -160,7 +172,7 @@ async function buildServer(
       inputSchema: { model: z.string().optional(), duration_seconds: z.union([z.number(), z.string()]).optional(), output_resolution: z.string().optional() },
     },
     async (args) => {
-      if (!args.model) return text({ ...(await call("GET", "/api/v1/prices")).body, chat_prices: chatPricesJson(chat.prices) });
+      if (!args.model) return text((await call("GET", "/api/v1/prices")).body);
       const body: Record<string, unknown> = { prompt: "price check", ...args };
       if (args.model.includes("image-to-video")) body.first_frame_image_url = "https://price-check.invalid/frame.png";
       const res = await call("POST", "/api/v1/estimate", body);

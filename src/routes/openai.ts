@@ -2,12 +2,13 @@ import { log } from "../lib/log";
 import { Hono, type Context } from "hono";
 import type { AppEnv } from "../env";
 import { budgetsFor } from "../domain/budgets";
-import { chatCostMicros, estimateTokens, inputTokenBound, outputTokenBound, parseUsage, type ChatPrice } from "../domain/chat-pricing";
+import { chatCostMicros, estimateTokens, inputTokenBound, outputTokenBound, parseUsage } from "../domain/chat-pricing";
+import { withMarkup } from "../domain/markup";
 import { formatUsd, microsToUsd, type Micros } from "../domain/money";
-import { isBackend, visibleScopes } from "../domain/tenant";
+import { isBackend, tenantMarkup, visibleScopes } from "../domain/tenant";
 import { readJsonText } from "../lib/body";
 import { AppError, errorBody, handleError, invalidRequest, type FieldIssue } from "../lib/errors";
-import { activeChatPrices } from "../lib/price-store";
+import { chatPricing, type ChatPricing } from "../lib/pricing";
 import { meterSse, parseJson, type StreamOutcome } from "../lib/sse-meter";
 import { refusal } from "../lib/refusal";
 import { ledgerStub } from "../lib/stubs";
@@ -53,16 +54,21 @@ function checkedChatBody(json: unknown): ChatBody {
   return body as ChatBody;
 }
 
-/** The charge for what a request used (or, without `usage`, what it showed), capped at its reservation, with a ledger note. */
-function chargeFor(price: ChatPrice, reserved: Micros, usage: StreamOutcome["usage"], inputBytes: number, outputBytes: number, end: string) {
+/**
+ * The charge for what a request used (or, without `usage`, what it showed): RunAPI's cost at the model's rates, with the
+ * tenant's markup, capped at its reservation; with RunAPI's cost and a ledger note.
+ */
+function chargeFor(pricing: ChatPricing, reserved: Micros, usage: StreamOutcome["usage"], inputBytes: number, outputBytes: number, end: string) {
   const tokens = usage ?? { input: estimateTokens(inputBytes), output: estimateTokens(outputBytes) };
-  const cost = chatCostMicros(price, tokens.input, tokens.output);
-  const charge = Math.min(cost, reserved);
+  const cost = chatCostMicros(pricing.rates, tokens.input, tokens.output);
+  const priced = withMarkup(cost, pricing.markupPercent);
+  const charge = Math.min(priced, reserved);
   const how = usage ? "from upstream usage" : "estimated from the text sent and streamed";
-  const capped = cost > reserved ? `; priced $${formatUsd(cost)}, capped at the reservation` : "";
+  const capped = priced > reserved ? `; priced $${formatUsd(priced)}, capped at the reservation` : "";
   return {
     charge,
-    note: `chat ${price.model}: ${tokens.input} input + ${tokens.output} output tokens ${how}${end === "done" ? "" : ` (${end.replace("_", " ")})`}${capped}`,
+    cost,
+    note: `chat ${pricing.rates.model}: ${tokens.input} input + ${tokens.output} output tokens ${how}${end === "done" ? "" : ` (${end.replace("_", " ")})`}${capped}`,
   };
 }
 
@@ -71,6 +77,8 @@ async function openAiError(err: Error, c: Context<AppEnv>): Promise<Response> {
   const res = handleError(err, c);
   const body = (await res.json()) as { error: Record<string, unknown> };
   body.error.type = OPENAI_TYPES[res.status] ?? "server_error";
+  // OpenAI's clients (and agents) recognise an exhausted budget by this code; the proxy's own stays beside it.
+  if (res.status === 402) body.error = { ...body.error, code: "insufficient_quota", proxy_code: body.error.code };
   const headers = new Headers(res.headers);
   headers.delete("content-length");
   return new Response(JSON.stringify(body), { status: res.status, headers });
@@ -95,22 +103,17 @@ export const openai = new Hono<AppEnv>()
     const { config, auth } = c.var;
     const { json, text, bytes } = await readJsonText(c, config.chatMaxBodyBytes);
     const body = checkedChatBody(json);
-    const { prices } = await activeChatPrices(c.env.TENANTS);
-    const price = prices.find((p) => p.model === body.model);
-    if (!price) {
-      throw invalidRequest([
-        { field: "model", message: `${body.model} has no chat price on this proxy; priced models: ${prices.map((p) => p.model).join(", ") || "none"}` },
-      ]);
-    }
+    const pricing = await chatPricing(c.env.TENANTS, body.model, tenantMarkup(auth.tenant));
 
     await verifyHuman(c); // a publishable key's chats need the human check too, like its creates
 
     // Reserve the most this request can cost before anything is forwarded.
-    const reserved = chatCostMicros(
-      price,
+    const reservedCost = chatCostMicros(
+      pricing.rates,
       inputTokenBound(bytes, body),
-      outputTokenBound(price, body as { max_tokens?: unknown; max_completion_tokens?: unknown; n?: unknown }),
+      outputTokenBound(pricing.rates, body as { max_tokens?: unknown; max_completion_tokens?: unknown; n?: unknown }),
     );
+    const reserved = withMarkup(reservedCost, pricing.markupPercent);
     const id = crypto.randomUUID();
     const ledger = ledgerStub(c.env, auth.tenant.id);
     const reservation = await ledger
@@ -118,8 +121,9 @@ export const openai = new Hono<AppEnv>()
         taskId: id,
         keyId: auth.key.id,
         endUser: auth.endUser,
-        model: price.model,
+        model: body.model,
         amountMicros: reserved,
+        costMicros: reservedCost,
         now: Date.now(),
         budgets: budgetsFor(auth),
         maxConcurrentTasks: null, // a chat holds no video task slot
@@ -136,7 +140,8 @@ export const openai = new Hono<AppEnv>()
         });
       });
     if (!reservation.ok) {
-      if (reservation.code === "idempotent_replay") throw new AppError("internal_error", "Unexpected idempotent replay for a chat");
+      if (reservation.code === "idempotent_replay" || reservation.code === "invalid_reference")
+        throw new AppError("internal_error", "Unexpected answer for a chat");
       throw refusal(reservation, microsToUsd(reserved), isBackend(auth));
     }
     const visible = visibleScopes(auth, reservation.budgets);
@@ -172,12 +177,12 @@ export const openai = new Hono<AppEnv>()
       const shown = usage
         ? 0
         : new TextEncoder().encode(JSON.stringify(parsed?.choices?.map((ch) => [ch.message?.content, ch.message?.tool_calls]) ?? answer)).byteLength;
-      const { charge, note } = chargeFor(price, reserved, usage, bytes, shown, "done");
+      const { charge, cost, note } = chargeFor(pricing, reserved, usage, bytes, shown, "done");
       // Settled as the answer goes out: the charge is fixed now, and a hold lost with the isolate is charged by the alarm.
       const requestId = c.var.requestId;
       c.executionCtx.waitUntil(
         ledger
-          .settle(id, charge, Date.now(), note)
+          .settle(id, charge, Date.now(), note, cost)
           .catch((err: unknown) => log.error("chat_settle_failed", { request_id: requestId, error: err instanceof Error ? err.name : "unknown" })),
       );
       return new Response(answer, {
@@ -197,8 +202,8 @@ export const openai = new Hono<AppEnv>()
         ).replace(/}}$/, ',"type":"server_error"}}')}\n\n`,
       onEnd: async (outcome) => {
         try {
-          const { charge, note } = chargeFor(price, reserved, outcome.usage, bytes, outcome.outputBytes, outcome.end);
-          await ledger.settle(id, charge, Date.now(), note);
+          const { charge, cost, note } = chargeFor(pricing, reserved, outcome.usage, bytes, outcome.outputBytes, outcome.end);
+          await ledger.settle(id, charge, Date.now(), note, cost);
         } catch (err) {
           // The sweep reconciles a reservation left open; log the why, never the request.
           log.error("chat_settle_failed", { request_id: requestId, error: err instanceof Error ? err.name : "unknown" });

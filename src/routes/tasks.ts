@@ -8,7 +8,7 @@ import { AppError } from "../lib/errors";
 import { ledgerStub } from "../lib/stubs";
 import { parseQuery } from "../lib/validate";
 import { tenantAuth } from "../middleware/auth";
-import { UUID } from "./hailuo";
+import { UUID } from "../domain/task-state";
 
 export const ListQuery = z.object({
   status: z.enum(TASK_STATUSES as [string, ...string[]]).optional(),

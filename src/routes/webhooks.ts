@@ -5,7 +5,7 @@ import { timingSafeEqual } from "../lib/crypto";
 import { AppError } from "../lib/errors";
 import { ledgerStub } from "../lib/stubs";
 import { parseUpstreamTask } from "../upstream/runapi";
-import { UUID } from "./hailuo";
+import { UUID } from "../domain/task-state";
 
 const MAX_CALLBACK_BYTES = 64 * 1024;
 

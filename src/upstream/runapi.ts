@@ -1,5 +1,4 @@
 import type { Config } from "../env";
-import type { Endpoint } from "../domain/hailuo";
 import { AppError } from "../lib/errors";
 
 /** A task as RunAPI reports it on a status GET or a callback. */
@@ -9,11 +8,17 @@ export interface UpstreamTask {
   videos?: { url: string }[];
   error?: { code: string; message: string };
   cost_cents?: number;
+  /** Everything else the task carries (outputs of every modality: `images`, `audios`, `video_url`, …), kept for its readers. */
+  result?: Record<string, unknown>;
 }
 
 const USER_AGENT = "runapi-edge-proxy/0.1";
 const UPSTREAM_STATUSES = new Set(["pending", "processing", "completed", "failed"]);
 const MAX_COST_CENTS = 1_000_000; // $10 000 for one clip
+/** Fields of RunAPI's task the proxy answers itself; the rest is the task's result. */
+const TASK_META = new Set(["id", "task_id", "status", "error", "cost_cents", "callback_url", "model", "created_at", "updated_at"]);
+/** The most of a task's result the proxy keeps (serialized); a larger one keeps its URLs only. */
+export const MAX_RESULT_CHARS = 64 * 1024;
 
 /**
  * The RunAPI client: the one place that knows RunAPI's paths, auth and error shapes.
@@ -26,9 +31,8 @@ export class RunApiClient {
     private readonly fetcher: { fetch: typeof fetch } = globalThis,
   ) {}
 
-  /** Creates a task. Retries a network failure or 5xx at most twice (safe: RunAPI dedupes on Idempotency-Key). */
-  async createTask(endpoint: Endpoint, body: Record<string, unknown>, idempotencyKey: string): Promise<{ id: string }> {
-    const path = `/api/v1/hailuo/${endpoint}`;
+  /** Creates a task at an action's path. Retries a network failure or 5xx at most twice (safe: RunAPI dedupes on Idempotency-Key). */
+  async createTask(path: string, body: Record<string, unknown>, idempotencyKey: string): Promise<{ id: string }> {
     const init = { method: "POST", body: JSON.stringify(body), headers: { "Idempotency-Key": idempotencyKey } };
     let attempt = 0;
     for (;;) {
@@ -46,11 +50,19 @@ export class RunApiClient {
     }
   }
 
-  /** Reads a task; null only when RunAPI says it does not know it (404). */
-  async getTask(endpoint: Endpoint, id: string): Promise<UpstreamTask | null> {
+  /**
+   * Calls a synchronous action (answered in the request) once, with an Idempotency-Key; RunAPI's JSON answer as it is.
+   * Not retried: the answer is the result, and a second call could be a second charge.
+   */
+  async callSync(path: string, body: Record<string, unknown>, idempotencyKey: string): Promise<Record<string, unknown>> {
+    return this.request(path, { method: "POST", body: JSON.stringify(body), headers: { "Idempotency-Key": idempotencyKey } });
+  }
+
+  /** Reads a task at its action's path; null only when RunAPI says it does not know it (404). */
+  async getTask(path: string, id: string): Promise<UpstreamTask | null> {
     let json: Record<string, unknown>;
     try {
-      json = await this.request(`/api/v1/hailuo/${endpoint}/${encodeURIComponent(id)}`, { method: "GET" });
+      json = await this.request(`${path}/${encodeURIComponent(id)}`, { method: "GET" });
     } catch (err) {
       if (err instanceof AppError && err.code === "not_found") return null;
       throw err;
@@ -61,16 +73,45 @@ export class RunApiClient {
   }
 
   /** Asks RunAPI's price_quotes endpoint for a reservation amount, in cents. */
-  async priceQuoteCents(action: Endpoint, model: string, params: Record<string, unknown>): Promise<number> {
+  async priceQuoteCents(req: { service: string; action: string; model: string | null; params: Record<string, unknown> }): Promise<number> {
     const json = await this.request("/api/v1/price_quotes", {
       method: "POST",
-      body: JSON.stringify({ service: "hailuo", action, model, params }),
+      body: JSON.stringify({ service: req.service, action: req.action, model: req.model, params: req.params }),
     });
     const quote = json.price_quote as { reservation_amount_cents?: unknown } | undefined;
     const cents = quote?.reservation_amount_cents;
     if (typeof cents !== "number" || !Number.isFinite(cents) || cents < 0)
       throw new AppError("upstream_error", "RunAPI answered a price quote without an amount");
     return cents;
+  }
+
+  /**
+   * RunAPI's live price schedule (`GET /api/v1/price_schedules`), conditional on the ETag the proxy holds:
+   * `null` when it has not changed (304), else its body and new ETag.
+   */
+  async priceSchedules(etag: string | null): Promise<{ etag: string | null; body: Record<string, unknown> } | null> {
+    const headers: Record<string, string> = { Accept: "application/json", "User-Agent": USER_AGENT, Authorization: `Bearer ${this.config.runapiApiKey}` };
+    if (etag) headers["If-None-Match"] = etag;
+    let res: Response;
+    try {
+      res = await this.fetcher.fetch(`${this.config.runapiBaseUrl}/api/v1/price_schedules`, {
+        headers,
+        signal: AbortSignal.timeout(this.config.upstreamTimeoutMs),
+      });
+    } catch (err) {
+      if (err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError")) {
+        throw new AppError("upstream_timeout", `RunAPI did not answer within ${this.config.upstreamTimeoutMs} ms`);
+      }
+      throw new AppError("upstream_unavailable", "RunAPI could not be reached", { retryable: true });
+    }
+    if (res.status === 304) {
+      await res.body?.cancel();
+      return null;
+    }
+    const json = await readJson(res);
+    if (!res.ok) throw mapUpstreamError(res, json, this.config.runapiApiKey);
+    if (!json) throw new AppError("upstream_error", "RunAPI answered the price schedule with a body that is not JSON");
+    return { etag: res.headers.get("etag"), body: json };
   }
 
   /**
@@ -205,7 +246,16 @@ export function parseUpstreamTask(json: unknown): UpstreamTask | null {
             message: String((t.error as { message?: unknown }).message ?? "").slice(0, 500),
           };
   }
+  const result = Object.fromEntries(Object.entries(t).filter(([k]) => !TASK_META.has(k)));
+  if (Object.keys(result).length) task.result = boundedResult(result);
   // A cost outside any sane range is ignored (the estimate is charged), never trusted.
   if (typeof t.cost_cents === "number" && Number.isFinite(t.cost_cents) && t.cost_cents >= 0 && t.cost_cents <= MAX_COST_CENTS) task.cost_cents = t.cost_cents;
   return task;
+}
+
+/** A result small enough to keep with the task; a larger one is cut to its top-level URL-bearing fields. */
+function boundedResult(result: Record<string, unknown>): Record<string, unknown> {
+  if (JSON.stringify(result).length <= MAX_RESULT_CHARS) return result;
+  const urls = Object.fromEntries(Object.entries(result).filter(([k]) => /url|videos|images|audios/.test(k)));
+  return JSON.stringify(urls).length <= MAX_RESULT_CHARS ? { ...urls, result_truncated: true } : { result_truncated: true };
 }
