@@ -1,6 +1,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
+import { hailuoTaskInit } from "./fixtures";
 import { decodeCursor, encodeCursor } from "../src/domain/ledger-limits";
 import type { Period } from "../src/domain/tenant";
 import { HOLD_MAX_MS, type CreateTaskRequest, type ReserveRequest, type ScopeBudget, type TenantLedger } from "../src/durable-objects/tenant";
@@ -48,19 +49,18 @@ function task(r: ReserveRequest): CreateTaskRequest {
   return {
     ...r,
     now,
-    init: {
+    viewer: { tenantId: "tenant_1" },
+    init: hailuoTaskInit({
       id: r.taskId,
       tenantId: "tenant_1",
       keyId: r.keyId,
       endUser: r.endUser,
-      endpoint: "text_to_video",
-      request: { endpoint: "text_to_video", model: r.model, prompt: "p", duration_seconds: 6 } as CreateTaskRequest["init"]["request"],
+      model: r.model,
       estimateMicros: r.amountMicros,
-      priceSource: "table",
+      costMicros: r.amountMicros,
       callbackUrl: "https://proxy.test/cb",
-      notifyUrl: null,
       now,
-    },
+    }),
   };
 }
 /** The error an RPC call fails with (awaited here, so no rejection is left unhandled). */

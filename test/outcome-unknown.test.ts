@@ -1,4 +1,5 @@
 import { runInDurableObject } from "cloudflare:test";
+import { hailuoTaskInit } from "./fixtures";
 import { describe, expect, it } from "vitest";
 import { callbackToken } from "../src/domain/webhook-signing";
 import type { CreateTaskRequest } from "../src/durable-objects/tenant";
@@ -37,38 +38,21 @@ async function heldCreate(tenantId: string, keyId: string, prompt: string): Prom
   const id = crypto.randomUUID();
   const token = await callbackToken(SIGNING_SECRET, tenantId, id);
   const now = Date.now();
-  const request = {
-    endpoint: "text_to_video" as const,
-    model: "hailuo-02-text-to-video-standard" as const,
-    prompt,
-    duration_seconds: 6 as const,
-    output_resolution: "768p" as const,
-  };
+  const init = hailuoTaskInit({ id, tenantId, keyId, prompt, callbackUrl: `https://proxy.test/webhooks/runapi/${id}/${token}`, now });
   const budgets = [{ scope: "tenant" as const, subject: tenantId, limit_micros: 100_000_000, period: "month" as const }];
   return {
     taskId: id,
     keyId,
     endUser: null,
-    model: request.model,
+    model: init.request.model!,
     amountMicros: 300_000,
     now,
     budgets,
     maxConcurrentTasks: null,
     requestsPerMinute: null,
     idempotency: null,
-    init: {
-      id,
-      tenantId,
-      keyId,
-      endUser: null,
-      endpoint: "text_to_video",
-      request,
-      estimateMicros: 300_000,
-      priceSource: "table",
-      callbackUrl: `https://proxy.test/webhooks/runapi/${id}/${token}`,
-      notifyUrl: null,
-      now,
-    },
+    viewer: { tenantId },
+    init,
   };
 }
 
@@ -149,7 +133,7 @@ describe("a Worker that dies mid-create loses no task and holds no money for lon
     const made = await sim(CREATE, {
       method: "POST",
       headers: { Authorization: "Bearer sk-runapi-UPSTREAM-test-9f2c41d7e0", "Content-Type": "application/json", "Idempotency-Key": req.taskId },
-      body: JSON.stringify({ model: req.model, prompt: req.init.request.prompt, duration_seconds: 6, callback_url: req.init.callbackUrl }),
+      body: JSON.stringify({ model: req.model, prompt: req.init.request.params.prompt, duration_seconds: 6, callback_url: req.init.callbackUrl }),
     });
     const upstream = (await made.json()) as { id: string };
     await advanceClock(tenantId, LONGEST_CREATE_MS);

@@ -1,22 +1,11 @@
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import { applyObservation, markAccepted, markUnknown, newTaskRecord, nextDueAt, taskView, type TaskInit } from "../src/domain/task-record";
+import { hailuoTaskInit } from "./fixtures";
 import { canTransition, nextPollDelayMs, reconcileDelayMs, TASK_STATUSES, webhookRetryDelayMs, type TaskStatus } from "../src/domain/task-state";
 import { callbackToken, callbackTokenTenant, newWebhookSecret, signWebhook } from "../src/domain/webhook-signing";
 
-const init: TaskInit = {
-  id: "7d3c0f0e-1111-4222-8333-944445555666",
-  tenantId: "t1",
-  keyId: "k1",
-  endUser: null,
-  endpoint: "text_to_video",
-  request: { endpoint: "text_to_video", model: "hailuo-02-text-to-video-standard", prompt: "p", duration_seconds: 6, output_resolution: "768p" },
-  estimateMicros: 300_000,
-  priceSource: "published",
-  callbackUrl: "https://proxy.test/webhooks/runapi/x/y",
-  notifyUrl: "https://hooks.test/a",
-  now: 1_000,
-};
+const init: TaskInit = hailuoTaskInit({ notifyUrl: "https://hooks.test/a" });
 
 describe("task state machine", () => {
   const forward: [TaskStatus, TaskStatus][] = [
@@ -50,13 +39,13 @@ describe("task state machine", () => {
 
   it("fixes the charge at the terminal state: reported cost, else the estimate; nothing unless completed", () => {
     const reported = newTaskRecord(init);
-    applyObservation(reported, { status: "completed", source: "poll", chargeMicros: 125_000 }, 2_000);
+    applyObservation(reported, { status: "completed", source: "poll", costMicros: 125_000 }, 2_000);
     expect(reported.charge_micros).toBe(125_000);
     const estimated = newTaskRecord(init);
     applyObservation(estimated, { status: "completed", source: "poll" }, 2_000);
     expect(estimated.charge_micros).toBe(300_000);
     const failed = newTaskRecord(init);
-    applyObservation(failed, { status: "failed", source: "poll", chargeMicros: 999 }, 2_000);
+    applyObservation(failed, { status: "failed", source: "poll", costMicros: 999 }, 2_000);
     expect(failed.charge_micros).toBe(0);
   });
 

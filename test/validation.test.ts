@@ -1,15 +1,60 @@
 import { describe, expect, it } from "vitest";
-import {
-  ENDPOINTS,
-  MODEL_IDS,
-  endpointOf,
-  parseHailuoRequest,
-  upstreamBody,
-  validCombinations,
-  type Endpoint,
-  type HailuoRequest,
-  type ModelId,
-} from "../src/domain/hailuo";
+import { findAction } from "../src/catalog/catalog";
+import { HAILUO_MODELS } from "../src/catalog/hailuo";
+import { upstreamBody as bodyOf } from "../src/catalog/request";
+import { validateRequest } from "../src/catalog/validate";
+
+// Hailuo through the one catalog validator with its overlay (SPEC §2): the rules, the messages and the body
+// RunAPI receives are the same as when Hailuo had a validator of its own.
+
+type Endpoint = "text_to_video" | "image_to_video";
+type ModelId = string;
+const ENDPOINTS: Endpoint[] = ["text_to_video", "image_to_video"];
+const MODEL_IDS: ModelId[] = Object.keys(HAILUO_MODELS);
+const endpointOf = (m: ModelId): Endpoint => (HAILUO_MODELS[m]!.textToVideo ? "text_to_video" : "image_to_video");
+
+/** A Hailuo request as the validator leaves it: model, the effective (priced) fields, the tenant's webhook. */
+interface HailuoRequest {
+  endpoint: Endpoint;
+  model: string;
+  duration_seconds: number;
+  output_resolution: string;
+  callback_url?: string;
+  body: Record<string, unknown>;
+  [field: string]: unknown;
+}
+
+/** The body RunAPI receives for an accepted request. */
+const upstreamBody = (req: HailuoRequest) => req.body;
+
+/** Every (model, duration, resolution) the overlay's table offers, in its order. */
+function validCombinations() {
+  const out: { model: string; duration_seconds: number; output_resolution: string }[] = [];
+  for (const [model, r] of Object.entries(HAILUO_MODELS)) {
+    for (const output_resolution of r.resolutions) {
+      for (const duration_seconds of r.durations) {
+        if (!(output_resolution === "1080p" && duration_seconds !== 6)) out.push({ model, duration_seconds, output_resolution });
+      }
+    }
+  }
+  return out;
+}
+
+function parseHailuoRequest(endpoint: Endpoint, body: unknown, opts: { allowHttp: boolean }) {
+  const result = validateRequest(findAction("hailuo", endpoint)!, body, opts);
+  if (!result.ok) return result;
+  const { request, effective, callbackUrl } = result.value;
+  const flat: HailuoRequest = {
+    ...effective,
+    endpoint,
+    model: request.model!,
+    duration_seconds: effective.duration_seconds as number,
+    output_resolution: effective.output_resolution as string,
+    body: bodyOf(request, true),
+    ...(callbackUrl ? { callback_url: callbackUrl } : {}),
+  };
+  return { ok: true as const, request: flat };
+}
 
 const IMG = "https://img.example/first.png";
 const END = "https://img.example/last.png";
@@ -114,15 +159,15 @@ describe("model", () => {
     ["missing", undefined, "is required"],
     ["null", null, "is required"],
     ["a number", 2, "must be a string"],
-    ["unknown", "hailuo-03-text-to-video-ultra", "unknown model; text_to_video models are hailuo-02-text-to-video-standard, hailuo-02-text-to-video-pro"],
-    ["wrongly cased", "Hailuo-02-Text-To-Video-Pro", "unknown model; text_to_video models are hailuo-02-text-to-video-standard, hailuo-02-text-to-video-pro"],
+    ["unknown", "hailuo-03-text-to-video-ultra", "unknown model; text_to_video models are hailuo-02-text-to-video-pro, hailuo-02-text-to-video-standard"],
+    ["wrongly cased", "Hailuo-02-Text-To-Video-Pro", "unknown model; text_to_video models are hailuo-02-text-to-video-pro, hailuo-02-text-to-video-standard"],
   ])("rejects a model that is %s", (_name, model, message) => {
     expect(issues({ model, prompt: "x" }, "text_to_video")).toEqual([{ field: "model", message }]);
   });
 
   it("names the image_to_video models when the model is unknown there", () => {
     expect(issues({ model: "kling-1", prompt: "x" }, "image_to_video")[0]?.message).toBe(
-      "unknown model; image_to_video models are hailuo-02-image-to-video-standard, hailuo-02-image-to-video-pro, hailuo-2.3-image-to-video-standard, hailuo-2.3-image-to-video-pro",
+      "unknown model; image_to_video models are hailuo-02-image-to-video-pro, hailuo-02-image-to-video-standard, hailuo-2.3-image-to-video-pro, hailuo-2.3-image-to-video-standard",
     );
   });
 });
@@ -197,8 +242,8 @@ describe("duration_seconds", () => {
         [m, 5, `must be ${allowed} for ${m}`],
         [m, 6.5, `must be ${allowed} for ${m}`],
         [m, 0, `must be ${allowed} for ${m}`],
-        [m, "6", `must be ${allowed} (a number of seconds) for ${m}`],
-        [m, true, `must be ${allowed} (a number of seconds) for ${m}`],
+        [m, "6", `must be ${allowed} for ${m}`],
+        [m, true, `must be ${allowed} for ${m}`],
       ];
     }),
   ] as Array<[ModelId, unknown, string]>)("rejects %s with duration_seconds %j", (model, duration, message) => {
@@ -284,7 +329,7 @@ describe("output_resolution", () => {
 
 describe("frames", () => {
   it.each(I2V_MODELS.map((m) => [m]))("requires first_frame_image_url on %s", (model) => {
-    expect(issues({ model, prompt: "x" })).toEqual([{ field: "first_frame_image_url", message: `is required for ${model}` }]);
+    expect(issues({ model, prompt: "x" })).toEqual([{ field: "first_frame_image_url", message: "is required" }]);
   });
 
   it.each(T2V_MODELS.flatMap((m) => ["first_frame_image_url", "image_url", "last_frame_image_url", "end_image_url"].map((f) => [m, f])))(
@@ -353,8 +398,8 @@ describe("URLs", () => {
     ["cdn.example/a.png", false, "must be an absolute URL"],
     ["https://", false, "must be an absolute URL"],
     ["", false, "must be an absolute URL"],
-    [42, false, "must be a URL string"],
-    [{ url: IMG }, false, "must be a URL string"],
+    [42, false, "must be a string"],
+    [{ url: IMG }, false, "must be a string"],
   ])("rejects %j (allowHttp %s)", (url, allowHttp, message) => {
     for (const [field, model] of fields) {
       expect(issues(bodyWith(field, model, url), undefined, allowHttp as boolean)).toEqual([{ field, message }]);
@@ -423,8 +468,8 @@ describe("legacy aliases", () => {
 
   it.each([
     ["duration", 7, "must be 6 or 10 for hailuo-02-image-to-video-standard"],
-    ["duration", "six", "must be 6 or 10 (a number of seconds) for hailuo-02-image-to-video-standard"],
-    ["duration", "6s", "must be 6 or 10 (a number of seconds) for hailuo-02-image-to-video-standard"],
+    ["duration", "six", "must be 6 or 10 for hailuo-02-image-to-video-standard"],
+    ["duration", "6s", "must be 6 or 10 for hailuo-02-image-to-video-standard"],
     ["resolution", "1080P", "must be 512p or 768p for hailuo-02-image-to-video-standard"],
     ["resolution", 768, "must be 512p or 768p for hailuo-02-image-to-video-standard"],
     ["image_url", "http://x.example/a.png", "must be an https: URL"],

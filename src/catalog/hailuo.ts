@@ -11,7 +11,7 @@ type Resolution = "512p" | "768p" | "1080p";
 type Duration = 6 | 10;
 
 /** What one Hailuo model accepts. Lists are in ascending order. */
-interface ModelRules {
+export interface ModelRules {
   textToVideo: boolean;
   /** Durations a client may send (one entry = fixed). */
   durations: readonly Duration[];
@@ -53,11 +53,12 @@ export const HAILUO_MODELS: Readonly<Record<string, ModelRules>> = {
 };
 
 /** Whether a (duration, resolution) pair exists: 1080p only with 6-second clips. */
-function isOffered(rules: ModelRules, duration: Duration, resolution: Resolution): boolean {
+export function isOffered(rules: ModelRules, duration: Duration, resolution: Resolution): boolean {
   return rules.durations.includes(duration) && rules.resolutions.includes(resolution) && !(resolution === "1080p" && duration !== 6);
 }
 
-const prompt = (max: number): FieldSpec => ({ type: "string", required: true, min: 1, max, length: true });
+// Blank prompts are an issue of their own ("must not be empty", in `check`).
+const prompt = (max: number): FieldSpec => ({ type: "string", required: true, max, length: true });
 const url = (required: boolean): FieldSpec => ({ type: "string", ...(required ? { required: true as const } : {}) });
 
 export const HAILUO: Overlay = {

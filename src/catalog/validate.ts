@@ -91,7 +91,8 @@ export function validateRequest(action: CatalogAction, body: unknown, opts: Vali
 
   for (const [key, spec] of opts.partial ? [] : fields) {
     if (key === "model" || key === "callback_url" || !spec.required || params[key] !== undefined) continue;
-    issue(key, model.name && !requiredByAll(model.servedBy, key) ? `is required for ${model.name}` : "is required");
+    const everyModel = requiredByAll(model.servedBy, key) || overlay?.fields?.(undefined)?.[key]?.required === true;
+    issue(key, model.name && !everyModel ? `is required for ${model.name}` : "is required");
   }
   const sent = model.name ? { ...params, model: model.name } : params;
   for (const rule of model.servedBy.rules) checkRule(opts.partial ? { ...rule, required: [], required_any: [] } : rule, sent, issue);
@@ -186,7 +187,7 @@ function checkValue(field: string, value: unknown, spec: FieldSpec, forModel: st
 function valueProblem(value: unknown, spec: FieldSpec, forModel: string): string | undefined {
   switch (spec.type) {
     case "string":
-      if (typeof value !== "string") return "must be a string";
+      if (typeof value !== "string") return spec.enum ? `must be ${orList(spec.enum)}${forModel}` : "must be a string";
       break;
     case "integer":
       if (typeof value !== "number" || !Number.isInteger(value)) return spec.enum ? `must be ${orList(spec.enum)}${forModel}` : "must be an integer";
@@ -209,8 +210,9 @@ function valueProblem(value: unknown, spec: FieldSpec, forModel: string): string
     if (spec.pattern && !compiled(spec.pattern)?.test(value)) return `must match ${spec.pattern}`;
     if (spec.length) {
       const length = codePoints(value);
-      if (spec.max !== undefined && length > spec.max) return `must be at most ${spec.max} characters${forModel} (got ${length})`;
-      if (spec.min !== undefined && length < spec.min) return `must be at least ${spec.min} characters${forModel}`;
+      const on = forModel.replace(/^ for /, " on ");
+      if (spec.max !== undefined && length > spec.max) return `must be at most ${spec.max} characters${on} (got ${length})`;
+      if (spec.min !== undefined && length < spec.min) return `must be at least ${spec.min} character${spec.min === 1 ? "" : "s"}${on}`;
     }
   }
   if (typeof value === "number") {
@@ -277,7 +279,7 @@ function describe(when: Record<string, RuleCondition>): string {
 
 /** An absolute `https:` URL (`http:` too when allowed), at most 2048 characters; a `target` (one the proxy POSTs to) must not point inward. */
 export function urlProblem(value: unknown, opts: ValidateOptions, target: boolean): string | undefined {
-  if (typeof value !== "string") return "must be a URL string";
+  if (typeof value !== "string") return "must be a string";
   if (value.length > MAX_URL_CHARS) return `must be at most ${MAX_URL_CHARS} characters`;
   let url: URL;
   try {

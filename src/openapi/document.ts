@@ -7,11 +7,11 @@ type JsonSchema = Record<string, unknown>;
 type Io = "input" | "output";
 
 const TAG_DESCRIPTIONS: Record<string, string> = {
-  [TAGS.hailuo]: "RunAPI's own Hailuo paths and bodies: change the base URL and the key, nothing else.",
+  [TAGS.catalog]: "Every RunAPI action at RunAPI's own paths and bodies (Kling, Veo, Suno, Flux, Hailuo…): change the base URL and the key, nothing else.",
   [TAGS.tasks]: "The caller's tasks, from the tenant's own records.",
   [TAGS.account]: "Who the caller is, what things cost, and RunAPI's account endpoints.",
   [TAGS.openai]: "OpenAI-compatible chat, metered like video.",
-  [TAGS.mcp]: "A remote MCP server (Streamable HTTP) with Hailuo tools.",
+  [TAGS.mcp]: "A remote MCP server (Streamable HTTP) with RunAPI's business tools.",
   [TAGS.operator]: "Tenants, keys, budgets, the ledger and prices. Bearer ADMIN_TOKEN.",
   [TAGS.pages]: "HTML pages served by the proxy.",
   [TAGS.system]: "Health, RunAPI's callback, archived videos, this document.",

@@ -25,7 +25,7 @@ export interface Operation {
 }
 
 export const TAGS = {
-  hailuo: "Hailuo (drop-in)",
+  catalog: "RunAPI models (drop-in)",
   tasks: "Tasks",
   account: "Account and prices",
   openai: "OpenAI-compatible",

@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import { KeyCreate, TenantCreate, TenantPatch } from "../routes/admin-schemas";
 import type { Operation } from "./operation";
+import { catalogOperations } from "./catalog-operations";
 import { OPERATOR_OPERATIONS, SYSTEM_OPERATIONS } from "./operator-operations";
 import * as S from "./schemas";
 import { TENANT_OPERATIONS } from "./tenant-operations";
@@ -14,11 +15,11 @@ export const NAMED_SCHEMAS = new Map<z.ZodType, string>([
   [S.Tenant, "Tenant"],
   [S.Key, "Key"],
   [S.ScopeState, "BudgetState"],
-  [S.PriceTable, "PriceTable"],
+  [S.PriceScheduleEntry, "PriceSchedule"],
   [TenantCreate, "TenantCreate"],
   [TenantPatch, "TenantPatch"],
   [KeyCreate, "KeyCreate"],
 ]);
 
 /** Every route the app serves. Adding a route is one entry in one of these lists (the coverage test fails until it is). */
-export const OPERATIONS: Operation[] = [...TENANT_OPERATIONS, ...OPERATOR_OPERATIONS, ...SYSTEM_OPERATIONS];
+export const OPERATIONS: Operation[] = [...catalogOperations(), ...TENANT_OPERATIONS, ...OPERATOR_OPERATIONS, ...SYSTEM_OPERATIONS];

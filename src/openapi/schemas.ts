@@ -1,13 +1,10 @@
 import { z } from "zod";
-import { DURATIONS, MODEL_IDS, MODEL_RULES, RESOLUTIONS, type Endpoint, type ModelId } from "../domain/hailuo";
-import { PRICE_SOURCES } from "../domain/pricing";
 import { PERIODS } from "../domain/tenant";
 import { TASK_STATUSES } from "../domain/task-state";
 import { ERROR_STATUS } from "../lib/errors";
 
-// Response shapes and the two request bodies whose validators are hand-written (the Hailuo create body,
-// which reports every problem under the name the client sent, and the price table). Request bodies that
-// routes parse with zod are imported from the routes themselves (see registry.ts).
+// Response shapes. The catalog's create bodies are generated from RunAPI's contract (catalog-operations.ts);
+// request bodies that routes parse with zod are imported from the routes themselves (see registry.ts).
 
 const usd = z.number().describe("USD, rounded to 6 decimals");
 const isoTime = z.iso.datetime({ offset: true });
@@ -22,48 +19,6 @@ export const ErrorBody = z.object({
     type: z.string().optional().describe("OpenAI's error type, on /v1/* only"),
   }),
 });
-
-function modelsOf(endpoint: Endpoint): [ModelId, ...ModelId[]] {
-  return MODEL_IDS.filter((m) => MODEL_RULES[m].endpoint === endpoint) as [ModelId, ...ModelId[]];
-}
-
-function rulesText(endpoint: Endpoint): string {
-  const rows = modelsOf(endpoint).map((m) => {
-    const r = MODEL_RULES[m];
-    const res = r.acceptsResolution ? r.resolutions.join(" | ") : `not accepted (${r.defaultResolution})`;
-    const frames = endpoint === "text_to_video" ? "none" : r.lastFrame ? "first required, last optional" : "first required, last rejected";
-    return `| \`${m}\` | ${r.durations.join(" | ")} (default ${r.defaultDuration}) | ${res} | ${frames} | ${r.maxPromptChars} |`;
-  });
-  return ["| model | duration_seconds | output_resolution | frames | prompt chars |", "|---|---|---|---|---|", ...rows].join("\n");
-}
-
-/** The Hailuo create body (validated by `parseHailuoRequest`, from the same MODEL_RULES); legacy aliases are accepted. */
-export function hailuoCreateBody(endpoint: Endpoint) {
-  const url = z.url().max(2048);
-  const fields = {
-    model: z.enum(modelsOf(endpoint)).describe("Legacy `hailuo-2-3-…` ids are accepted and normalised"),
-    prompt: z.string().min(1).max(5000).describe("At most 1500 characters on 02 models, 5000 on 2.3"),
-    duration_seconds: z.union(DURATIONS.map((d) => z.literal(d))).optional(),
-    prompt_optimizer: z.boolean().optional(),
-    enable_safety_checker: z.boolean().optional(),
-    callback_url: url.optional().describe("The tenant's own signed webhook for this task (secret keys only); never forwarded as is"),
-    duration: z
-      .union([z.literal(6), z.literal(10), z.literal("6"), z.literal("10")])
-      .optional()
-      .meta({ deprecated: true, description: "Legacy alias of duration_seconds" }),
-    nsfw_checker: z.boolean().optional().meta({ deprecated: true, description: "Legacy alias of enable_safety_checker" }),
-  };
-  const frames = {
-    output_resolution: z.enum(RESOLUTIONS as [string, ...string[]]).optional(),
-    first_frame_image_url: url.describe("https: image URL"),
-    last_frame_image_url: url.optional(),
-    resolution: z.string().optional().meta({ deprecated: true, description: 'Legacy alias of output_resolution ("768P")' }),
-    image_url: url.optional().meta({ deprecated: true, description: "Legacy alias of first_frame_image_url" }),
-    end_image_url: url.optional().meta({ deprecated: true, description: "Legacy alias of last_frame_image_url" }),
-  };
-  const schema = endpoint === "text_to_video" ? z.object(fields).strict() : z.object({ ...fields, ...frames }).strict();
-  return schema.describe(`Unknown fields are a 400 naming them.\n\n${rulesText(endpoint)}`);
-}
 
 export const CreateResponse = z.object({
   id: z.uuid().describe("The proxy's task id"),
@@ -85,6 +40,8 @@ export const Task = z.object({
   charged_usd: usd.nullable(),
   created_at: isoTime,
   updated_at: isoTime,
+  service: z.string().optional(),
+  action: z.string().optional(),
   webhook_deliveries: z
     .array(z.object({ attempt: z.number().int(), at: isoTime, status: z.number().int().nullable(), duration_ms: z.number(), error: z.string().optional() }))
     .optional(),
@@ -118,29 +75,79 @@ export const Me = z.object({
   allowed_models: z.array(z.string()).nullable().optional(),
 });
 
-/** `GET /api/v1/prices`, `GET/PUT /admin/v1/prices` (PUT takes the same shape; validated by `parsePriceTable`). */
-export const PriceTable = z.object({
+/** One price in RunAPI's schedule shape (cents, possibly fractional), with the proxy's provenance. */
+export const PriceScheduleEntry = z
+  .object({
+    service: z.string(),
+    action: z.string(),
+    model: z.string().nullable(),
+    billing_unit: z.string().optional(),
+    billing_strategy: z.string().optional(),
+    unit_price_cents: z.number().nullable().optional(),
+    input_price_per_1m_cents: z.number().nullable().optional(),
+    output_price_per_1m_cents: z.number().nullable().optional(),
+    billing_config: z.record(z.string(), z.unknown()).nullable().optional(),
+    source: z.enum(["published", "provisional"]).optional(),
+    note: z.string().optional(),
+  })
+  .loose();
+
+/** `GET /api/v1/prices`: the schedule in the caller's terms. */
+export const Prices = z.object({
   currency: z.literal("USD"),
-  prices: z.array(
-    z.object({
-      model: z.enum(MODEL_IDS as [string, ...string[]]),
-      duration_seconds: z.union(DURATIONS.map((d) => z.literal(d))),
-      output_resolution: z.enum(RESOLUTIONS as [string, ...string[]]),
-      price_usd: z.number().nonnegative(),
-      source: z.enum(PRICE_SOURCES as [string, ...string[]]).optional(),
-      note: z.string().max(500).optional(),
-    }),
-  ),
+  as_of: z.string(),
+  schedule: z.object({ origin: z.enum(["runapi", "bundled"]), synced_at: isoTime.nullable() }),
+  pricing_mode: z.enum(["table", "quote"]),
+  prices: z.array(PriceScheduleEntry),
 });
 
-export const Prices = PriceTable.extend({ overridden: z.boolean(), pricing_mode: z.enum(["table", "quote"]).optional() });
+/** `PUT /admin/v1/prices`: the operator's markup on RunAPI's prices (validated by `parseMarkup`). */
+export const MarkupInput = z
+  .object({
+    markup_percent: z.number().min(-100).max(10_000).optional(),
+    overrides: z
+      .array(z.object({ service: z.string(), action: z.string().optional(), model: z.string().optional(), markup_percent: z.number() }).strict())
+      .optional(),
+  })
+  .strict();
+
+/** `GET/PUT /admin/v1/prices`: RunAPI's schedule as held (before markup) and the markup. */
+export const AdminPrices = z.object({
+  schedule: z.object({ origin: z.enum(["runapi", "bundled"]), as_of: z.string(), etag: z.string(), synced_at: isoTime.nullable(), prices: z.number().int() }),
+  pricing_mode: z.enum(["table", "quote"]),
+  markup: MarkupInput,
+  price_schedules: z.array(PriceScheduleEntry),
+});
+
+export const PriceSync = z.object({
+  changed: z.boolean(),
+  as_of: z.string(),
+  etag: z.string(),
+  synced_at: isoTime,
+  prices: z.number().int(),
+  added: z.array(z.string()),
+  removed: z.array(z.string()),
+  updated: z.array(z.string()),
+  rejected: z.number().int(),
+});
+
+export const Margins = z.object({
+  from: isoTime,
+  to: isoTime,
+  margins: z.array(
+    z.object({ tenant_id: z.string(), model: z.string(), requests: z.number().int(), charged_usd: usd, cost_usd: usd, margin_usd: usd }),
+  ),
+  totals: z.object({ charged_usd: usd, cost_usd: usd, margin_usd: usd }),
+});
 
 export const Estimate = z.object({
-  model: z.string(),
-  duration_seconds: z.number().int(),
-  output_resolution: z.string(),
+  service: z.string(),
+  action: z.string(),
+  model: z.string().nullable(),
+  params: z.record(z.string(), z.unknown()),
   estimated_cost_usd: usd,
   price_source: z.string(),
+  price_basis: z.string(),
   budget: z.object({ remaining_usd: usd.nullable(), would_exceed: z.boolean() }),
 });
 
@@ -191,6 +198,7 @@ export const LedgerEntry = z.object({
   model: z.string().nullable(),
   amount_micros: z.number().int(),
   reserved_micros: z.number().int(),
+  cost_micros: z.number().int().nullable().describe("RunAPI's cost behind the amount (the amount is the tenant's price, with markup)"),
   reason: z.string().nullable(),
 });
 
@@ -205,9 +213,14 @@ export const Balance = z.object({
   spent_cents_total: z.number(),
 });
 
-export const PriceQuoteRequest = z.object({ service: z.string(), action: z.string(), model: z.string(), params: z.record(z.string(), z.unknown()).optional() });
+export const PriceQuoteRequest = z.object({
+  service: z.string(),
+  action: z.string(),
+  model: z.string().nullable().optional(),
+  params: z.record(z.string(), z.unknown()).optional(),
+});
 export const PriceQuote = z.object({ price_quote: z.object({ reservation_amount_cents: z.number() }).loose() });
-export const PriceSchedules = z.object({}).loose().describe("RunAPI's price_schedules shape, answered from the proxy's own prices");
+export const PriceSchedules = z.object({ as_of: z.string(), price_schedules: z.array(PriceScheduleEntry) });
 
 export const Models = z.object({
   object: z.literal("list"),

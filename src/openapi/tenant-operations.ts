@@ -5,51 +5,11 @@ import { ListQuery as TaskListQuery } from "../routes/tasks";
 import { type Operation, TAGS } from "./operation";
 import * as S from "./schemas";
 
-const createErrors: ErrorCode[] = [
-  "budget_exceeded",
-  "idempotency_conflict",
-  "rate_limited",
-  "upstream_error",
-  "upstream_unavailable",
-  "upstream_timeout",
-  "service_unavailable",
-];
 const taskId = { id: "The proxy's task id (a UUID)" };
-
-function hailuo(endpoint: "text_to_video" | "image_to_video"): Operation[] {
-  return [
-    {
-      method: "post",
-      path: `/api/v1/hailuo/${endpoint}`,
-      summary: `Create a ${endpoint.replace(/_/g, " ")} task`,
-      description:
-        "RunAPI's own endpoint: validate → estimate → reserve against every budget → forward with the upstream key. Headers: `X-Estimated-Cost-Usd`, `X-Budget-Remaining-Usd`. " +
-        "An `Idempotency-Key` (≤ 512 chars) replays the first answer for 24 h; another body with the same key is a 409.",
-      tag: TAGS.hailuo,
-      auth: "tenant",
-      body: S.hailuoCreateBody(endpoint),
-      response: { description: "The task was accepted", schema: S.CreateResponse },
-      errors: createErrors,
-    },
-    {
-      method: "get",
-      path: `/api/v1/hailuo/${endpoint}/{id}`,
-      summary: `Read a ${endpoint.replace(/_/g, " ")} task`,
-      description: "From the tenant's own records, no upstream call. Another tenant's task is a 404.",
-      tag: TAGS.hailuo,
-      auth: "tenant",
-      params: taskId,
-      response: { description: "The task", schema: S.Task },
-      errors: ["not_found"],
-    },
-  ];
-}
 
 /** Every route the app serves. Adding a route is one entry here (the coverage test fails until it is). */
 /** The drop-in Hailuo, tasks, account, OpenAI-compatible and MCP APIs (tenant keys). */
 export const TENANT_OPERATIONS: Operation[] = [
-  ...hailuo("text_to_video"),
-  ...hailuo("image_to_video"),
   {
     method: "get",
     path: "/api/v1/tasks",
@@ -93,7 +53,8 @@ export const TENANT_OPERATIONS: Operation[] = [
   {
     method: "get",
     path: "/api/v1/prices",
-    summary: "The active price table with provenance",
+    summary: "Your prices: RunAPI's schedule in your terms, with provenance",
+    description: "`ETag`/`If-None-Match` → 304.",
     tag: TAGS.account,
     auth: "tenant",
     response: { description: "Prices", schema: S.Prices },
@@ -102,11 +63,11 @@ export const TENANT_OPERATIONS: Operation[] = [
     method: "post",
     path: "/api/v1/estimate",
     summary: "Price a create body without reserving anything",
-    description: "The body is a create body; its endpoint follows from the model unless `?endpoint=` says.",
+    description: "The body is a create body; its action follows from the model unless `?service=&action=` say.",
     tag: TAGS.account,
     auth: "tenant",
-    query: z.object({ endpoint: z.enum(["text_to_video", "image_to_video"]).optional() }),
-    body: S.hailuoCreateBody("image_to_video").or(S.hailuoCreateBody("text_to_video")),
+    query: z.object({ service: z.string().optional(), action: z.string().optional() }),
+    body: z.record(z.string(), z.unknown()).describe("A create body of the action"),
     response: { description: "The estimate and whether it would exceed a budget", schema: S.Estimate },
   },
   {
@@ -129,15 +90,16 @@ export const TENANT_OPERATIONS: Operation[] = [
   {
     method: "get",
     path: "/api/v1/price_schedules",
-    summary: "RunAPI's price schedules, from the proxy's prices",
+    summary: "RunAPI's price schedules, in your terms (public: without a key, the default terms)",
+    description: "`ETag`/`If-None-Match` → 304; `?service=&action=&model=` filter.",
     tag: TAGS.account,
-    auth: "tenant",
+    auth: "none",
     response: { description: "Price schedules", schema: S.PriceSchedules },
   },
   {
     method: "post",
     path: "/api/v1/price_quotes",
-    summary: "RunAPI's price quote, from the proxy's prices",
+    summary: "RunAPI's price quote for one request, in your terms",
     tag: TAGS.account,
     auth: "tenant",
     body: S.PriceQuoteRequest,

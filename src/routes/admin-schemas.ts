@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { MODEL_IDS } from "../domain/hailuo";
+import { actionsOfModel, findAction, isService } from "../catalog/catalog";
 import { microsToUsd, usdToMicros } from "../domain/money";
 import { DEFAULT_END_USER_RPM, PERIODS, type Budget, type KeyRecord, type TenantRecord } from "../domain/tenant";
 
@@ -21,6 +21,39 @@ const Limits = z
   })
   .strict();
 
+/** Catalog models, services (`kling`) or actions (`kling/text_to_video`) a tenant may use. */
+const AllowedModels = z
+  .array(
+    z
+      .string()
+      .max(200)
+      .refine((v) => actionsOfModel(v).length > 0 || isService(v) || (v.includes("/") && findAction(v.split("/")[0]!, v.split("/")[1]!) !== undefined), {
+        message: "must be a catalog model, a service (kling) or an action (kling/text_to_video); GET /api/v1/models lists them",
+      }),
+  )
+  .min(1)
+  .max(500);
+
+/** A tenant's markup on RunAPI's prices (SPEC §12), replacing the operator's default. */
+const MarkupPercent = z
+  .number()
+  .min(-100)
+  .max(10_000)
+  .refine((v) => Number(v.toFixed(2)) === v, "at most 2 decimals");
+const MarkupOverrides = z
+  .array(
+    z
+      .object({
+        service: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/),
+        action: z.string().regex(/^[a-z0-9_]{1,64}$/).optional(),
+        model: z.string().max(128).optional(),
+        markup_percent: MarkupPercent,
+      })
+      .strict()
+      .transform((o) => ({ ...o, service: o.service.replaceAll("_", "-") })),
+  )
+  .max(200);
+
 /** Budget alert thresholds: distinct whole percents, 1 to 100 ([] turns alerts off). */
 const AlertThresholds = z
   .array(z.number().int().min(1).max(100))
@@ -37,11 +70,9 @@ export const TenantCreate = z
     name: z.string().trim().min(1).max(200),
     budget: BudgetInput,
     limits: Limits.optional(),
-    allowed_models: z
-      .array(z.enum(MODEL_IDS as [string, ...string[]]))
-      .min(1)
-      .nullable()
-      .optional(),
+    allowed_models: AllowedModels.nullable().optional(),
+    markup_percent: MarkupPercent.nullable().optional(),
+    markup_overrides: MarkupOverrides.optional(),
     end_user_budget: BudgetInput.nullable().optional(),
     webhook_url: webhookUrl.nullable().optional(),
     alert_thresholds_percent: AlertThresholds.optional(),
@@ -55,11 +86,9 @@ export const TenantPatch = z
     status: z.enum(["active", "disabled"]).optional(),
     budget: BudgetInput.optional(),
     limits: Limits.optional(),
-    allowed_models: z
-      .array(z.enum(MODEL_IDS as [string, ...string[]]))
-      .min(1)
-      .nullable()
-      .optional(),
+    allowed_models: AllowedModels.nullable().optional(),
+    markup_percent: MarkupPercent.nullable().optional(),
+    markup_overrides: MarkupOverrides.optional(),
     end_user_budget: BudgetInput.nullable().optional(),
     webhook_url: webhookUrl.nullable().optional(),
     alert_thresholds_percent: AlertThresholds.optional(),

@@ -59,6 +59,8 @@ export const admin = new Hono<AppEnv>()
       budget: input.budget,
       limits: { max_concurrent_tasks: input.limits?.max_concurrent_tasks ?? null, requests_per_minute: input.limits?.requests_per_minute ?? null },
       allowed_models: input.allowed_models ?? null,
+      ...(input.markup_percent != null ? { markup_percent: input.markup_percent } : {}),
+      ...(input.markup_overrides?.length ? { markup_overrides: input.markup_overrides } : {}),
       end_user_budget: input.end_user_budget ?? null,
       webhook_url: input.webhook_url ?? null,
       ...(input.alert_thresholds_percent ? { alert_thresholds_percent: input.alert_thresholds_percent } : {}),

@@ -1,30 +1,29 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../env";
-import { MODEL_RULES, MODEL_IDS, isOffered, type ModelId } from "../domain/hailuo-models";
+import { HAILUO_MODELS, isOffered } from "../catalog/hailuo";
 import { demoPage, type DemoModel, type DemoPageOptions } from "../pages/demo-page";
 
 const PUBLISHABLE_KEY = /^pk_[A-Za-z0-9_-]{20,200}$/;
 const TURNSTILE_ORIGIN = "https://challenges.cloudflare.com";
 
 /** "hailuo-02-text-to-video-standard" → "Hailuo 02 · text to video · standard". */
-function modelLabel(id: ModelId): string {
+function modelLabel(id: string): string {
   const m = id.match(/^hailuo-([\d.]+)-(text|image)-to-video-(\w+)$/);
   return m ? `Hailuo ${m[1]} · ${m[2]} to video · ${m[3]}` : id;
 }
 
 /** The models and the choices each one accepts, from the same table that validates requests. */
 export function demoModels(): DemoModel[] {
-  return MODEL_IDS.map((id) => {
-    const r = MODEL_RULES[id];
+  return Object.entries(HAILUO_MODELS).map(([id, r]) => {
     return {
       id,
       label: modelLabel(id),
-      endpoint: r.endpoint,
+      endpoint: r.textToVideo ? "text_to_video" : "image_to_video",
       durations: [...r.durations],
       defaultDuration: r.defaultDuration,
       resolutions: r.resolutions.filter((res) => r.durations.some((d) => isOffered(r, d, res))),
       defaultResolution: r.defaultResolution,
-      acceptsResolution: r.acceptsResolution,
+      acceptsResolution: !r.textToVideo,
       maxPromptChars: r.maxPromptChars,
     };
   });
