@@ -231,59 +231,47 @@ describe("keys", () => {
   });
 });
 
-describe("price table override", () => {
-  let original: any;
-  beforeAll(async () => {
-    original = await json(await admin("/admin/v1/prices"));
-  });
+describe("operator pricing: RunAPI's schedule with a markup", () => {
   afterAll(async () => {
-    const { prices } = original;
-    const res = await admin("/admin/v1/prices", { method: "PUT", body: { currency: "USD", prices } });
-    expect(res.status).toBe(200);
+    expect((await admin("/admin/v1/prices", { method: "PUT", body: { markup_percent: 0 } })).status).toBe(200);
   });
 
-  const withT2vStd6 = (price: number) => ({
-    currency: "USD",
-    prices: original.prices.map((p: any) => (p.model === "hailuo-02-text-to-video-standard" && p.duration_seconds === 6 ? { ...p, price_usd: price } : p)),
+  it("shows RunAPI's prices as held and the markup on them (0 until set)", async () => {
+    const body = await json(await admin("/admin/v1/prices"));
+    expect(body.markup).toEqual({ markup_percent: 0, overrides: [] });
+    expect(body.schedule).toMatchObject({ origin: "bundled", as_of: expect.stringMatching(/^\d{4}-/) });
+    expect(body.price_schedules).toContainEqual(expect.objectContaining({ service: "hailuo", model: "hailuo-02-text-to-video-pro", unit_price_cents: 57 }));
   });
 
-  it("reads the default table with provenance", () => {
-    expect(original.overridden).toBe(false);
-    expect(original.prices).toHaveLength(14);
-    expect(original.prices).toContainEqual(
-      expect.objectContaining({ model: "hailuo-02-text-to-video-standard", duration_seconds: 6, price_usd: 0.3, source: "published" }),
-    );
-  });
-
-  it("applies an override to /api/v1/estimate and to a create's estimate", async () => {
-    const res = await admin("/admin/v1/prices", { method: "PUT", body: withT2vStd6(0.42) });
-    expect(res.status).toBe(200);
-    expect(await json(res)).toMatchObject({ overridden: true });
-    const { key } = await tenantWithKey();
-    expect(await json(await api(key, "/api/v1/estimate", { body: t2v(nonce()) }))).toMatchObject({ estimated_cost_usd: 0.42 });
+  it("a global markup and a more specific override reach estimates, creates and the tenant's price list", async () => {
+    const set = await admin("/admin/v1/prices", {
+      method: "PUT",
+      body: { markup_percent: 20, overrides: [{ service: "hailuo", model: "hailuo-02-text-to-video-pro", markup_percent: 50 }] },
+    });
+    expect(set.status).toBe(200);
+    expect((await json(set)).markup.markup_percent).toBe(20);
+    const { key, tenantId } = await tenantWithKey();
+    expect(await json(await api(key, "/api/v1/estimate", { body: t2v(nonce()) }))).toMatchObject({ estimated_cost_usd: 0.36 });
     const created = await api(key, "/api/v1/hailuo/text_to_video", { body: t2v(nonce()) });
-    expect(await json(created)).toMatchObject({ estimated_cost_usd: 0.42 });
-    expect(created.headers.get("X-Estimated-Cost-Usd")).toBe("0.420000");
-    expect(await tenantBudget(key)).toMatchObject({ reserved_usd: 0.42 });
-    expect((await json(await api(key, "/api/v1/prices"))).prices).toContainEqual(
-      expect.objectContaining({ model: "hailuo-02-text-to-video-standard", duration_seconds: 6, price_usd: 0.42 }),
-    );
-  });
-
-  it("rejects an override missing a cell, naming it, and keeps the active table", async () => {
-    await admin("/admin/v1/prices", { method: "PUT", body: withT2vStd6(0.42) });
-    const prices = original.prices.filter((p: any) => !(p.model === "hailuo-2.3-image-to-video-pro" && p.duration_seconds === 10));
-    const error = await expectError(await admin("/admin/v1/prices", { method: "PUT", body: { currency: "USD", prices } }), 400, "invalid_request");
-    expect(error.details.issues).toEqual([{ field: "prices", message: expect.stringContaining("hailuo-2.3-image-to-video-pro 10 s 768p") }]);
-    const { key } = await tenantWithKey();
-    expect((await json(await api(key, "/api/v1/estimate", { body: t2v(nonce()) }))).estimated_cost_usd).toBe(0.42);
+    expect(await json(created)).toMatchObject({ estimated_cost_usd: 0.36 });
+    expect(created.headers.get("X-Estimated-Cost-Usd")).toBe("0.360000");
+    expect(await tenantBudget(key)).toMatchObject({ reserved_usd: 0.36 });
+    const pro = await json(await api(key, "/api/v1/estimate", { body: { model: "hailuo-02-text-to-video-pro", prompt: nonce() } }));
+    expect(pro.estimated_cost_usd).toBe(0.855);
+    // The ledger holds the tenant's price and RunAPI's cost side by side.
+    const entries = (await json(await admin(`/admin/v1/tenants/${tenantId}/ledger`))).entries;
+    expect(entries[0]).toMatchObject({ type: "reserve", amount_micros: 360_000, cost_micros: 300_000 });
+    // A tenant's own markup replaces the global one.
+    const own = await tenantWithKey({ markup_percent: 0 });
+    expect(await json(await api(own.key, "/api/v1/estimate", { body: t2v(nonce()) }))).toMatchObject({ estimated_cost_usd: 0.3 });
   });
 
   it.each([
-    ["a negative price", -0.1, "prices[0].price_usd"],
-    ["7 decimals", 0.1234567, "prices[0].price_usd"],
-  ])("rejects %s", async (_name, price, field) => {
-    const body = { currency: "USD", prices: original.prices.map((p: any, i: number) => (i === 0 ? { ...p, price_usd: price } : p)) };
+    ["a markup below −100 %", { markup_percent: -101 }, "markup_percent"],
+    ["3 decimals", { markup_percent: 1.005 }, "markup_percent"],
+    ["an override without a service", { overrides: [{ markup_percent: 5 }] }, "overrides[0].service"],
+    ["an unknown field", { prices: [] }, "prices"],
+  ])("rejects %s, naming the field", async (_name, body, field) => {
     expect(issueFields(await expectError(await admin("/admin/v1/prices", { method: "PUT", body }), 400, "invalid_request"))).toEqual([field]);
   });
 });

@@ -92,8 +92,9 @@ describe("budgets", () => {
     const { key, tenantId } = await tenantWithKey({ budget: { limit_usd: 0.01, period: "day" } });
     const n = nonce();
     // gpt-4o's default output cap (16 384 tokens at $10/1M) alone is $0.16.
-    const error = await expectError(await chat(key, { model: "gpt-4o", messages: user(n) }), 402, "budget_exceeded");
-    expect(error).toMatchObject({ type: "insufficient_quota", details: { scope: "tenant" } });
+    // On /v1, a 402 is OpenAI's insufficient_quota (what OpenAI clients and agents recognise); the proxy's code stays beside it.
+    const error = await expectError(await chat(key, { model: "gpt-4o", messages: user(n) }), 402, "insufficient_quota");
+    expect(error).toMatchObject({ type: "insufficient_quota", proxy_code: "budget_exceeded", details: { scope: "tenant" } });
     expect(await simRequests(n)).toHaveLength(0);
     expect(await ledger(tenantId)).toEqual([]);
     // With a small max_tokens it fits.
@@ -105,7 +106,7 @@ describe("budgets", () => {
     // 1 000 output tokens at $10/1M = $0.01 per choice (plus the input bound): one fits $0.02, three do not.
     const { key } = await tenantWithKey({ budget: { limit_usd: 0.02, period: "day" } });
     const n = nonce();
-    await expectError(await chat(key, { model: "gpt-4o", max_tokens: 1000, n: 3, messages: user(n) }), 402, "budget_exceeded");
+    await expectError(await chat(key, { model: "gpt-4o", max_tokens: 1000, n: 3, messages: user(n) }), 402, "insufficient_quota");
     expect(await simRequests(n)).toHaveLength(0);
     expect((await chat(key, { model: "gpt-4o", max_tokens: 1000, n: 1, messages: user(n) })).status).toBe(200);
   });
@@ -144,7 +145,7 @@ describe("browser credentials", () => {
     const refused = await expectError(
       await api(pk.key, "/v1/chat/completions", { body: { model: "gpt-4o", messages: user(nonce()) }, headers }),
       402,
-      "budget_exceeded",
+      "insufficient_quota",
     );
     expect(refused.details).toMatchObject({ scope: "key" });
     const elsewhere = await api(pk.key, "/v1/chat/completions", {
@@ -228,32 +229,36 @@ describe("streamed chat", () => {
 });
 
 describe("chat prices", () => {
-  it("shows chat prices with provenance and lets the operator change them", async () => {
+  it("come from the schedule with provenance, and a tenant pays them with its markup", async () => {
     const { key } = await tenantWithKey();
-    const before = await json(await api(key, "/api/v1/prices"));
-    expect(before.chat_prices).toContainEqual(
-      expect.objectContaining({ model: "gpt-4o-mini", input_usd_per_1m_tokens: 0.15, output_usd_per_1m_tokens: 0.6, source: "provisional" }),
+    const prices = (await json(await api(key, "/api/v1/prices"))).prices as Json[];
+    expect(prices).toContainEqual(
+      expect.objectContaining({
+        service: "chat",
+        model: "gpt-4o-mini",
+        billing_strategy: "per_token",
+        input_price_per_1m_cents: 15,
+        output_price_per_1m_cents: 60,
+        source: "provisional",
+      }),
     );
-    const bad = await expectError(
-      await admin("/admin/v1/prices", { method: "PUT", body: { chat_prices: [{ model: "m", input_usd_per_1m_tokens: -1, output_usd_per_1m_tokens: 1 }] } }),
-      400,
-      "invalid_request",
-    );
-    expect(bad.details.issues.map((i: Json) => i.field)).toEqual(["chat_prices[0].input_usd_per_1m_tokens"]);
-    const chatPrices = [
-      { model: "gpt-4o-mini", input_usd_per_1m_tokens: 1, output_usd_per_1m_tokens: 2, max_output_tokens: 100 },
-      ...before.chat_prices.filter((p: Json) => p.model !== "gpt-4o-mini"),
-    ];
-    const put = await admin("/admin/v1/prices", { method: "PUT", body: { chat_prices: chatPrices } });
-    expect(put.status).toBe(200);
-    expect((await json(put)).prices).toHaveLength(before.prices.length);
-    const after = await json(await api(key, "/api/v1/prices"));
-    expect(after.chat_prices).toContainEqual(
-      expect.objectContaining({ model: "gpt-4o-mini", input_usd_per_1m_tokens: 1, source: "published", max_output_tokens: 100 }),
-    );
+    const marked = await tenantWithKey({ markup_percent: 100 });
+    const doubled = (await json(await api(marked.key, "/api/v1/prices"))).prices as Json[];
+    expect(doubled.find((p) => p.model === "gpt-4o-mini")).toMatchObject({ input_price_per_1m_cents: 30, output_price_per_1m_cents: 120 });
+    const res = await chat(marked.key, { messages: user(`hello ${nonce()}`) });
+    expect((await json(res)).usage).toMatchObject({ prompt_tokens: 2, completion_tokens: 5 });
+    expect(res.headers.get("X-Charged-Usd")).toBe(`0.${String(2 * miniCost(2, 5)).padStart(6, "0")}`);
+    // The ledger records RunAPI's cost beside the tenant's price.
+    const settle = (await ledger(marked.tenantId)).find((e) => e.type === "settle")!;
+    expect(settle).toMatchObject({ amount_micros: 2 * miniCost(2, 5), cost_micros: miniCost(2, 5) });
+  });
+
+  it("reserves at most the model's output cap, whatever max_completion_tokens asks (Hermes sends 65 536 every turn)", async () => {
+    // 65 536 output tokens of gpt-4o would reserve $0.66; its cap of 16 384 reserves $0.16 and fits a $0.50 budget.
+    const { key } = await tenantWithKey({ budget: { limit_usd: 0.5, period: "day" } });
     const n = nonce();
-    const res = await chat(key, { messages: user(n) });
-    expect(res.headers.get("X-Charged-Usd")).toBe("0.000009"); // 1 in × $1 + 4 out × $2 per 1M
-    await admin("/admin/v1/prices", { method: "PUT", body: { chat_prices: before.chat_prices } });
+    const res = await chat(key, { model: "gpt-4o", max_completion_tokens: 65_536, messages: user(n) });
+    expect(res.status).toBe(200);
+    expect(await simRequests(n)).toHaveLength(1);
   });
 });

@@ -210,7 +210,13 @@ describe("POST /api/v1/estimate and GET /api/v1/prices", () => {
     const body = await json(
       await api(key, "/api/v1/estimate", { body: { model: "hailuo-2-3-image-to-video-pro", prompt: nonce(), image_url: IMG, duration: "10" } }),
     );
-    expect(body).toMatchObject({ model: V23_PRO, estimated_cost_usd: 1.6, price_source: "provisional" });
+    // 2.3 pro at 10 s renders 768p: RunAPI's published 90¢.
+    expect(body).toMatchObject({
+      model: V23_PRO,
+      params: { duration_seconds: 10, output_resolution: "768p" },
+      estimated_cost_usd: 0.9,
+      price_source: "published",
+    });
   });
 
   it("says when a request would exceed the budget", async () => {
@@ -238,25 +244,17 @@ describe("POST /api/v1/estimate and GET /api/v1/prices", () => {
     await expectError(await api(key, "/api/v1/estimate", { body: "[1," }), 400, "invalid_request");
   });
 
-  it("lists every priced shape with its provenance", async () => {
+  it("lists every price of the catalog in the caller's terms, each with its provenance, cacheable by ETag", async () => {
     const { key } = await tenantWithKey();
     const res = await api(key, "/api/v1/prices");
     expect(res.status).toBe(200);
     const body = await json(res);
-    expect(body.currency).toBe("USD");
-    expect(body.prices).toHaveLength(14);
+    expect(body).toMatchObject({ currency: "USD", schedule: { origin: "bundled", synced_at: null }, pricing_mode: "table" });
+    expect(body.prices.length).toBeGreaterThan(250);
     for (const p of body.prices) expect(["published", "provisional"]).toContain(p.source);
     expect(body.prices).toContainEqual(
-      expect.objectContaining({
-        model: "hailuo-02-text-to-video-standard",
-        duration_seconds: 6,
-        output_resolution: "768p",
-        price_usd: 0.3,
-        source: "published",
-      }),
+      expect.objectContaining({ service: "hailuo", model: "hailuo-02-text-to-video-pro", unit_price_cents: 57, source: "published" }),
     );
-    expect(body.prices).toContainEqual(
-      expect.objectContaining({ model: V23_PRO, duration_seconds: 10, output_resolution: "768p", price_usd: 1.6, source: "provisional" }),
-    );
+    expect((await api(key, "/api/v1/prices", { headers: { "If-None-Match": res.headers.get("etag")! } })).status).toBe(304);
   });
 });

@@ -51,7 +51,11 @@ describe("pricing a request", () => {
   });
 
   it("the tenant's markup is on top of RunAPI's cost", async () => {
-    expect(await price(tableConfig, quoter(new Error("no")), i2v, { markup_percent: 25 })).toMatchObject({ micros: 150_000, costMicros: 120_000, markupPercent: 25 });
+    expect(await price(tableConfig, quoter(new Error("no")), i2v, { markup_percent: 25 })).toMatchObject({
+      micros: 150_000,
+      costMicros: 120_000,
+      markupPercent: 25,
+    });
   });
 
   it("quote mode reserves RunAPI's quoted amount, asked with the effective params", async () => {

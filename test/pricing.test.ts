@@ -54,7 +54,10 @@ describe("evaluating a schedule entry", () => {
   it("keys + matrix, nested, with booleans and numbers as their strings and `any` matching every value", () => {
     const e = entry({
       unit_price_cents: 360,
-      billing_config: { keys: ["input_mode", "duration_seconds", "enable_sound"], matrix: { generated: { "4": { true: 90, false: 50 } }, video: { any: { any: 240 } } } },
+      billing_config: {
+        keys: ["input_mode", "duration_seconds", "enable_sound"],
+        matrix: { generated: { "4": { true: 90, false: 50 } }, video: { any: { any: 240 } } },
+      },
     });
     expect(evaluate(e, { input_mode: "generated", duration_seconds: 4, enable_sound: true })).toMatchObject({ micros: 900_000 });
     expect(evaluate(e, { input_mode: "generated", duration_seconds: 4, enable_sound: false })).toMatchObject({ micros: 500_000 });
@@ -68,12 +71,18 @@ describe("evaluating a schedule entry", () => {
   });
 
   it("a price RunAPI takes from the output (duration_source) is inexact, bounded by the entry's largest", () => {
-    const e = entry({ unit_price_cents: 12, billing_config: { key: "output_resolution", overrides: { "480p": 3, "720p": 12 }, duration_source: { kind: "response_body" } } });
+    const e = entry({
+      unit_price_cents: 12,
+      billing_config: { key: "output_resolution", overrides: { "480p": 3, "720p": 12 }, duration_source: { kind: "response_body" } },
+    });
     expect(evaluate(e, { output_resolution: "480p" })).toMatchObject({ kind: "inexact", maxMicros: 120_000 });
   });
 
   it("per-unit strategies multiply by the request's duration or output count; an unknown strategy is unbounded", () => {
-    expect(evaluate(entry({ billing_strategy: "per_second", unit_price_cents: 2.5 }), { duration_seconds: 8 })).toMatchObject({ kind: "exact", micros: 200_000 });
+    expect(evaluate(entry({ billing_strategy: "per_second", unit_price_cents: 2.5 }), { duration_seconds: 8 })).toMatchObject({
+      kind: "exact",
+      micros: 200_000,
+    });
     expect(evaluate(entry({ billing_strategy: "per_output", unit_price_cents: 4 }), { num_images: 3 })).toMatchObject({ kind: "exact", micros: 120_000 });
     expect(evaluate(entry({ billing_strategy: "per_second", unit_price_cents: 2.5 }), {})).toMatchObject({ kind: "inexact", maxMicros: null });
     expect(evaluate(entry({ billing_strategy: "per_pixel", unit_price_cents: 1 }), {})).toMatchObject({ kind: "inexact", maxMicros: null });
@@ -99,7 +108,9 @@ describe("evaluating a schedule entry", () => {
 
 describe("the bundled schedule", () => {
   it("prices every model × action of the catalog (an action without models once), each with its provenance", () => {
-    const missing = allActions().flatMap((a) => (a.models.length ? a.models : [null]).filter((m) => !index.entry(a.service, a.action, m)).map((m) => `${a.service}/${a.action}/${m}`));
+    const missing = allActions().flatMap((a) =>
+      (a.models.length ? a.models : [null]).filter((m) => !index.entry(a.service, a.action, m)).map((m) => `${a.service}/${a.action}/${m}`),
+    );
     expect(missing).toEqual([]);
     for (const s of BUNDLED_SCHEDULE.price_schedules) {
       expect(s.source === "published" || s.source === "provisional").toBe(true);
@@ -124,7 +135,13 @@ describe("markup", () => {
   });
 
   it("the tenant's most specific override wins, then its default, then the global override, then the global default", () => {
-    const global = { markup_percent: 10, overrides: [{ service: "kling", markup_percent: 20 }, { service: "kling", model: "kling-v2.6", markup_percent: 25 }] };
+    const global = {
+      markup_percent: 10,
+      overrides: [
+        { service: "kling", markup_percent: 20 },
+        { service: "kling", model: "kling-v2.6", markup_percent: 25 },
+      ],
+    };
     const t = { service: "kling", action: "text_to_video", model: "kling-v2.6" };
     expect(markupPercent(global, undefined, t)).toBe(25);
     expect(markupPercent(global, undefined, { ...t, model: "kling-3.0" })).toBe(20);

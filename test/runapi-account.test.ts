@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { admin, api, expectError, json, newKey, nonce, simRequests, t2v, tenantWithKey } from "./helpers";
+import { admin, api, proxy, expectError, json, newKey, nonce, simRequests, t2v, tenantWithKey } from "./helpers";
 
 // RunAPI's account and pricing endpoints as its SDKs call them (runapi-ai/core-sdk account.ts, pricing.ts).
 
@@ -113,18 +113,21 @@ describe("account", () => {
 });
 
 describe("pricing", () => {
-  it("list() answers RunAPI's price schedules from the proxy's prices, video and chat", async () => {
+  it("list() answers RunAPI's price schedules in the caller's terms, every catalog model and chat", async () => {
     const { key } = await tenantWithKey();
     const { price_schedules, as_of } = await runapiSdk(key).pricing.list();
-    expect(Date.parse(as_of)).not.toBeNaN();
+    expect(as_of).toMatch(/^\d{4}-\d{2}-\d{2}/);
     const t2vStd = price_schedules.find((s) => s.model === "hailuo-02-text-to-video-standard")!;
     expect(t2vStd).toMatchObject({
       service: "hailuo",
       action: "text_to_video",
       currency: "USD",
       billing_unit: "task",
-      unit_price_cents: 30,
-      billing_config: { overrides: { "6/768p": 30, "10/768p": 50 } },
+      unit_price_cents: 50,
+      billing_config: { key: "duration_seconds", overrides: { "6": 30, "10": 50 } },
+    });
+    expect(price_schedules.find((s) => s.service === "kling" && s.model === "kling-3.0" && s.action === "text_to_video")).toMatchObject({
+      billing_config: { keys: ["enable_sound", "output_resolution"] },
     });
     const mini = price_schedules.find((s) => s.model === "gpt-4o-mini")!;
     expect(mini).toMatchObject({
@@ -176,6 +179,19 @@ describe("pricing", () => {
     const error = await expectError(res, 400, "invalid_request");
     expect(JSON.stringify(error.details)).toContain("duration_seconds");
     await expectError(await api(key, "/api/v1/price_quotes", { body: { service: "suno", action: "x" } }), 400, "invalid_request");
+  });
+
+  it("is public and cacheable like RunAPI's: an ETag, 304 when unchanged, the default terms without a key", async () => {
+    const open = await proxy("/api/v1/price_schedules?service=hailuo");
+    expect(open.status).toBe(200);
+    const etag = open.headers.get("etag")!;
+    expect(etag).toMatch(/^"[0-9a-f]{32}"$/);
+    expect((await proxy("/api/v1/price_schedules?service=hailuo", { headers: { "If-None-Match": etag } })).status).toBe(304);
+    // A tenant with a markup sees its own prices, under its own ETag.
+    const { key } = await tenantWithKey({ markup_percent: 10 });
+    const own = await api(key, "/api/v1/price_schedules?service=hailuo&model=hailuo-02-text-to-video-pro");
+    expect(own.headers.get("etag")).not.toBe(etag);
+    expect((await json(own)).price_schedules).toEqual([expect.objectContaining({ unit_price_cents: 62.7 })]);
   });
 
   it("needs a tenant key", async () => {

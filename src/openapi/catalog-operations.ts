@@ -43,7 +43,11 @@ function fieldSchema(spec: FieldSpec): z.ZodType {
     case "array": {
       const items = spec.items;
       let a = z.array(
-        !items ? z.unknown() : "properties" in items ? z.object(Object.fromEntries(Object.entries(items.properties).map(([k, v]) => [k, optional(v)]))) : fieldSchema(items),
+        !items
+          ? z.unknown()
+          : "properties" in items
+            ? z.object(Object.fromEntries(Object.entries(items.properties).map(([k, v]) => [k, optional(v)])))
+            : fieldSchema(items),
       );
       if (spec.min_items !== undefined) a = a.min(spec.min_items);
       if (spec.max_items !== undefined) a = a.max(spec.max_items);
@@ -77,11 +81,12 @@ export function catalogBody(action: CatalogAction): z.ZodType {
     shape.model = z.enum(action.models as [string, ...string[]]);
   }
   shape.callback_url = z.url().max(2048).optional().describe("The tenant's own signed webhook for this task (secret keys only); never forwarded as is");
-  const aliases = overlay?.aliases ? ` Legacy aliases accepted: ${Object.entries(overlay.aliases).map(([a, c]) => `\`${a}\` → \`${c}\``).join(", ")}.` : "";
-  return z
-    .object(shape)
-    .strict()
-    .describe(`Validated against RunAPI's contract for the model named; unknown fields are a 400 naming them.${aliases}`);
+  const aliases = overlay?.aliases
+    ? ` Legacy aliases accepted: ${Object.entries(overlay.aliases)
+        .map(([a, c]) => `\`${a}\` → \`${c}\``)
+        .join(", ")}.`
+    : "";
+  return z.object(shape).strict().describe(`Validated against RunAPI's contract for the model named; unknown fields are a 400 naming them.${aliases}`);
 }
 
 /** The create (or synchronous call) and the task read of every catalog action, at RunAPI's own paths. */

@@ -134,9 +134,7 @@ export const PriceSync = z.object({
 export const Margins = z.object({
   from: isoTime,
   to: isoTime,
-  margins: z.array(
-    z.object({ tenant_id: z.string(), model: z.string(), requests: z.number().int(), charged_usd: usd, cost_usd: usd, margin_usd: usd }),
-  ),
+  margins: z.array(z.object({ tenant_id: z.string(), model: z.string(), requests: z.number().int(), charged_usd: usd, cost_usd: usd, margin_usd: usd })),
   totals: z.object({ charged_usd: usd, cost_usd: usd, margin_usd: usd }),
 });
 

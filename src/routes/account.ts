@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../env";
 import { budgetsFor, scopeJson } from "../domain/budgets";
-import { actionsOfModel, type CatalogAction } from "../catalog/catalog";
+import { actionsOfModel, allActions, type CatalogAction } from "../catalog/catalog";
 import { isBackend, tenantMarkup, visibleScopes } from "../domain/tenant";
 import { microsToUsd } from "../domain/money";
 import { readJsonBody } from "../lib/body";
@@ -56,7 +56,8 @@ export const account = new Hono<AppEnv>()
   .post("/estimate", async (c) => {
     // The body is a create body; its action is `?service=&action=`, or the one action that serves its model.
     const body = await readJsonBody(c);
-    const action = estimateAction(c.req.query("service"), c.req.query("action") ?? c.req.query("endpoint"), body);
+    const actionParam = c.req.query("action") === undefined && c.req.query("endpoint") !== undefined ? "endpoint" : "action";
+    const action = estimateAction(c.req.query("service"), c.req.query(actionParam), body, actionParam);
     const valid = validatedRequest(c, action, body);
     const price = await priceFor(c, action, valid);
     const states = await ledgerStub(c.env, c.var.auth.tenant.id).usage(Date.now(), budgetsFor(c.var.auth));
@@ -79,15 +80,18 @@ export const account = new Hono<AppEnv>()
   });
 
 /** The action an estimate is for: named in the query, else the one action serving the body's model (Hailuo's two by name). */
-function estimateAction(service: string | undefined, action: string | undefined, body: unknown): CatalogAction {
+function estimateAction(service: string | undefined, action: string | undefined, body: unknown, param: string): CatalogAction {
   if (service && action) return actionAt(service, action);
   const model = body && typeof body === "object" ? (body as { model?: unknown }).model : undefined;
   const name = typeof model === "string" ? model.replace(/^hailuo-2-3-/, "hailuo-2.3-") : "";
   const serving = actionsOfModel(name).filter((a) => !service || a.service === service.replaceAll("_", "-"));
   if (action) {
-    const named = serving.find((a) => a.action === action) ?? (service ? undefined : actionsOfModel(name).find((a) => a.action === action));
+    // The action named wins; validation then says when the model is not one of its models.
+    const named = allActions().find(
+      (a) => a.action === action && (service ? a.service === service.replaceAll("_", "-") : serving.some((s) => s.service === a.service)),
+    );
     if (named) return named;
-    if (service) return actionAt(service, action);
+    throw invalidRequest([{ field: param, message: `no action ${action} serves ${name || "this body"}` }]);
   }
   if (serving.length === 1) return serving[0]!;
   throw invalidRequest([

@@ -45,7 +45,10 @@ const MarkupOverrides = z
     z
       .object({
         service: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/),
-        action: z.string().regex(/^[a-z0-9_]{1,64}$/).optional(),
+        action: z
+          .string()
+          .regex(/^[a-z0-9_]{1,64}$/)
+          .optional(),
         model: z.string().max(128).optional(),
         markup_percent: MarkupPercent,
       })

@@ -1,5 +1,7 @@
 import { Hono, type Context } from "hono";
-import { actionsOfModel } from "../catalog/catalog";
+import { findAction, isService } from "../catalog/catalog";
+import { chatCostMicros, outputTokenBound } from "../domain/chat-pricing";
+import { withMarkup } from "../domain/markup";
 import type { AppEnv } from "../env";
 import { budgetsFor } from "../domain/budgets";
 import { MICROS_PER_CENT, type Micros } from "../domain/money";
@@ -10,8 +12,13 @@ import { invalidRequest, type FieldIssue } from "../lib/errors";
 import { activeMarkup, activeSchedule } from "../lib/price-store";
 import { ledgerStub } from "../lib/stubs";
 import { tenantAuth } from "../middleware/auth";
-import { actionAt, priceFor, quotedRequest } from "./catalog";
+import { chatPricing } from "../lib/pricing";
+import { priceFor, quotedRequest } from "./catalog";
 import { filterSchedules, scheduleEtag, tenantSchedules } from "./price-views";
+
+/** RunAPI's service and action names for chat completions, in quotes. */
+export const CHAT_SERVICE = "chat";
+export const CHAT_ACTION = "chat_completions";
 
 /** Micro-dollars → RunAPI's cents (a number; fractional where the price is). */
 const cents = (micros: Micros) => micros / MICROS_PER_CENT;
@@ -71,20 +78,44 @@ export const runapiAccount = new Hono<AppEnv>()
     if (model !== undefined && model !== null && typeof model !== "string") issues.push({ field: "model", message: "must be a string" });
     if (typeof params !== "object" || params === null || Array.isArray(params)) issues.push({ field: "params", message: "must be an object" });
     if (issues.length) throw invalidRequest(issues);
-    const action = actionAt(service as string, actionName as string);
+    const quote = (micros: Micros, basis: string, q: { service: string; action: string; model: string | null }) =>
+      c.json({
+        price_quote: {
+          ...q,
+          pricing_status: "available",
+          currency: "USD",
+          reservation_amount_cents: cents(micros),
+          estimate_basis: basis,
+          as_of: new Date().toISOString(),
+        },
+      });
+    if (service === CHAT_SERVICE) {
+      const p = params as { input_tokens?: unknown; max_tokens?: unknown };
+      for (const f of ["input_tokens", "max_tokens"] as const) {
+        if (p[f] !== undefined && !(typeof p[f] === "number" && Number.isInteger(p[f]) && (p[f] as number) >= 0))
+          issues.push({ field: `params.${f}`, message: "must be a non-negative integer" });
+      }
+      if (typeof model !== "string") issues.push({ field: "model", message: "is required: a chat model" });
+      if (issues.length) throw invalidRequest(issues);
+      const pricing = await chatPricing(c.env.TENANTS, model as string, tenantMarkup(c.var.auth.tenant));
+      const output = outputTokenBound(pricing.rates, { max_tokens: p.max_tokens });
+      const cost = chatCostMicros(pricing.rates, (p.input_tokens as number | undefined) ?? 0, output);
+      return quote(withMarkup(cost, pricing.markupPercent), `input_tokens + ${output} output tokens (the model's cap bounds max_tokens)`, {
+        service: CHAT_SERVICE,
+        action: CHAT_ACTION,
+        model: model as string,
+      });
+    }
+    const action = findAction(service as string, actionName as string);
+    if (!action) {
+      throw invalidRequest([
+        isService(service as string)
+          ? { field: "action", message: `${service} has no action ${actionName}; GET /api/v1/models lists the catalog` }
+          : { field: "service", message: `unknown RunAPI service ${service}; GET /api/v1/models lists the catalog` },
+      ]);
+    }
     // A quote prices the fields that change the price: required fields that do not (a prompt, an image) need not be sent.
     const valid = quotedRequest(c, action, { ...(params as object), ...(typeof model === "string" ? { model } : {}) });
     const price = await priceFor(c, action, valid);
-    return c.json({
-      price_quote: {
-        service: action.service,
-        action: action.action,
-        model: valid.request.model,
-        pricing_status: "available",
-        currency: "USD",
-        reservation_amount_cents: cents(price.micros),
-        estimate_basis: `${price.basis} (${price.source})`,
-        as_of: new Date().toISOString(),
-      },
-    });
+    return quote(price.micros, `${price.basis} (${price.source})`, { service: action.service, action: action.action, model: valid.request.model });
   });
