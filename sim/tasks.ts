@@ -37,13 +37,16 @@ export const tasks = new Hono<SimApp>()
     const idempotencyKey = idempotencyKeyOf(c.req.header("idempotency-key"));
     const checked = checkRequest(action, await readJson(c));
     if (!checked.ok) throw new SimError(400, "invalid_request", issuesText(checked.issues));
-    const { body, model } = checked;
+    const { body } = checked;
+    let model = checked.model;
     const state = simState(c.env);
     for (const field of TASK_REFERENCES) {
       const ref = body[field];
-      if (typeof ref === "string" && !(UUID.test(ref) && (await state.task(ref)))) {
-        throw new SimError(422, "invalid_request", `${field}: no task ${ref} on this account`);
-      }
+      if (typeof ref !== "string") continue;
+      const source = UUID.test(ref) ? await state.task(ref) : null;
+      if (!source) throw new SimError(422, "invalid_request", `${field}: no task ${ref} on this account`);
+      // An action several models serve that names none (extend a video) renders with its source task's model.
+      if (model === null && source.model !== null && action.models.includes(source.model)) model = source.model;
     }
     const markers = parseMarkers(stringsOf(body));
     if (markers.error500) throw new SimError(500, "internal_error", "internal error", undefined, true);

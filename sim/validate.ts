@@ -58,9 +58,10 @@ export function checkRequest(action: CatalogAction, raw: unknown, opts: CheckOpt
 /** The request's model: named and served here, the field's default, or the action's only one; undefined after an issue. */
 function modelOf(action: CatalogAction, raw: unknown, issue: (f: string, m: string) => void): string | null | undefined {
   if (!action.takesModel) return action.models.length === 1 ? action.models[0]! : null;
-  const spec = fieldsFor(action, null).get("model");
   if (raw === undefined) {
-    const fallback = typeof spec?.default === "string" ? spec.default : action.models.length === 1 ? action.models[0] : undefined;
+    // The contract may give the model field a default (on its own model's roster).
+    const byDefault = [null, ...action.models].map((m) => fieldsFor(action, m).get("model")?.default).find((d) => typeof d === "string");
+    const fallback = (byDefault as string | undefined) ?? (action.models.length === 1 ? action.models[0] : undefined);
     if (fallback !== undefined || action.models.length === 0) return fallback ?? null;
     issue("model", `is required: one of ${action.models.join(", ")}`);
     return undefined;
