@@ -85,6 +85,7 @@ export interface FileDownload {
 export const MAX_RECORDED = 10_000;
 /** Attempts at delivering one callback (fetch mode), and the waits between them. */
 export const DELIVERY_ATTEMPTS = 3;
+/** Waits before the second and third delivery attempts. */
 export const RETRY_DELAY_MS = [1_000, 5_000];
 
 /** A row of the tasks table. */
