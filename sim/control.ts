@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { readJson, SimError, simState, type SimApp } from "./env";
+import { etagOf, parsePatch, type SimSchedule } from "./schedule";
 
 const AdvanceSchema = z.strictObject({
   status: z.enum(["processing", "completed", "failed"]),
@@ -8,7 +9,11 @@ const AdvanceSchema = z.strictObject({
   error: z.string().optional(),
 });
 
-/** The simulator's control API (no auth), for tests and demos: the request record, forced task moves, the callback outbox. */
+/**
+ * The simulator's control API (no auth), for tests and demos: the request record, forced task moves, the
+ * callback outbox, and RunAPI's prices (`POST /prices` `{reset?, replace?, set?, remove?, as_of?}` changes
+ * the schedule `price_schedules` serves; the answer carries its new ETag).
+ */
 export const control = new Hono<SimApp>()
   .get("/requests", async (c) => {
     const requests = await simState(c.env).requests({ contains: c.req.query("contains"), path: c.req.query("path") });
@@ -35,4 +40,13 @@ export const control = new Hono<SimApp>()
     return c.json(task);
   })
   .get("/outbox", async (c) => c.json({ callbacks: await simState(c.env).outbox(c.req.query("task_id") ?? null, false) }))
-  .post("/outbox/take", async (c) => c.json({ callbacks: await simState(c.env).outbox(c.req.query("task_id") ?? null, true) }));
+  .post("/outbox/take", async (c) => c.json({ callbacks: await simState(c.env).outbox(c.req.query("task_id") ?? null, true) }))
+  .get("/prices", async (c) => {
+    const text = await simState(c.env).schedule();
+    return c.json({ etag: await etagOf(text), ...(JSON.parse(text) as SimSchedule) });
+  })
+  .post("/prices", async (c) => {
+    const text = await simState(c.env).patchSchedule(parsePatch(await readJson(c)));
+    const doc = JSON.parse(text) as SimSchedule;
+    return c.json({ etag: await etagOf(text), as_of: doc.as_of, count: doc.price_schedules.length });
+  });

@@ -1,70 +1,73 @@
-import { Hono } from "hono";
-import { parseHailuoRequest } from "../src/domain/hailuo";
-import { readJson, SimError, simConfig, simState, type SimApp } from "./env";
-import { canonicalJson, parseMarkers, type HailuoEndpoint } from "./progress";
+import type { SimIssue } from "./validate";
 
-/** Longest Idempotency-Key RunAPI accepts. */
-export const MAX_IDEMPOTENCY_KEY = 512;
+/**
+ * Hailuo as RunAPI really serves it (SPEC §2), beyond what its published contract says: the prompt is
+ * required, durations and resolutions are fixed per model, 1080p exists only with 6-second clips, and 2.3
+ * takes no last frame. The simulator's own table: legacy aliases are not accepted (the proxy renames them).
+ */
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** What one Hailuo model accepts and what RunAPI renders when a field is left out. */
+export interface HailuoModel {
+  durations: readonly number[];
+  defaultDuration: number;
+  /** Resolutions a request may name; empty for text-to-video, which takes no resolution (the contract has no such field). */
+  resolutions: readonly string[];
+  defaultResolution: string;
+  lastFrame: boolean;
+  maxPromptChars: number;
+}
 
-const endpointOf = (raw: string): HailuoEndpoint => {
-  if (raw === "text_to_video" || raw === "image_to_video") return raw;
-  throw new SimError(404, "not_found", `Unknown Hailuo endpoint ${raw}`);
+const model = (durations: number[], defaultDuration: number, resolutions: string[], defaultResolution: string, lastFrame: boolean, maxPromptChars: number) => ({
+  durations,
+  defaultDuration,
+  resolutions,
+  defaultResolution,
+  lastFrame,
+  maxPromptChars,
+});
+
+/** RunAPI's six Hailuo models. */
+export const HAILUO_MODELS: Readonly<Record<string, HailuoModel>> = {
+  "hailuo-02-text-to-video-standard": model([6, 10], 10, [], "768p", false, 1500),
+  "hailuo-02-text-to-video-pro": model([6], 6, [], "1080p", false, 1500),
+  "hailuo-02-image-to-video-standard": model([6, 10], 10, ["512p", "768p"], "768p", true, 1500),
+  "hailuo-02-image-to-video-pro": model([6], 6, ["1080p"], "1080p", true, 1500),
+  "hailuo-2.3-image-to-video-standard": model([6, 10], 10, ["768p", "1080p"], "768p", false, 5000),
+  "hailuo-2.3-image-to-video-pro": model([6, 10], 6, ["768p", "1080p"], "1080p", false, 5000),
 };
 
-const idempotencyKeyOf = (header: string | undefined): string | null => {
-  if (header === undefined) return null;
-  if (header.length === 0 || header.length > MAX_IDEMPOTENCY_KEY) {
-    throw new SimError(400, "invalid_request", `Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY} characters`);
+/** The duration and resolution RunAPI renders for a Hailuo request (its defaults where a field is left out). */
+export function hailuoEffective(modelName: string, body: Record<string, unknown>): { duration_seconds: unknown; output_resolution: unknown } | null {
+  const rules = HAILUO_MODELS[modelName];
+  if (!rules) return null;
+  return { duration_seconds: body.duration_seconds ?? rules.defaultDuration, output_resolution: body.output_resolution ?? rules.defaultResolution };
+}
+
+/** Hailuo's constraints the contract leaves out; `partial` (a quote) skips the prompt. */
+export function hailuoIssues(modelName: string, body: Record<string, unknown>, opts: { partial?: boolean } = {}): SimIssue[] {
+  const rules = HAILUO_MODELS[modelName];
+  if (!rules) return [];
+  const issues: SimIssue[] = [];
+  const prompt = body.prompt;
+  if (prompt === undefined) {
+    if (!opts.partial) issues.push({ field: "prompt", message: "is required" });
+  } else if (typeof prompt !== "string" || prompt.trim() === "") {
+    issues.push({ field: "prompt", message: "must be a non-empty string" });
+  } else if ([...prompt].length > rules.maxPromptChars) {
+    issues.push({ field: "prompt", message: `must be at most ${rules.maxPromptChars} characters for ${modelName}` });
   }
-  return header;
-};
-
-/** RunAPI's Hailuo routes: create a task, read its status. */
-export const hailuo = new Hono<SimApp>()
-  .post("/:endpoint", async (c) => {
-    const endpoint = endpointOf(c.req.param("endpoint"));
-    const idempotencyKey = idempotencyKeyOf(c.req.header("idempotency-key"));
-    const body = await readJson(c);
-    const parsed = parseHailuoRequest(endpoint, body, { allowHttp: true, allowPrivate: true });
-    if (!parsed.ok) {
-      const message = parsed.issues.map((i) => (i.field ? `${i.field}: ${i.message}` : i.message)).join("; ");
-      throw new SimError(400, "invalid_request", message || "Invalid request");
-    }
-    const { model, prompt, callback_url: callbackUrl } = parsed.request;
-    const markers = parseMarkers(prompt);
-    if (markers.error500) throw new SimError(500, "internal_error", "internal error", undefined, true);
-    if (markers.unprocessable) throw new SimError(422, "invalid_request", "first_frame_image_url could not be fetched");
-    if (markers.rateLimited) throw new SimError(429, "rate_limited", "Too many requests", { "Retry-After": "7" });
-    const result = await simState(c.env).create({
-      endpoint,
-      model,
-      prompt,
-      callbackUrl: callbackUrl ?? null,
-      idempotencyKey,
-      fingerprint: `${endpoint}\n${canonicalJson(body)}`,
-      baseUrl: new URL(c.req.url).origin,
-    });
-    if (result.kind === "conflict") {
-      throw new SimError(409, "idempotency_conflict", "Idempotency-Key was already used with a different request body");
-    }
-    // [sim:slow]: the task is made at once, but the answer is late (a caller with a short timeout loses it).
-    // A re-send with the same Idempotency-Key is answered at once with the task already made.
-    if (markers.slow && result.kind === "created") await scheduler.wait(simConfig(c.env).slowMs);
-    return c.json(result.task, 200, result.kind === "replayed" ? { "Idempotent-Replayed": "true" } : {});
-  })
-  .get("/:endpoint/:id", async (c) => {
-    const endpoint = endpointOf(c.req.param("endpoint"));
-    const id = c.req.param("id");
-    const task = UUID.test(id) ? await simState(c.env).task(id) : null;
-    if (!task || task.endpoint !== endpoint) throw new SimError(404, "not_found", `Task ${id} not found`);
-    const markers = parseMarkers(task.prompt);
-    if (markers.statusGone) throw new SimError(404, "not_found", `Task ${id} not found`);
-    if (markers.statusGarbage) return c.json({ id, status: "queued" });
-    if (markers.statusUnavailable && (task.status === "pending" || task.status === "processing")) {
-      throw new SimError(503, "unavailable", "Service temporarily unavailable", undefined, true);
-    }
-    const { endpoint: _endpoint, callback_url: _callback, prompt: _prompt, ...view } = task;
-    return c.json(view);
-  });
+  const duration = body.duration_seconds ?? rules.defaultDuration;
+  if (!rules.durations.includes(duration as number)) {
+    issues.push({ field: "duration_seconds", message: `must be ${rules.durations.join(" or ")} for ${modelName}` });
+  }
+  const resolution = body.output_resolution ?? rules.defaultResolution;
+  if (body.output_resolution !== undefined && rules.resolutions.length > 0 && !rules.resolutions.includes(resolution as string)) {
+    issues.push({ field: "output_resolution", message: `must be ${rules.resolutions.join(" or ")} for ${modelName}` });
+  } else if (resolution === "1080p" && duration !== 6) {
+    issues.push({ field: "output_resolution", message: `1080p is rendered only with 6-second clips (duration_seconds is ${String(duration)})` });
+  }
+  if (!rules.lastFrame && body.last_frame_image_url !== undefined) {
+    issues.push({ field: "last_frame_image_url", message: `is not supported by ${modelName}` });
+  }
+  return issues;
+}

@@ -1,12 +1,15 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { readJson, SimError, simConfig, type SimApp } from "./env";
-import { SIM_PRICES } from "./quotes";
+import { actionsOf } from "../src/catalog/catalog";
 
 /** Chat models the simulator answers for. */
 export const CHAT_MODELS = ["gpt-4o-mini", "gpt-4o"] as const;
 
 const CREATED = 1_735_689_600; // 2025-01-01, fixed so answers are deterministic
+
+/** The media models `/v1/models` lists beside the chat models: Hailuo's, as before the whole catalog. */
+const LISTED_MEDIA_MODELS = actionsOf("hailuo").flatMap((a) => a.models);
 
 const Part = z.object({ type: z.string(), text: z.string().optional() }).loose();
 const Message = z.object({ role: z.string(), content: z.union([z.string(), z.array(Part), z.null()]).optional() }).loose();
@@ -72,7 +75,7 @@ export const openai = new Hono<SimApp>()
   .get("/models", (c) =>
     c.json({
       object: "list",
-      data: [...Object.keys(SIM_PRICES), ...CHAT_MODELS].map((id) => ({ id, object: "model", created: CREATED, owned_by: "runapi" })),
+      data: [...LISTED_MEDIA_MODELS, ...CHAT_MODELS].map((id) => ({ id, object: "model", created: CREATED, owned_by: "runapi" })),
     }),
   )
   .post("/chat/completions", async (c) => {

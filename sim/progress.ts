@@ -1,10 +1,18 @@
-/** Pure task logic of the simulator: prompt markers, status over time, the task JSON RunAPI shows. */
+import type { Modality } from "../src/catalog/catalog";
+import { outputsOf } from "./outputs";
 
-/** A RunAPI Hailuo task status. */
+/** Pure task logic of the simulator: request markers, status over time, the task JSON RunAPI shows. */
+
+type Scalar = string | number | boolean | null;
+type Flat = Scalar | Scalar[] | { [key: string]: Scalar | Scalar[] };
+/**
+ * An output field's value, JSON at most three levels deep: what crosses the simulator object's RPC boundary
+ * must be typed (`unknown` cannot be, nor a recursive JSON type).
+ */
+export type OutputValue = Flat | Flat[] | { [key: string]: Flat | Flat[] };
+
+/** A RunAPI task status. */
 export type SimStatus = "pending" | "processing" | "completed" | "failed";
-
-/** The two Hailuo create endpoints. */
-export type HailuoEndpoint = "text_to_video" | "image_to_video";
 
 /** When a task moves on by itself, in milliseconds after creation. */
 export interface Timings {
@@ -12,7 +20,7 @@ export interface Timings {
   completeAfterMs: number;
 }
 
-/** Faults asked for in a prompt (`[sim:…]`). */
+/** Faults asked for in a request's text (`[sim:…]` in any string field). */
 export interface Markers {
   error500: boolean;
   /** Create answers 422, as RunAPI does for a request its own validation refuses. */
@@ -28,14 +36,28 @@ export interface Markers {
   /** Status GETs answer 200 with a body that is not a task. */
   statusGarbage: boolean;
   costCents: number | undefined;
+  /** `[sim:cost=none]`: the finished task reports no `cost_cents` at all. */
+  noCost: boolean;
 }
 
 /** A task as the simulator stores it. */
 export interface TaskRecord {
   id: string;
-  endpoint: HailuoEndpoint;
-  model: string;
+  /** RunAPI's service slug (`veo-3-1`). */
+  service: string;
+  /** The action it was created on (`text_to_video`). */
+  endpoint: string;
+  modality: Modality;
+  /** null for an action that takes no model. */
+  model: string | null;
+  /** The request's prompt (or its main text), for the control API. */
   prompt: string;
+  /** Every string of the request, where `[sim:…]` markers are read. */
+  text: string;
+  /** The request body as received. */
+  body: Record<string, unknown>;
+  /** What the simulator's schedule priced it at when it was made; null when it had no price. */
+  priceCents: number | null;
   callbackUrl: string | null;
   createdAt: number;
   forcedStatus: SimStatus | null;
@@ -46,35 +68,40 @@ export interface TaskRecord {
   baseUrl?: string | null;
 }
 
-/** The task JSON of a status GET and of a callback. */
+/** The task JSON of a status GET and of a callback: its outputs per modality when completed. */
 export interface TaskView {
   id: string;
   task_id: string;
   status: SimStatus;
-  model: string;
+  model: string | null;
   videos?: { url: string }[];
+  images?: { url: string }[];
+  audios?: { id: string; audio_url: string; duration: number }[];
   error?: { code: string; message: string };
   cost_cents?: number;
   created_at: string;
   updated_at: string;
+  /** Utility outputs (`lyrics`, `seed`, `midi`…). */
+  [output: string]: OutputValue | undefined;
 }
 
 const COST = /\[sim:cost=(\d+(?:\.\d+)?)\]/;
 
-/** Finds the `[sim:…]` fault markers in a prompt. */
-export function parseMarkers(prompt: string): Markers {
-  const cost = COST.exec(prompt);
+/** Finds the `[sim:…]` fault markers in a request's text. */
+export function parseMarkers(text: string): Markers {
+  const cost = COST.exec(text);
   return {
-    error500: prompt.includes("[sim:500]"),
-    unprocessable: prompt.includes("[sim:422]"),
-    rateLimited: prompt.includes("[sim:429]"),
-    slow: prompt.includes("[sim:slow]"),
-    fail: prompt.includes("[sim:fail]"),
-    noCallback: prompt.includes("[sim:no-callback]"),
-    statusUnavailable: prompt.includes("[sim:status-503]"),
-    statusGone: prompt.includes("[sim:status-404]"),
-    statusGarbage: prompt.includes("[sim:status-garbage]"),
+    error500: text.includes("[sim:500]"),
+    unprocessable: text.includes("[sim:422]"),
+    rateLimited: text.includes("[sim:429]"),
+    slow: text.includes("[sim:slow]"),
+    fail: text.includes("[sim:fail]"),
+    noCallback: text.includes("[sim:no-callback]"),
+    statusUnavailable: text.includes("[sim:status-503]"),
+    statusGone: text.includes("[sim:status-404]"),
+    statusGarbage: text.includes("[sim:status-garbage]"),
     costCents: cost?.[1] !== undefined ? Number(cost[1]) : undefined,
+    noCost: text.includes("[sim:cost=none]"),
   };
 }
 
@@ -96,7 +123,7 @@ export function movesForward(from: SimStatus, to: SimStatus): boolean {
  * state is further along. States never go backwards.
  */
 export function progress(
-  task: Pick<TaskRecord, "createdAt" | "prompt" | "forcedStatus" | "forcedAt">,
+  task: Pick<TaskRecord, "createdAt" | "text" | "forcedStatus" | "forcedAt">,
   now: number,
   timings: Timings,
 ): { status: SimStatus; since: number } {
@@ -106,7 +133,7 @@ export function progress(
       ? { status: "pending", since: task.createdAt }
       : elapsed < timings.completeAfterMs
         ? { status: "processing", since: task.createdAt + timings.processingAfterMs }
-        : { status: parseMarkers(task.prompt).fail ? "failed" : "completed", since: task.createdAt + timings.completeAfterMs };
+        : { status: parseMarkers(task.text).fail ? "failed" : "completed", since: task.createdAt + timings.completeAfterMs };
   if (task.forcedStatus === null || task.forcedAt === null) return natural;
   const forced = { status: task.forcedStatus, since: task.forcedAt };
   if (isTerminal(forced.status)) return forced;
@@ -125,9 +152,10 @@ export function taskView(task: TaskRecord, now: number, timings: Timings): TaskV
     updated_at: new Date(since).toISOString(),
   };
   if (status === "completed") {
-    view.videos = [{ url: `${task.baseUrl ?? "https://cdn.runapi.test"}/videos/${task.id}.mp4` }];
-    const cost = task.forcedCostCents ?? parseMarkers(task.prompt).costCents;
-    if (cost !== undefined) view.cost_cents = cost;
+    Object.assign(view, outputsOf({ id: task.id, action: task.endpoint, modality: task.modality, baseUrl: task.baseUrl ?? null, body: task.body }));
+    const markers = parseMarkers(task.text);
+    const cost = task.forcedCostCents ?? markers.costCents ?? (markers.noCost ? null : task.priceCents);
+    if (cost !== null && cost !== undefined) view.cost_cents = cost;
   }
   if (status === "failed") {
     view.error = { code: "generation_failed", message: task.forcedError ?? "The simulated generation failed" };
@@ -138,6 +166,24 @@ export function taskView(task: TaskRecord, now: number, timings: Timings): TaskV
 /** When a task that nobody forces becomes terminal by itself. */
 export function naturalTerminalAt(task: Pick<TaskRecord, "createdAt">, timings: Timings): number {
   return task.createdAt + timings.completeAfterMs;
+}
+
+/** Every string in a request body, one a line: where markers are read, whatever the action calls its text. */
+export function stringsOf(value: unknown): string {
+  const out: string[] = [];
+  const walk = (v: unknown): void => {
+    if (typeof v === "string") out.push(v);
+    else if (Array.isArray(v)) for (const x of v) walk(x);
+    else if (v !== null && typeof v === "object") for (const x of Object.values(v)) walk(x);
+  };
+  walk(value);
+  return out.join("\n");
+}
+
+/** The text a task is shown with: its prompt, or the first text-like field. */
+export function promptOf(body: Record<string, unknown>): string {
+  for (const key of ["prompt", "text", "lyrics", "style", "title"]) if (typeof body[key] === "string") return body[key] as string;
+  return "";
 }
 
 /** Key-order-independent JSON, so an idempotent retry with reordered fields still matches. */

@@ -1,111 +1,36 @@
 import { DurableObject } from "cloudflare:workers";
+import { findAction } from "../src/catalog/catalog";
+import { CallbackQueue } from "./callbacks";
 import { simConfig, type SimConfig, type SimEnv } from "./env";
-import { isTerminal, movesForward, parseMarkers, progress, taskView, type HailuoEndpoint, type SimStatus, type TaskRecord, type TaskView } from "./progress";
-
-/** One request the simulator received on /api or /v1, as it arrived. */
-export interface RecordedRequest {
-  method: string;
-  path: string;
-  headers: Record<string, string>;
-  body: string;
-  at: string;
-}
-
-/** A terminal task's callback: queued (outbox mode) or being delivered (fetch mode). */
-export interface SimCallback {
-  task_id: string;
-  url: string;
-  body: TaskView;
-  at: string;
-  state: "outbox" | "pending" | "delivered" | "failed";
-  attempts: number;
-}
-
-/** What a create asks the state to do. */
-export interface CreateInput {
-  endpoint: HailuoEndpoint;
-  model: string;
-  prompt: string;
-  callbackUrl: string | null;
-  idempotencyKey: string | null;
-  fingerprint: string;
-  /** The origin the create came in on: the task's video URL is served from there. */
-  baseUrl: string | null;
-}
-
-/** The create response body RunAPI answers with. */
-export interface CreatedTask {
-  id: string;
-  task_id: string;
-  status: "pending";
-  model: string;
-}
-
-/** One Idempotency-Key the simulator saw and the task it made for it. */
-export interface IdempotencyRecord {
-  key: string;
-  task_id: string;
-  status: SimStatus;
-  prompt: string;
-  cost_cents?: number;
-}
-
-/** A forced move of the control API. */
-export interface AdvanceInput {
-  status: Exclude<SimStatus, "pending">;
-  cost_cents?: number;
-  error?: string;
-}
-
-/** A task for the control API: the status view plus what the simulator was told. */
-export type TaskDetail = TaskView & { endpoint: HailuoEndpoint; callback_url: string | null; prompt: string };
-
-const MAX_RECORDED = 10_000;
-const DELIVERY_ATTEMPTS = 3;
-const RETRY_DELAY_MS = [1_000, 5_000];
-
-type TaskRow = {
-  id: string;
-  base_url: string | null;
-  endpoint: string;
-  model: string;
-  prompt: string;
-  callback_url: string | null;
-  created_at: number;
-  forced_status: string | null;
-  forced_at: number | null;
-  forced_cost_cents: number | null;
-  forced_error: string | null;
-};
-type CallbackRow = { seq: number; task_id: string; url: string; body: string; at: string; state: string; attempts: number };
-
-const toRecord = (r: TaskRow): TaskRecord => ({
-  id: r.id,
-  endpoint: r.endpoint as HailuoEndpoint,
-  model: r.model,
-  prompt: r.prompt,
-  callbackUrl: r.callback_url,
-  createdAt: r.created_at,
-  forcedStatus: r.forced_status as SimStatus | null,
-  forcedAt: r.forced_at,
-  forcedCostCents: r.forced_cost_cents,
-  forcedError: r.forced_error,
-  baseUrl: r.base_url,
-});
-
-const toCallback = (r: CallbackRow): SimCallback => ({
-  task_id: r.task_id,
-  url: r.url,
-  body: JSON.parse(r.body) as TaskView,
-  at: r.at,
-  state: r.state as SimCallback["state"],
-  attempts: r.attempts,
-});
+import { FileStore, type FileRecord, type Refusal, type UploadRecord } from "./file-store";
+import { fileCount } from "./outputs";
+import { PriceStore } from "./price-store";
+import type { Price } from "./pricing";
+import { movesForward, parseMarkers, progress, promptOf, stringsOf, taskView } from "./progress";
+import type { SchedulePatch } from "./schedule";
+import {
+  ADDED_COLUMNS,
+  MAX_RECORDED,
+  toRecord,
+  type AdvanceInput,
+  type CreateAnswer,
+  type CreatedTask,
+  type CreateInput,
+  type FileDownload,
+  type IdempotencyRecord,
+  type RecordedRequest,
+  type SimCallback,
+  type TaskDetail,
+  type TaskRow,
+} from "./task-rows";
 
 /** The simulator's whole state (one instance): tasks, idempotency keys, the request record, callbacks. */
 export class SimState extends DurableObject<SimEnv> {
   private readonly sql: SqlStorage;
   private readonly config: SimConfig;
+  private readonly prices: PriceStore;
+  private readonly files: FileStore;
+  private readonly callbacks: CallbackQueue;
 
   constructor(ctx: DurableObjectState, env: SimEnv) {
     super(ctx, env);
@@ -124,9 +49,17 @@ export class SimState extends DurableObject<SimEnv> {
         CREATE INDEX IF NOT EXISTS callbacks_task ON callbacks (task_id);
         CREATE TABLE IF NOT EXISTS videos (id TEXT PRIMARY KEY, downloads INTEGER NOT NULL DEFAULT 0, vanished INTEGER NOT NULL DEFAULT 0);
       `);
-      const columns = this.sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('tasks')").toArray();
-      if (!columns.some((c) => c.name === "base_url")) this.sql.exec("ALTER TABLE tasks ADD COLUMN base_url TEXT");
+      const columns = new Set(
+        this.sql
+          .exec<{ name: string }>("SELECT name FROM pragma_table_info('tasks')")
+          .toArray()
+          .map((c) => c.name),
+      );
+      for (const column of ADDED_COLUMNS) if (!columns.has(column.split(" ")[0]!)) this.sql.exec(`ALTER TABLE tasks ADD COLUMN ${column}`);
     });
+    this.prices = new PriceStore(this.sql);
+    this.files = new FileStore(this.sql);
+    this.callbacks = new CallbackQueue(this.sql, this.config, (at) => void ctx.storage.setAlarm(at));
   }
 
   /** Appends a received request to the record (the oldest are dropped past 10 000). */
@@ -155,29 +88,41 @@ export class SimState extends DurableObject<SimEnv> {
     return rows.map((r) => ({ ...r, headers: JSON.parse(r.headers) as Record<string, string> }));
   }
 
-  /** Creates a task, or replays / refuses by its Idempotency-Key. Check and write in one synchronous stretch. */
-  create(input: CreateInput): { kind: "created" | "replayed"; task: CreatedTask } | { kind: "conflict" } {
+  /**
+   * Creates a task (priced by the simulator's schedule now), or replays / refuses by its Idempotency-Key.
+   * Check and write in one synchronous stretch. A synchronous action's task is made completed.
+   */
+  create(input: CreateInput): { kind: "created" | "replayed"; task: CreateAnswer } | { kind: "conflict" } {
     if (input.idempotencyKey !== null) {
       const seen = this.sql
         .exec<{ fingerprint: string; response: string }>("SELECT fingerprint, response FROM idempotency WHERE key = ?", input.idempotencyKey)
         .toArray()[0];
-      if (seen) return seen.fingerprint === input.fingerprint ? { kind: "replayed", task: JSON.parse(seen.response) as CreatedTask } : { kind: "conflict" };
+      if (seen) return seen.fingerprint === input.fingerprint ? { kind: "replayed", task: JSON.parse(seen.response) as CreateAnswer } : { kind: "conflict" };
     }
     const id = crypto.randomUUID();
     const now = Date.now();
-    const wantsCallback = input.callbackUrl !== null && !parseMarkers(input.prompt).noCallback;
+    const text = stringsOf(input.body);
+    const wantsCallback = !input.sync && input.callbackUrl !== null && !parseMarkers(text).noCallback;
+    const price = this.price(input.service, input.endpoint, input.model, input.body);
     this.sql.exec(
-      "INSERT INTO tasks (id, endpoint, model, prompt, callback_url, created_at, wants_callback, base_url) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      `INSERT INTO tasks (id, service, endpoint, modality, model, prompt, body, price_cents, callback_url, created_at, wants_callback, base_url,
+         forced_status, forced_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       id,
+      input.service,
       input.endpoint,
+      input.modality,
       input.model,
-      input.prompt,
+      promptOf(input.body),
+      JSON.stringify(input.body),
+      price.ok ? price.costCents : null,
       input.callbackUrl,
       now,
       wantsCallback ? 1 : 0,
       input.baseUrl,
+      input.sync ? "completed" : null,
+      input.sync ? now : null,
     );
-    const task: CreatedTask = { id, task_id: id, status: "pending", model: input.model };
+    const task: CreateAnswer = input.sync ? taskView(toRecord(this.row(id)!), now, this.config) : { id, task_id: id, status: "pending", model: input.model };
     if (input.idempotencyKey !== null) {
       this.sql.exec(
         "INSERT INTO idempotency (key, fingerprint, response, at) VALUES (?, ?, ?, ?)",
@@ -187,8 +132,24 @@ export class SimState extends DurableObject<SimEnv> {
         now,
       );
     }
-    if (wantsCallback) this.schedule();
+    if (wantsCallback) this.callbacks.schedule();
     return { kind: "created", task };
+  }
+
+  /** A request's price by the simulator's schedule now (what `price_quotes` answers), with the schedule's date. */
+  price(service: string, action: string, model: string | null, params: Record<string, unknown>): Price & { as_of: string } {
+    const catalogAction = service === "chat" ? null : (findAction(service, action) ?? null);
+    return { ...this.prices.price(catalogAction, service, action, model, params), as_of: this.prices.doc().as_of };
+  }
+
+  /** The price schedule now, as JSON text (its entries' free-form `billing_config` cannot be typed across RPC). */
+  schedule(): string {
+    return JSON.stringify(this.prices.doc());
+  }
+
+  /** Changes the price schedule (control API); answers it as JSON text. */
+  patchSchedule(patch: SchedulePatch): string {
+    return JSON.stringify(this.prices.patch(patch, new Date()));
   }
 
   /** The task a create with this Idempotency-Key made, or null. */
@@ -218,11 +179,18 @@ export class SimState extends DurableObject<SimEnv> {
   /** A task as the control API shows it, or null when unknown. */
   task(id: string): TaskDetail | null {
     const now = Date.now();
-    this.emitDue(now);
+    this.callbacks.emitDue(now);
     const row = this.row(id);
     if (!row) return null;
     const record = toRecord(row);
-    return { ...taskView(record, now, this.config), endpoint: record.endpoint, callback_url: record.callbackUrl, prompt: record.prompt };
+    return {
+      ...taskView(record, now, this.config),
+      service: record.service,
+      endpoint: record.endpoint,
+      callback_url: record.callbackUrl,
+      prompt: record.prompt,
+      text: record.text,
+    };
   }
 
   /** Forces a task forward (a backward move is ignored) and emits its callback when it became terminal. */
@@ -246,30 +214,16 @@ export class SimState extends DurableObject<SimEnv> {
 
   /** Callbacks emitted so far (optionally for one task), oldest first; `take` removes them. */
   outbox(taskId: string | null, take: boolean): SimCallback[] {
-    this.emitDue(Date.now());
-    const where = "WHERE (?1 IS NULL OR task_id = ?1)";
-    const rows = this.sql.exec<CallbackRow>(`SELECT * FROM callbacks ${where} ORDER BY seq`, taskId).toArray();
-    if (take) this.sql.exec(`DELETE FROM callbacks ${where} AND seq <= ?2`, taskId, rows.at(-1)?.seq ?? 0);
-    return rows.map(toCallback);
+    return this.callbacks.outbox(taskId, take, Date.now());
   }
 
   /** Emits callbacks that came due by time, then delivers pending ones (fetch mode), retrying a failed POST. */
   override async alarm(): Promise<void> {
-    this.emitDue(Date.now());
-    const due = this.sql.exec<CallbackRow>("SELECT * FROM callbacks WHERE state = 'pending' AND next_at <= ? ORDER BY seq", Date.now()).toArray();
-    for (const cb of due) {
-      const res = await fetch(cb.url, { method: "POST", headers: { "content-type": "application/json" }, body: cb.body }).catch(() => null);
-      if (res) await res.body?.cancel();
-      const attempts = cb.attempts + 1;
-      const state = res?.ok ? "delivered" : attempts >= DELIVERY_ATTEMPTS ? "failed" : "pending";
-      const nextAt = Date.now() + (RETRY_DELAY_MS[attempts - 1] ?? 0);
-      this.sql.exec("UPDATE callbacks SET state = ?, attempts = ?, next_at = ? WHERE seq = ?", state, attempts, nextAt, cb.seq);
-    }
-    this.schedule();
+    await this.callbacks.deliverDue();
   }
 
-  /** Counts a download of a task's video; null for an unknown task. */
-  videoDownload(id: string): { prompt: string; status: SimStatus; downloads: number; vanished: boolean } | null {
+  /** Counts a download of one of a task's files; null for an unknown task. */
+  fileDownload(id: string): FileDownload | null {
     const row = this.row(id);
     if (!row) return null;
     const v = this.sql
@@ -278,66 +232,76 @@ export class SimState extends DurableObject<SimEnv> {
         id,
       )
       .one();
-    return { prompt: row.prompt, status: progress(toRecord(row), Date.now(), this.config).status, downloads: v.downloads, vanished: v.vanished === 1 };
+    const record = toRecord(row);
+    return {
+      text: record.text,
+      status: progress(record, Date.now(), this.config).status,
+      modality: record.modality,
+      files: fileCount({ id, action: record.endpoint, modality: record.modality, baseUrl: null, body: record.body }),
+      downloads: v.downloads,
+      vanished: v.vanished === 1,
+    };
   }
 
-  /** Makes a task's video disappear (later downloads are 404s); false for an unknown task. */
+  /** Makes a task's files disappear (later downloads are 404s); false for an unknown task. */
   vanishVideo(id: string): boolean {
     if (!this.row(id)) return false;
     this.sql.exec("INSERT INTO videos (id, vanished) VALUES (?, 1) ON CONFLICT (id) DO UPDATE SET vanished = 1", id);
     return true;
   }
 
-  /** How often a task's video was downloaded, and whether it vanished. */
+  /** How often a task's files were downloaded, and whether they vanished. */
   videoStats(id: string): { downloads: number; vanished: boolean } {
     const v = this.sql.exec<{ downloads: number; vanished: number }>("SELECT downloads, vanished FROM videos WHERE id = ?", id).toArray()[0];
     return { downloads: v?.downloads ?? 0, vanished: v?.vanished === 1 };
   }
 
+  /** Stores a whole uploaded file. */
+  putFile(fileName: string, mimeType: string, bytes: Uint8Array): FileRecord {
+    return this.files.put(fileName, mimeType, bytes, Date.now());
+  }
+
+  /** Reserves a direct upload. */
+  prepareFile(fileName: string, mimeType: string, size: number, checksum: string | null): FileRecord {
+    return this.files.prepare(fileName, mimeType, size, checksum, Date.now());
+  }
+
+  /** Takes the bytes of a direct upload. */
+  receiveFile(id: string, bytes: Uint8Array): Promise<FileRecord | Refusal> {
+    return this.files.receive(id, bytes);
+  }
+
+  /** Confirms a direct upload. */
+  confirmFile(id: string): FileRecord | Refusal {
+    return this.files.confirm(id);
+  }
+
+  /** An uploaded file and its bytes, or null. */
+  readFile(id: string): { file: FileRecord; bytes: Uint8Array } | null {
+    return this.files.read(id, Date.now());
+  }
+
+  /** Opens a multipart upload. */
+  createUpload(filename: string, mimeType: string, bytes: number, purpose: string): UploadRecord {
+    return this.files.createUpload(filename, mimeType, bytes, purpose, Date.now());
+  }
+
+  /** Adds a part to a multipart upload. */
+  addUploadPart(uploadId: string, bytes: Uint8Array): { id: string; upload_id: string; created_at: number } | Refusal {
+    return this.files.addPart(uploadId, bytes, Date.now());
+  }
+
+  /** Completes a multipart upload into a file. */
+  completeUpload(uploadId: string, partIds: string[]): { upload: UploadRecord; file: FileRecord } | Refusal {
+    return this.files.complete(uploadId, partIds, Date.now());
+  }
+
+  /** Cancels a multipart upload. */
+  cancelUpload(uploadId: string): UploadRecord | Refusal {
+    return this.files.cancel(uploadId, Date.now());
+  }
+
   private row(id: string): TaskRow | undefined {
     return this.sql.exec<TaskRow>("SELECT * FROM tasks WHERE id = ?", id).toArray()[0];
-  }
-
-  /** Marks every task that reached a terminal state (and wants a callback) as emitted, and queues its callback. */
-  private emitDue(now: number): void {
-    const horizon = now - this.config.completeAfterMs;
-    const rows = this.sql
-      .exec<TaskRow>(
-        `SELECT * FROM tasks WHERE callback_emitted = 0 AND wants_callback = 1
-       AND (forced_status IN ('completed', 'failed') OR created_at <= ?)`,
-        horizon,
-      )
-      .toArray();
-    const mode = this.config.callbackMode;
-    for (const row of rows) {
-      const record = toRecord(row);
-      const view = taskView(record, now, this.config);
-      if (!isTerminal(view.status) || record.callbackUrl === null) continue;
-      this.sql.exec("UPDATE tasks SET callback_emitted = 1 WHERE id = ?", record.id);
-      this.sql.exec(
-        "INSERT INTO callbacks (task_id, url, body, at, state, next_at) VALUES (?, ?, ?, ?, ?, ?)",
-        record.id,
-        record.callbackUrl,
-        JSON.stringify(view),
-        new Date(now).toISOString(),
-        mode === "outbox" ? "outbox" : "pending",
-        now,
-      );
-    }
-    if (rows.length > 0 && mode === "fetch") this.schedule();
-  }
-
-  /** Sets the alarm to the next natural completion or delivery retry, whichever is first. */
-  private schedule(): void {
-    const next = this.sql
-      .exec<{ at: number | null }>(
-        `SELECT MIN(at) AS at FROM (
-         SELECT MIN(next_at) AS at FROM callbacks WHERE state = 'pending'
-         UNION ALL SELECT MIN(created_at) + ? AS at FROM tasks
-           WHERE callback_emitted = 0 AND wants_callback = 1 AND (forced_status IS NULL OR forced_status = 'processing'))`,
-        this.config.completeAfterMs,
-      )
-      .one().at;
-    if (next !== null) void this.ctx.storage.setAlarm(Math.max(next, Date.now()));
   }
 }

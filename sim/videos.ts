@@ -1,8 +1,10 @@
 import { Hono } from "hono";
-import { SimError, simState, type SimApp } from "./env";
+import { SimError, simState, type SimApp, type SimEnv } from "./env";
+import { tinyMp3, tinyPng } from "./media-fixtures";
+import { fileKindOf } from "./outputs";
 import { tinyMp4 } from "./video-fixture";
 
-/** Video faults asked for in a prompt (`[sim:video-…]`). */
+/** File faults asked for in a request (`[sim:video-…]`; they apply to every file of the task). */
 export interface VideoMarkers {
   /** The video is never there (404). */
   gone: boolean;
@@ -17,7 +19,7 @@ export interface VideoMarkers {
 const MAX_MEBIBYTES = 2048;
 const BLOCK = 64 * 1024;
 
-/** Finds the `[sim:video-…]` markers in a prompt. */
+/** Finds the `[sim:video-…]` markers in a request's text. */
 export function parseVideoMarkers(prompt: string): VideoMarkers {
   const flaky = /\[sim:video-flaky=(\d{1,3})\]/.exec(prompt);
   const mb = /\[sim:video-mb=(\d{1,4})\]/.exec(prompt);
@@ -57,19 +59,20 @@ function syntheticStream(bytes: number): ReadableStream<Uint8Array> {
 }
 
 /**
- * RunAPI's output files: `GET /videos/{taskId}.mp4` serves a completed task's video (no auth, like a CDN link),
- * a small real MP4 unless the prompt asks for a large synthetic one. Every download is counted.
+ * Serves file `index` of a task: the small real file of its modality (MP4, PNG, MP3), or for a video the large
+ * synthetic one its request asks for. No auth, like a CDN link; every download is counted; `[sim:video-…]`
+ * faults apply to every file of the task.
  */
-export const videoFiles = new Hono<SimApp>().get("/:file", async (c) => {
-  const id = /^([0-9a-f-]{36})\.mp4$/i.exec(c.req.param("file"))?.[1];
-  const seen = id ? await simState(c.env).videoDownload(id) : null;
-  if (seen?.status !== "completed" || !seen) throw new SimError(404, "not_found", "No such video");
-  const markers = parseVideoMarkers(seen.prompt);
-  if (markers.gone || seen.vanished) throw new SimError(404, "not_found", "This video has expired");
-  if (seen.downloads <= markers.flaky) throw new SimError(503, "unavailable", "Video storage temporarily unavailable");
-  const headers: Record<string, string> = { "Content-Type": "video/mp4" };
-  if (markers.mebibytes === null) {
-    const bytes = tinyMp4();
+async function serveTaskFile(env: SimEnv, id: string, index: number, ext: string): Promise<Response> {
+  const seen = await simState(env).fileDownload(id);
+  const kind = seen ? fileKindOf(seen.modality) : null;
+  if (seen?.status !== "completed" || !kind || kind.ext !== ext || index >= seen.files) throw new SimError(404, "not_found", "No such file");
+  const markers = parseVideoMarkers(seen.text);
+  if (markers.gone || seen.vanished) throw new SimError(404, "not_found", "This file has expired");
+  if (seen.downloads <= markers.flaky) throw new SimError(503, "unavailable", "File storage temporarily unavailable");
+  const headers: Record<string, string> = { "Content-Type": kind.mime };
+  if (markers.mebibytes === null || seen.modality !== "video") {
+    const bytes = seen.modality === "video" ? tinyMp4() : seen.modality === "image" ? tinyPng() : tinyMp3();
     if (!markers.chunked) headers["Content-Length"] = String(bytes.length);
     return new Response(markers.chunked ? new Blob([bytes]).stream() : bytes, { headers });
   }
@@ -78,9 +81,26 @@ export const videoFiles = new Hono<SimApp>().get("/:file", async (c) => {
   // Said explicitly: a service binding (tests) passes the header on, and the proxy decides by it, as over HTTP.
   headers["Content-Length"] = String(size);
   return new Response(syntheticStream(size).pipeThrough(new FixedLengthStream(size)), { headers });
+}
+
+const TASK_ID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
+
+/** RunAPI's output links: `GET /videos/{taskId}.mp4`, a video task's first file (its older address). */
+export const videoFiles = new Hono<SimApp>().get("/:file", async (c) => {
+  const id = new RegExp(`^(${TASK_ID})\\.mp4$`, "i").exec(c.req.param("file"))?.[1];
+  if (!id) throw new SimError(404, "not_found", "No such video");
+  return serveTaskFile(c.env, id.toLowerCase(), 0, "mp4");
 });
 
-/** Control API for videos: make one vanish (as RunAPI's links do after a week), count its downloads. */
+/** RunAPI's output links: `GET /files/{taskId}/{i}.{ext}`, every file of a completed task, with its own Content-Type. */
+export const taskFiles = new Hono<SimApp>().get("/:id/:file", async (c) => {
+  const id = c.req.param("id");
+  const file = /^(\d{1,2})\.([a-z0-9]{2,4})$/.exec(c.req.param("file"));
+  if (!new RegExp(`^${TASK_ID}$`, "i").test(id) || !file) throw new SimError(404, "not_found", "No such file");
+  return serveTaskFile(c.env, id.toLowerCase(), Number(file[1]), file[2]!);
+});
+
+/** Control API for a task's files: make them vanish (as RunAPI's links do after a week), count their downloads. */
 export const videoControl = new Hono<SimApp>()
   .post("/:id/vanish", async (c) => {
     if (!(await simState(c.env).vanishVideo(c.req.param("id")))) throw new SimError(404, "not_found", `Task ${c.req.param("id")} not found`);

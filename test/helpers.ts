@@ -241,3 +241,19 @@ export function streamReader(res: Response) {
     },
   };
 }
+
+/** Calls one of the simulator's RunAPI routes with the upstream key, as the proxy does (a JSON body when given). */
+export function simApi(path: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Response> {
+  return sim(path, {
+    method: init.method ?? (init.body === undefined ? "GET" : "POST"),
+    headers: { Authorization: `Bearer ${UPSTREAM_KEY}`, ...(init.body === undefined ? {} : { "Content-Type": "application/json" }), ...init.headers },
+    body: init.body === undefined ? undefined : typeof init.body === "string" ? init.body : JSON.stringify(init.body),
+  });
+}
+
+/** Forces one of the simulator's tasks (its own id) to a state; returns the task as the control API shows it. */
+export async function advanceSimTask(id: string, body: { status: "processing" | "completed" | "failed"; cost_cents?: number; error?: string }) {
+  const res = await sim(`/__sim/tasks/${id}/advance`, { method: "POST", body: JSON.stringify(body) });
+  if (!res.ok) throw new Error(`advance failed: ${res.status} ${await res.text()}`);
+  return (await res.json()) as Record<string, any>;
+}

@@ -78,7 +78,7 @@ describe("hailuo create and status", () => {
     expect(res.status).toBe(404);
   });
 
-  it("rejects an invalid body with the shared validator's 400", async () => {
+  it("rejects an invalid body with its own validator's 400, naming each bad field", async () => {
     const res = await call("POST", "/api/v1/hailuo/text_to_video", { model: "hailuo-02-text-to-video-standard", colour: "red" });
     expect(res.status).toBe(400);
     const body = await res.json<Json>();
@@ -87,9 +87,12 @@ describe("hailuo create and status", () => {
     expect(body.error.message).toContain("colour");
   });
 
-  it("normalises legacy model aliases like the proxy does", async () => {
+  it("takes no legacy aliases: the proxy renames them before RunAPI sees them", async () => {
     const body = { model: "hailuo-2-3-image-to-video-pro", prompt: unique(), image_url: "https://img.test/a.png" };
-    expect((await create(body, "image_to_video")).model).toBe("hailuo-2.3-image-to-video-pro");
+    const res = await call("POST", "/api/v1/hailuo/image_to_video", body);
+    expect(res.status).toBe(400);
+    const message = (await res.json<Json>()).error.message as string;
+    expect(message).toContain("model: unknown model hailuo-2-3-image-to-video-pro");
   });
 });
 
@@ -176,14 +179,21 @@ describe("faults", () => {
 });
 
 describe("control API and callbacks", () => {
-  it("advances a task to completed with a video and no cost without a marker", async () => {
+  it("advances a task to completed with a video and the schedule's price as its cost", async () => {
     const { id } = await create(t2v(unique()));
     const forced = await advance(id, { status: "completed" });
     expect(forced.status).toBe("completed");
     const status = await statusOf(id);
     // The simulator serves the video itself, on the origin it was called on.
     expect(status.videos).toEqual([{ url: `https://runapi.test/videos/${id}.mp4` }]);
-    expect(status.cost_cents).toBeUndefined();
+    // 02 standard without a duration renders RunAPI's default 10 s: 50 cents in the bundled schedule.
+    expect(status.cost_cents).toBe(50);
+  });
+
+  it("[sim:cost=none] reports no cost at all", async () => {
+    const { id } = await create(t2v(unique("[sim:cost=none]")));
+    await advance(id, { status: "completed" });
+    expect((await statusOf(id)).cost_cents).toBeUndefined();
   });
 
   it("advances a task to failed with the given error", async () => {
@@ -240,9 +250,14 @@ describe("progress over time (pure)", () => {
   const timings = { processingAfterMs: 2_000, completeAfterMs: 8_000 };
   const task = (prompt: string, forced: Partial<TaskRecord> = {}): TaskRecord => ({
     id: "7d1e6f0a-3c1b-4b7e-9a51-0c2f9f2a1e10",
+    service: "hailuo",
     endpoint: "text_to_video",
+    modality: "video",
     model: "hailuo-02-text-to-video-standard",
     prompt,
+    text: prompt,
+    body: { prompt },
+    priceCents: 50,
     callbackUrl: null,
     createdAt: 1_000_000,
     forcedStatus: null,
@@ -280,7 +295,7 @@ describe("progress over time (pure)", () => {
 describe("account endpoints", () => {
   const quote = (model: string, action: string, params: Json = {}) => call("POST", "/api/v1/price_quotes", { service: "hailuo", action, model, params });
 
-  it("quotes from the simulator's table", async () => {
+  it("quotes from the simulator's schedule", async () => {
     const res = await quote("hailuo-02-image-to-video-standard", "image_to_video", { duration_seconds: 10, output_resolution: "512p" });
     expect(res.status).toBe(200);
     const body = await res.json<Json>();
@@ -288,9 +303,9 @@ describe("account endpoints", () => {
     expect(Date.parse(body.price_quote.expires_at)).toBeGreaterThan(Date.now());
   });
 
-  it("quotes a model's defaults when params are absent", async () => {
+  it("quotes a model's defaults when params are absent (2.3 pro: 6 s at 1080p)", async () => {
     const body = await (await quote("hailuo-2.3-image-to-video-pro", "image_to_video")).json<Json>();
-    expect(body.price_quote.reservation_amount_cents).toBe(100);
+    expect(body.price_quote.reservation_amount_cents).toBe(80);
   });
 
   it("refuses to quote an unknown model or an unoffered combination", async () => {
