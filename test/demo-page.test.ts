@@ -3,7 +3,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { describe, expect, it } from "vitest";
 import { app } from "../src/app";
 import type { Bindings } from "../src/env";
-import { MODEL_IDS } from "../src/domain/hailuo-models";
+import { HAILUO_MODELS } from "../src/catalog/hailuo";
 import { ADMIN_TOKEN, newKey, proxy, tenantWithKey, UPSTREAM_KEY } from "./helpers";
 
 const SIGNING_SECRET = "signing-secret-for-tests-7c1d";
@@ -48,7 +48,7 @@ describe("GET /demo", () => {
     const config = pageConfig(html);
     expect(config.key).toBe(pk);
     expect(config.turnstileSiteKey).toBeNull();
-    expect(config.models.map((m) => m.id)).toEqual([...MODEL_IDS]);
+    expect(config.models.map((m) => m.id)).toEqual(Object.keys(HAILUO_MODELS));
     expect(config.models.find((m) => m.id === "hailuo-02-text-to-video-pro")).toMatchObject({ durations: [6], resolutions: ["1080p"] });
     expect(config.models.find((m) => m.id === "hailuo-2.3-image-to-video-standard")).toMatchObject({ durations: [6, 10], resolutions: ["768p", "1080p"] });
     expect(html).not.toContain("challenges.cloudflare.com");

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseHailuoRequest } from "../src/domain/hailuo";
+import { findAction } from "../src/catalog/catalog";
+import { validateRequest } from "../src/catalog/validate";
 import { unsafeTargetReason } from "../src/domain/url-safety";
 import { admin, api, expectError, issueFields, nonce, t2v, tenantWithKey } from "./helpers";
 
@@ -49,8 +50,9 @@ describe("URL safety: callback_url and webhook_url never point inward", () => {
 
   it("ALLOW_PRIVATE_URLS lifts it for a callback_url (local testing)", () => {
     const body = t2v("p", { callback_url: "https://127.0.0.1/hook" });
-    expect(parseHailuoRequest("text_to_video", body, { allowHttp: false }).ok).toBe(false);
-    expect(parseHailuoRequest("text_to_video", body, { allowHttp: false, allowPrivate: true }).ok).toBe(true);
+    const t2vAction = findAction("hailuo", "text_to_video")!;
+    expect(validateRequest(t2vAction, body, { allowHttp: false }).ok).toBe(false);
+    expect(validateRequest(t2vAction, body, { allowHttp: false, allowPrivate: true }).ok).toBe(true);
   });
 
   it("a create naming an inward callback_url is a 400 that never reaches RunAPI, and holds no money", async () => {
