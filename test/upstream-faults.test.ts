@@ -25,7 +25,7 @@ const FAULTS: Fault[] = [
   ["[sim:500]", 502, "upstream_error", 3, /RunAPI failed with status 500/],
   ["[sim:429]", 429, "rate_limited", 1, /rate limiting/],
   // RunAPI refusing a request the proxy had validated and reserved for: released, and the client told why.
-  ["[sim:422]", 400, "invalid_request", 1, /RunAPI rejected the request: first_frame_image_url could not be fetched/],
+  ["[sim:422]", 400, "invalid_request", 1, /RunAPI rejected the request: An input file could not be fetched/],
 ];
 
 /** Creates a task whose prompt asks the simulator for `fault`; returns what the client and RunAPI saw. */
