@@ -13,7 +13,7 @@ export const ADMIN_CORE_SCRIPT = String.raw`
   /** An operator API call: JSON in and out. A 401 signs out; any other error rejects with the API's message. */
   function api(path, opts) {
     opts = opts || {};
-    var init = { method: opts.method || "GET", headers: { Authorization: "Bearer " + token } };
+    var init = { method: opts.method || (opts.body === undefined ? "GET" : "POST"), headers: { Authorization: "Bearer " + token } };
     if (opts.body !== undefined) { init.headers["Content-Type"] = "application/json"; init.body = JSON.stringify(opts.body); }
     return fetch(path, init).then(function (res) {
       if (res.status === 401) { signOut("Your token was refused. Sign in again."); throw new Error("unauthorized"); }
@@ -136,7 +136,8 @@ export const ADMIN_CORE_SCRIPT = String.raw`
     }).catch(function () { /* signed out */ });
   }
 
-  function load() {
+  /** Reloads every tenant's figures; done is the line the status shows afterwards (what was just done). */
+  function load(done) {
     flash("Loading…");
     return api("/admin/v1/tenants?limit=200").then(function (page) {
       state.tenants = page.tenants;
@@ -147,7 +148,7 @@ export const ADMIN_CORE_SCRIPT = String.raw`
         });
       }));
     }).then(function () {
-      flash("Updated " + new Date().toLocaleTimeString());
+      flash(typeof done === "string" ? done : "Updated " + new Date().toLocaleTimeString());
       renderOverview();
       if (state.selected && state.tenants.some(function (t) { return t.id === state.selected; })) select(state.selected);
     }).catch(function (err) { if (err.message !== "unauthorized") flash(String(err.message || err), true); });

@@ -37,9 +37,8 @@ export const ADMIN_TENANT_SCRIPT = String.raw`
       var path = t ? "/admin/v1/tenants/" + enc(t.id) : "/admin/v1/tenants";
       return api(path, { method: t ? "PATCH" : "POST", body: body }).then(function (r) {
         state.selected = r.tenant.id;
-        flash((t ? "Saved " : "Created ") + r.tenant.name);
         if (r.tenant.webhook_secret) showSecret("Webhook signing secret", "The tenant's webhook verifies signatures with this secret. It is shown once.", r.tenant.webhook_secret);
-        return load();
+        return load((t ? "Saved " : "Created ") + r.tenant.name);
       });
     });
   }
@@ -182,7 +181,7 @@ export const ADMIN_TENANT_SCRIPT = String.raw`
       return go.then(function (ok) {
         if (!ok) throw new Error("cancelled");
         return api("/admin/v1/tenants/" + enc(t.id) + "/adjustments", { body: { amount_usd: v.kind === "debit" ? -amount : amount, reason: v.reason } });
-      }).then(function () { flash((v.kind === "debit" ? "Debited " : "Credited ") + usd(amount)); return load(); });
+      }).then(function () { return load((v.kind === "debit" ? "Debited " : "Credited ") + usd(amount)); });
     });
   }
 
@@ -192,7 +191,7 @@ export const ADMIN_TENANT_SCRIPT = String.raw`
       : Promise.resolve(true);
     go.then(function (ok) {
       if (!ok) return;
-      api("/admin/v1/tenants/" + enc(t.id), { method: "PATCH", body: { status: status } }).then(function () { flash((status === "disabled" ? "Disabled " : "Enabled ") + t.name); load(); }, function (err) { flash(err.message, true); });
+      api("/admin/v1/tenants/" + enc(t.id), { method: "PATCH", body: { status: status } }).then(function () { load((status === "disabled" ? "Disabled " : "Enabled ") + t.name); }, function (err) { flash(err.message, true); });
     });
   }
 `;
