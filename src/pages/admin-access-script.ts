@@ -1,5 +1,5 @@
 /** The console's audit log (every operator write, newest first) and operator tokens (admins make and revoke them). */
-export const ADMIN_ACCESS_SCRIPT = String.raw`
+export const ADMIN_ACCESS_SCRIPT = `
   var auditCursor = null;
 
   /** The fields a write changed, "name: before → after", from the entry's before and after. */

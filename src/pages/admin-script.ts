@@ -4,7 +4,7 @@
  * sessionStorage (this tab only) and goes out as a bearer header, never in a URL. Every write goes through
  * the operator API, which checks the role again and records the write in the audit log.
  */
-export const ADMIN_CORE_SCRIPT = String.raw`
+export const ADMIN_CORE_SCRIPT = `
   var KEY = "runapi-proxy-admin-token";
   var RANK = { viewer: 0, billing: 1, admin: 2 };
   var token = sessionStorage.getItem(KEY);
@@ -247,6 +247,6 @@ export const ADMIN_CORE_SCRIPT = String.raw`
 `;
 
 /** Runs last: signs in from the tab's stored token, if any. */
-export const ADMIN_START_SCRIPT = String.raw`
+export const ADMIN_START_SCRIPT = `
   if (token) start(); else signOut("");
 `;

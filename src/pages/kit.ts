@@ -40,7 +40,7 @@ dialog form { display: grid; gap: 10px; } dialog label { display: grid; gap: 4px
 `;
 
 /** Plain ES2020 helpers, no build step; put first inside the page's own `(function () { … })()`. */
-export const KIT_SCRIPT = String.raw`
+export const KIT_SCRIPT = `
   var $ = function (sel, root) { return (root || document).querySelector(sel); };
   var $$ = function (sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); };
   /** An element with attributes ("text" sets textContent, "on" + event name adds a listener) and children. */
