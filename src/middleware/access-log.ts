@@ -12,10 +12,12 @@ export function logField(c: Context<AppEnv>, fields: LogFields): void {
   c.set("logFields", { ...c.get("logFields"), ...fields });
 }
 
-/** The pattern of the route that serves this request (even when a middleware such as auth answered for it); "-" when none does. */
+/**
+ * The pattern of the route that serves this request (even when a middleware such as auth answered for it): the
+ * first handler that matched, as the router runs them (a catch-all after it, like `/v1/*`, is not it); "-" when none does.
+ */
 export function handlerRoute(c: Context<AppEnv>): string {
-  const routes = matchedRoutes(c);
-  for (let i = routes.length - 1; i >= 0; i--) if (!isMiddleware(findTargetHandler(routes[i]!.handler))) return routes[i]!.path;
+  for (const route of matchedRoutes(c)) if (!isMiddleware(findTargetHandler(route.handler))) return route.path;
   return "-";
 }
 
