@@ -22,6 +22,7 @@ afterAll(async () => {
 
 /** SCREENSHOTS=1 rewrites the README's pictures; a normal run only checks one was taken. */
 async function screenshot(page: Page, file: string, fullPage = false): Promise<void> {
+  await page.evaluate(() => window.scrollTo(0, 0)); // a full-page picture with the sticky bar where it belongs
   const shot = await page.screenshot({ fullPage });
   expect(shot.length).toBeGreaterThan(10_000);
   if (process.env.SCREENSHOTS === "1") {
@@ -141,6 +142,8 @@ test("an admin creates a tenant and a key, uses it, rotates it, revokes it, cred
   const auditText = (await audit.textContent()) ?? "";
   expect(auditText).toContain("ADMIN_TOKEN"); // who: the bootstrap admin
   for (const secret of [first, second, whsec]) expect(auditText).not.toContain(secret);
+  await audit.locator('tr[data-action="key.revoke"] summary').click(); // before → after, in full
+  expect(await audit.locator('tr[data-action="key.revoke"] pre').textContent()).toContain('"revoked_at": null');
   await screenshot(page, "console-audit.png");
 
   await page.getByRole("tab", { name: "Operators" }).click();

@@ -2,17 +2,18 @@
 export const ADMIN_ACCESS_SCRIPT = `
   var auditCursor = null;
 
-  /** The fields a write changed, "name: before → after", from the entry's before and after. */
+  /** The fields a write changed, "name: before → after" (or "name = value" when new), short scalars first; the full JSON is one click away. */
   function changes(e) {
     if (e.before === null || e.before === undefined) return e.action.indexOf("create") >= 0 ? "created" : summary(e.after);
-    var out = [];
-    var keys = Object.keys(Object.assign({}, e.before, e.after || {}));
-    keys.forEach(function (k) {
+    var simple = [], long = [];
+    Object.keys(Object.assign({}, e.before, e.after || {})).forEach(function (k) {
       if (k === "updated_at") return;
       var b = JSON.stringify(e.before[k]), a = JSON.stringify((e.after || {})[k]);
-      if (a !== undefined && b !== a) out.push(k + ": " + short(b) + " → " + short(a));
+      if (a === undefined || b === a) return;
+      var line = b === undefined ? k + " = " + short(a) : k + ": " + short(b) + " → " + short(a);
+      ((a.length > 60 || (b || "").length > 60) ? long : simple).push(line);
     });
-    return out.length ? out.join("; ") : summary(e.after);
+    return (simple.length ? simple : long).join("; ") || summary(e.after);
   }
   function short(s) { return s === undefined ? "–" : s.length > 60 ? s.slice(0, 57) + "…" : s; }
   function summary(v) { return v === null || v === undefined ? "" : short(JSON.stringify(v)); }

@@ -210,7 +210,7 @@ export const ADMIN_CORE_SCRIPT = `
   function chart(host, days, title) {
     host.setAttribute("data-title", title);
     host._days = days;
-    var W = Math.max(260, Math.floor(host.clientWidth - 40) || 760), H = W < 500 ? 180 : 220, L = 52, B = 26, T = 10;
+    var W = Math.max(260, Math.floor(host.clientWidth - 40) || 760), H = W < 500 ? 180 : 220, L = 52, R = 20, B = 26, T = 10;
     var max = Math.max.apply(null, days.map(function (d) { return d.usd; }).concat([0.01]));
     var step = Math.pow(10, Math.floor(Math.log10(max)));
     var top = Math.ceil(max / step) * step;
@@ -224,10 +224,10 @@ export const ADMIN_CORE_SCRIPT = `
     var add = function (tag, attrs, text) { var n = document.createElementNS(ns, tag); Object.keys(attrs).forEach(function (k) { n.setAttribute(k, attrs[k]); }); if (text !== undefined) n.textContent = text; svg.appendChild(n); return n; };
     for (var g = 0; g <= 4; g++) {
       var y = T + (H - B - T) * (1 - g / 4);
-      add("line", { x1: L, x2: W - 4, y1: y, y2: y, class: "grid" });
+      add("line", { x1: L, x2: W - R, y1: y, y2: y, class: "grid" });
       add("text", { x: L - 6, y: y + 4, class: "axis", "text-anchor": "end" }, usd((top * g) / 4));
     }
-    var bw = (W - L - 4) / Math.max(days.length, 1);
+    var bw = (W - L - R) / Math.max(days.length, 1); // R keeps the last date label inside the picture
     var every = Math.max(1, Math.ceil(44 / bw)); // a date label needs about 44 px
     days.forEach(function (d, i) {
       var h = ((H - B - T) * Math.max(d.usd, 0)) / top;
