@@ -256,11 +256,12 @@ export class TenantLedger extends DurableObject<Bindings> {
     return this.insights.failures(limit);
   }
 
-  /** Tasks created per UTC day from `from`, and the tenant's budget states with its unfinished tasks (a metrics scrape). */
+  /** Tasks created per UTC day for `days` days from `from` (chat completions are not tasks). */
   tasksPerDay(from: number, days: number): number[] {
     return this.insights.tasksPerDay(from, days);
   }
 
+  /** The tenant's budget states and unfinished tasks, for a metrics scrape. */
   metricsState(now: number, budgets: ScopeBudget[]): { budgets: ScopeState[]; unfinished_tasks: number } {
     return { budgets: this.ledger.usage(now, budgets), unfinished_tasks: this.insights.unfinishedTasks() };
   }
