@@ -221,11 +221,20 @@ export function client(base) {
   };
 }
 
-/** Creates a tenant, or reuses it when it already exists (409). Throws on anything else. */
+/**
+ * Creates a tenant unless it already exists: looks first (a listing, which answers 200 either way), so a
+ * restart logs no 404 or 409 that reads like an error. Throws on anything unexpected.
+ */
 export async function ensureTenant(api, adminToken, tenant) {
+  let cursor = "";
+  do {
+    const page = await api.get(`/admin/v1/tenants?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`, adminToken);
+    if (page.status !== 200) throw new Error(`GET /admin/v1/tenants answered ${page.status}: ${page.text}`);
+    if (page.json.tenants.some((t) => t.id === tenant.id)) return { created: false };
+    cursor = page.json.next_cursor ?? "";
+  } while (cursor);
   const res = await api.post("/admin/v1/tenants", adminToken, tenant);
   if (res.status === 201) return { created: true, tenant: res.json.tenant };
-  if (res.status === 409) return { created: false };
   throw new Error(`POST /admin/v1/tenants answered ${res.status}: ${res.text}`);
 }
 

@@ -6,9 +6,6 @@ import { accessLog } from "./middleware/access-log";
 import { browserShield } from "./middleware/browser-shield";
 import { requestContext } from "./middleware/request-context";
 import { account } from "./routes/account";
-import { admin } from "./routes/admin";
-import { adminInsights } from "./routes/admin-insights";
-import { adminPrices } from "./routes/admin-prices";
 import { dashboard } from "./routes/dashboard";
 import { demo } from "./routes/demo";
 import { docs } from "./routes/docs";
@@ -16,6 +13,7 @@ import { endUserTokens } from "./routes/end-user-tokens";
 import { catalogRoutes } from "./routes/catalog";
 import { mcp } from "./routes/mcp";
 import { openai } from "./routes/openai";
+import { operatorApi } from "./routes/operator-api";
 import { runapiAccount } from "./routes/runapi-account";
 import { tasks } from "./routes/tasks";
 import { videos } from "./routes/videos";
@@ -53,9 +51,7 @@ export const app = new Hono<AppEnv>()
   )
   .route("/webhooks", runapiCallbacks)
   .route("/videos", videos)
-  .route("/admin/v1", admin)
-  .route("/admin/v1", adminInsights)
-  .route("/admin/v1", adminPrices)
+  .route("/admin/v1", operatorApi)
   .route("/", docs)
   .route("/", dashboard)
   .notFound((c) => c.json(errorBody("not_found", `No route for ${c.req.method} ${c.req.path}`, c.get("requestId") ?? "unknown"), 404))

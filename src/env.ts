@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { AuditDraft, OperatorContext } from "./domain/operators";
 import type { AuthContext } from "./domain/tenant";
 import { AppError } from "./lib/errors";
 import type { LogFields } from "./lib/log";
@@ -15,6 +16,8 @@ export type Bindings = Env & {
   VIDEOS?: R2Bucket;
   /** First retry delay of a failed video copy (default 10 s, then ×4 per attempt). */
   VIDEO_COPY_RETRY_BASE_MS?: string;
+  /** Optional Workers Analytics Engine dataset: the metrics' events, one data point each. */
+  ANALYTICS?: AnalyticsEngineDataset;
 };
 
 /** Hono's environment for every route and middleware. */
@@ -24,6 +27,10 @@ export type AppEnv = {
     requestId: string;
     config: Config;
     auth: AuthContext;
+    /** Who is calling the operator API (set by `operatorAuth`). */
+    operator: OperatorContext;
+    /** What an operator write changed, for the audit log (`auditAs`). */
+    audit: AuditDraft;
     /** Extra fields for this request's access-log line (`logField`). */
     logFields: LogFields;
   };

@@ -32,6 +32,14 @@ beforeAll(async () => {
   browser = await launchBrowser();
   acme = await proxy.tenantWithKey({ id: "acme", name: "Acme Studios", budget: { limit_usd: 2, period: "day" } }, { kind: "secret", name: "backend" });
   await completedTask(acme.key, "a lighthouse in a storm");
+  // A chat completion reserves and is charged too, but it is not a task.
+  const chat = await fetch(`${proxy.base}/v1/chat/completions`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${acme.key}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }], max_tokens: 5 }),
+  });
+  expect(chat.status).toBe(200);
+  await chat.body?.cancel();
   await proxy.admin("POST", "/admin/v1/tenants/acme/adjustments", { amount_usd: -1.2, reason: "manual charge" });
   const other = await proxy.tenantWithKey({ id: "globex", name: "Globex Video", budget: { limit_usd: 50, period: "month" } });
   await completedTask(other.key, "a city at dawn");
@@ -65,10 +73,12 @@ test("the operator signs in and sees tenants with spend against budget, a chart,
   const row = page.locator("#tenants tr[data-tenant=acme]");
   await expect.poll(() => row.textContent()).toContain("Acme Studios");
   // $0.30 settled + $1.20 debited = $1.50 of the $2/day budget.
+  // $0.30 settled + a few millionths for the chat + $1.20 debited: $1.50 of the $2/day budget.
   expect(await row.textContent()).toContain("$1.50 of $2.00 / day");
-  expect(await row.locator(".bar span").getAttribute("style")).toContain("width:75.0%");
+  expect(await row.locator(".bar span").getAttribute("style")).toMatch(/width:75\.0%/);
   expect(await page.locator("#tenants tbody tr").count()).toBe(3);
   expect(await page.locator("#stats").textContent()).toContain("$1.80");
+  expect(await page.locator("#stats .stat", { hasText: "Tasks, 30 days" }).locator(".value").textContent()).toBe("2"); // not the chat
   expect(await page.locator("#chart svg rect").count()).toBe(30);
   expect(await page.locator("#chart svg").getAttribute("aria-label")).toContain("spend per day");
 
@@ -99,4 +109,36 @@ test("the operator signs in and sees tenants with spend against budget, a chart,
   await fresh.goto(`${proxy.base}/admin`);
   expect(await fresh.getByLabel("Admin token").isVisible()).toBe(true);
   await context.close();
+});
+
+test("on a 375 px phone the console fits the screen and the chart's labels are drawn at their real size", async () => {
+  const page = await browser.newPage({ viewport: { width: 375, height: 812 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+  await page.goto(`${proxy.base}/admin`);
+  await page.getByLabel("Admin token").fill(proxy.adminToken);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect.poll(() => page.locator("#tenants tr[data-tenant=acme]").count()).toBe(1);
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+  // The chart is drawn at its own width (no shrinking of a 760-unit drawing): its 11 px labels are 11 px on screen.
+  const scale = await page.evaluate(() => {
+    const svg = document.querySelector("#chart svg") as SVGSVGElement;
+    return svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+  });
+  expect(scale).toBeGreaterThan(0.95);
+  const labels = await page.locator("#chart svg text.axis").evaluateAll((ts) => ts.map((t) => t.getBoundingClientRect()));
+  expect(Math.min(...labels.map((r) => r.height))).toBeGreaterThanOrEqual(10);
+  // Date labels along the bottom do not overlap.
+  const dates = (await page.locator('#chart svg text.axis[text-anchor="middle"]').evaluateAll((ts) => ts.map((t) => t.getBoundingClientRect()))).sort(
+    (a, b) => a.left - b.left,
+  );
+  expect(dates.length).toBeGreaterThanOrEqual(3);
+  for (let i = 1; i < dates.length; i++) expect(dates[i]!.left).toBeGreaterThanOrEqual(dates[i - 1]!.right);
+  const chartBox = (await page.locator("#chart svg").boundingBox())!;
+  expect(dates.at(-1)!.right).toBeLessThanOrEqual(chartBox.x + chartBox.width); // the last label is not cut off
+  const shot = await page.screenshot();
+  expect(shot.length).toBeGreaterThan(10_000);
+  if (process.env.SCREENSHOTS === "1") await writeFile("docs/console-phone.png", shot);
+  await page.locator("#tenants tr[data-tenant=acme]").click();
+  await expect.poll(() => page.locator("#keys").textContent()).toContain("backend");
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+  await page.close();
 });

@@ -81,3 +81,37 @@ test("/docs renders the reference offline: endpoints listed, search filters, an 
   expect(foreign).toEqual([]);
   await page.close();
 });
+
+test("/docs Try it shows a billable call's price and sends it only when the operator says so", async () => {
+  const { key, tenantId } = await proxy.tenantWithKey({ budget: { limit_usd: 2, period: "day" } });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  await page.goto(`${proxy.base}/docs`);
+  await expect.poll(() => page.locator("details.op").count()).toBeGreaterThan(30);
+  const op = page.locator("details.op", { hasText: "POST/api/v1/hailuo/text_to_video" });
+  await op.locator(":scope > summary").click();
+  expect(await op.locator(".billable").textContent()).toContain("asks before anything is charged");
+  await page.getByLabel("Bearer token").fill(key);
+  const reserved = async () => (await proxy.admin("GET", `/admin/v1/tenants/${tenantId}/usage`)).json.budgets[0].reserved_usd;
+
+  await op.getByRole("button", { name: "Send" }).click();
+  const confirm = page.locator("dialog.confirm[open]");
+  await expect.poll(() => confirm.count()).toBe(1);
+  // The example body is a 10 s clip of 02 standard: $0.50, read from /api/v1/estimate (nothing reserved by asking).
+  expect(await confirm.textContent()).toContain("It reserves $0.50 (hailuo-02-text-to-video-standard)");
+  await confirm.getByRole("button", { name: "Cancel" }).click();
+  await expect.poll(() => op.locator("pre.out").textContent()).toBe("Not sent.");
+  expect(await reserved()).toBe(0);
+
+  await op.getByRole("button", { name: "Send" }).click();
+  await page.locator("dialog.confirm[open]").getByRole("button", { name: "Send and pay" }).click();
+  await expect.poll(() => op.locator("pre.out").textContent()).toContain("200");
+  expect(await reserved()).toBe(0.5);
+
+  // A read is sent at once, with no question.
+  const me = page.locator("details.op", { hasText: "GET/api/v1/me" }).first();
+  await me.locator(":scope > summary").click();
+  await me.getByRole("button", { name: "Send" }).click();
+  await expect.poll(() => me.locator("pre.out").textContent()).toContain("200");
+  expect(await page.locator("dialog.confirm[open]").count()).toBe(0);
+  await page.close();
+});

@@ -1,5 +1,6 @@
 import { copyVideo, type CopyOutcome, type Fetcher } from "./copy";
 import { dueVideos, recordFailure, recordStored, type VideoArchive } from "../domain/video-archive";
+import { metrics } from "../lib/metrics";
 
 /** What the archive needs from its host object: the bucket, a way to download, and the retry base delay. */
 export interface ArchiveDeps {
@@ -64,6 +65,7 @@ export function applyAttempts(archive: VideoArchive, taskId: string, results: At
     }
     const video = archive.videos[index];
     const next = recordFailure(archive, index, outcome, now, retryBaseMs);
+    metrics.archiveFailure(next === "gave_up" ? "gave_up" : "retry");
     const line = { task_id: taskId, video_index: index, attempts: video?.attempts, source_host: hostOf(video?.source_url), reason: outcome.reason };
     if (next === "gave_up") {
       console.warn(

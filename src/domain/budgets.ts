@@ -1,11 +1,11 @@
-import type { AuthContext } from "./tenant";
+import { keyBudgetSubject, type AuthContext } from "./tenant";
 import type { ScopeBudget, ScopeState } from "./ledger";
 import { microsToUsd } from "./money";
 
 /** Every budget scope that applies to a request: the tenant always, the key and the end user when configured. */
 export function budgetsFor(auth: AuthContext): ScopeBudget[] {
   const budgets: ScopeBudget[] = [{ scope: "tenant", subject: auth.tenant.id, ...auth.tenant.budget }];
-  if (auth.key.budget) budgets.push({ scope: "key", subject: auth.key.id, ...auth.key.budget });
+  if (auth.key.budget) budgets.push({ scope: "key", subject: keyBudgetSubject(auth.key), ...auth.key.budget });
   if (auth.tenant.end_user_budget && auth.endUser) budgets.push({ scope: "end_user", subject: auth.endUser, ...auth.tenant.end_user_budget });
   return budgets;
 }

@@ -21,7 +21,7 @@ export interface ScopeState {
   limit_micros: Micros;
   spent_micros: Micros;
   reserved_micros: Micros;
-  /** limit − spent − reserved, never below 0. */
+  /** limit − spent − reserved (spent net of credits, so a credit beyond the spend adds to it), never below 0. */
   remaining_micros: Micros;
   /** ISO instant the window resets; null for `total`. */
   resets_at: string | null;
@@ -152,7 +152,11 @@ export function budgetBucket(budget: ScopeBudget, now: number): BucketKey {
   };
 }
 
-/** A budget's state from its bucket's totals at `now`. */
+/**
+ * A budget's state from its bucket's totals at `now`. An operator's credit lowers the bucket's spend and
+ * can take it below zero: spent then reads 0 (spend is never negative), and the rest of the credit shows
+ * as remaining beyond the limit, which is what it buys.
+ */
 export function scopeState(budget: ScopeBudget, totals: BucketTotals, now: number): ScopeState {
   const { resetsAt } = periodWindow(budget.period, now);
   return {
@@ -160,7 +164,7 @@ export function scopeState(budget: ScopeBudget, totals: BucketTotals, now: numbe
     subject: budget.subject,
     period: budget.period,
     limit_micros: budget.limit_micros,
-    spent_micros: totals.spent_micros,
+    spent_micros: Math.max(0, totals.spent_micros),
     reserved_micros: totals.reserved_micros,
     remaining_micros: Math.max(0, budget.limit_micros - totals.spent_micros - totals.reserved_micros),
     resets_at: resetsAt === null ? null : new Date(resetsAt).toISOString(),

@@ -53,6 +53,15 @@ export interface KeyRecord {
   expires_at: string | null;
   revoked_at: string | null;
   created_at: string;
+  /** Set on a key made by rotating another: the first key of the chain, whose key budget this key shares. */
+  budget_key_id?: string | null;
+  /** Set on a rotated key: the key that replaced it (this one works until its `expires_at`). */
+  replaced_by?: string | null;
+}
+
+/** The subject of a key's budget: the first key of its rotation chain, so rotating never resets a key budget. */
+export function keyBudgetSubject(key: KeyRecord): string {
+  return key.budget_key_id ?? key.id;
 }
 
 /** Who is calling, set by the tenant auth middleware. */

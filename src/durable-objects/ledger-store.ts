@@ -64,7 +64,8 @@ export class LedgerStore {
     assertMicros("amountMicros", req.amountMicros, { nonNegative: true });
     assertBudgets(req.budgets);
     if (this.sql.exec("SELECT 1 FROM suspension").toArray().length) return { ok: false, code: "tenant_disabled" };
-    if (this.sql.exec("SELECT 1 FROM revoked_keys WHERE key_id = ?", req.keyId).toArray().length) return { ok: false, code: "key_revoked" };
+    if (this.sql.exec("SELECT 1 FROM revoked_keys WHERE key_id = ? AND at <= ?", req.keyId, req.now).toArray().length)
+      return { ok: false, code: "key_revoked" };
     if (req.idempotency) {
       const row = this.sql.exec<IdempotencyRecord>("SELECT body_hash, task_id, created_at FROM idempotency WHERE key = ?", req.idempotency.key).toArray()[0];
       const seen = idempotencyDecision(row ?? null, req.idempotency.bodyHash, req.now);
@@ -94,7 +95,7 @@ export class LedgerStore {
   hold(req: ReserveRequest, kind: ReservationKind, holdUntil: number | null = null): ScopeState[] {
     const usedBefore = req.budgets.map((b) => {
       const t = this.totals(budgetBucket(b, req.now));
-      return t.spent_micros + t.reserved_micros;
+      return Math.max(0, t.spent_micros) + t.reserved_micros; // as `usage` reads it: a credit never makes spend negative
     });
     const buckets = reservationBuckets(req);
     for (const b of buckets) this.addToBucket(b, 0, req.amountMicros);
@@ -187,9 +188,9 @@ export class LedgerStore {
     this.sql.exec("INSERT INTO meta (key, value) VALUES ('cleanup_at', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", now);
   }
 
-  /** Refuses every later reservation with this key. */
-  revoke(keyId: string, now: number): void {
-    this.sql.exec("INSERT INTO revoked_keys (key_id, at) VALUES (?, ?) ON CONFLICT DO NOTHING", keyId, now);
+  /** Refuses every reservation with this key from `at` on (now: revoked; later: a rotated key's overlap ends). The earliest time wins. */
+  revoke(keyId: string, at: number): void {
+    this.sql.exec("INSERT INTO revoked_keys (key_id, at) VALUES (?, ?) ON CONFLICT (key_id) DO UPDATE SET at = MIN(at, excluded.at)", keyId, at);
   }
 
   /** Refuses (true) or allows again (false) every new reservation of the tenant. */

@@ -3,6 +3,7 @@ import { taskView } from "../domain/task-record";
 import { webhookRetryDelayMs } from "../domain/task-state";
 import { signWebhook } from "../domain/webhook-signing";
 import { log } from "../lib/log";
+import { failureKind, metrics } from "../lib/metrics";
 
 const DELIVERY_TIMEOUT_MS = 10_000;
 
@@ -29,9 +30,13 @@ export async function postSignedWebhook(url: string, secret: string, msgId: stri
       signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
     });
     await res.body?.cancel();
+    const kind = failureKind({ status: res.status });
+    if (kind) metrics.webhookFailure(kind);
     return { status: res.status, duration_ms: Date.now() - started };
   } catch (err) {
-    const error = err instanceof Error && err.name === "TimeoutError" ? "timed out" : "connection failed";
+    const timedOut = err instanceof Error && err.name === "TimeoutError";
+    metrics.webhookFailure(timedOut ? "timeout" : "network");
+    const error = timedOut ? "timed out" : "connection failed";
     log.warn("webhook_undeliverable", { msg_id: msgId, host: new URL(url).host, error });
     return { status: null, duration_ms: Date.now() - started, error };
   }

@@ -16,12 +16,15 @@ import { isTerminal } from "../domain/task-state";
 import { canView, type TaskViewer } from "../domain/tenant";
 import { loadConfig, type Bindings } from "../env";
 import { log } from "../lib/log";
+import { flushSoon, metrics } from "../lib/metrics";
+import { withUpstreamMeter } from "../lib/upstream-meter";
 import { archiveUsage, tallyStored, type VideoStorage } from "../archive/tally";
 import { awaitingArchive, publicTaskView } from "../archive/view";
 import { LedgerStore } from "./ledger-store";
 import { migrate } from "./schema";
 import { TaskEvents } from "./task-events";
 import { TaskStore } from "./task-store";
+import { TenantInsights } from "./tenant-insights";
 import { TaskWork } from "./task-work";
 import { AlarmSchedule, SubmissionWaiters } from "./alarm-schedule";
 import { AlertOutbox, deliverDueAlerts } from "./alerts";
@@ -57,14 +60,17 @@ export class TenantLedger extends DurableObject<Bindings> {
   private readonly alerts: AlertOutbox;
   private readonly waiters = new SubmissionWaiters();
   private readonly alarm_: AlarmSchedule;
+  private readonly insights: TenantInsights;
 
   constructor(ctx: DurableObjectState, env: Bindings) {
-    super(ctx, env);
+    // RunAPI calls the object makes (polls, re-sends, downloads) are timed and counted like the Worker's.
+    super(ctx, withUpstreamMeter(env));
+    this.insights = new TenantInsights(ctx.storage.sql);
     this.ledger = new LedgerStore(ctx.storage.sql);
     this.tasks = new TaskStore(ctx.storage.sql, () => this.timing());
     this.alerts = new AlertOutbox(ctx.storage.sql);
     this.alarm_ = new AlarmSchedule(ctx.storage);
-    this.work = new TaskWork(env, {
+    this.work = new TaskWork(this.env, {
       get: (id) => this.tasks.get(id),
       update: (id, change) => this.update(id, change),
       timing: () => this.timing(),
@@ -95,6 +101,7 @@ export class TenantLedger extends DurableObject<Bindings> {
       try {
         const result = this.ctx.storage.transactionSync(() => this.admitTask(req));
         if (result.ok) due = Math.min(due, req.init.now + this.timing().longestCreateMs);
+        if (result.ok) metrics.create({ service: req.init.request.service, model: req.model, tenantId: req.init.tenantId });
         return result;
       } catch (err) {
         log.error("create_failed", { task_id: req.taskId, error: err instanceof Error ? err.name : "unknown" });
@@ -103,6 +110,7 @@ export class TenantLedger extends DurableObject<Bindings> {
     });
     due = Math.min(due, this.alerts.nextDue() ?? Number.POSITIVE_INFINITY); // and the budget alerts these creates set off
     if (due !== Number.POSITIVE_INFINITY) await this.alarm_.atMost(due);
+    flushSoon(this.env, this.ctx);
     return results;
   }
 
@@ -165,7 +173,9 @@ export class TenantLedger extends DurableObject<Bindings> {
    * was lost, once a GET confirms it. False for an unknown task.
    */
   async wake(taskId: string, hint?: string): Promise<boolean> {
-    return (await this.update(taskId, (t) => this.work.wake(t, hint))) !== undefined;
+    const found = (await this.update(taskId, (t) => this.work.wake(t, hint))) !== undefined;
+    flushSoon(this.env, this.ctx);
+    return found;
   }
 
   /**
@@ -186,7 +196,11 @@ export class TenantLedger extends DurableObject<Bindings> {
       if (refused) return refused.code === "idempotent_replay" ? { ok: false, code: "idempotency_conflict" } : refused;
       return { ok: true, budgets: this.ledger.hold({ ...req, idempotency: null }, "hold", holdUntil), upstreamRefs };
     });
-    if (result.ok) await this.alarm_.atMost(Math.min(holdUntil, this.alerts.nextDue() ?? Number.POSITIVE_INFINITY));
+    if (result.ok) {
+      metrics.create({ service: "chat", model: req.model, tenantId: req.budgets.find((b) => b.scope === "tenant")?.subject ?? "" });
+      flushSoon(this.env, this.ctx);
+      await this.alarm_.atMost(Math.min(holdUntil, this.alerts.nextDue() ?? Number.POSITIVE_INFINITY));
+    }
     return result;
   }
 
@@ -240,9 +254,29 @@ export class TenantLedger extends DurableObject<Bindings> {
     return this.ledger.margins(from, to);
   }
 
-  /** Refuses every later reservation with this key, whatever KV still says. */
-  revokeKey(keyId: string, now: number): void {
-    this.ledger.revoke(keyId, now);
+  /** Refuses every reservation with this key from `at` on (now: revocation; later: the end of a rotation's overlap), whatever KV still says. */
+  revokeKey(keyId: string, at: number): void {
+    this.ledger.revoke(keyId, at);
+  }
+
+  /** Use per key or per end user in a window, biggest spenders first (the operator's console). */
+  usageBy(opts: { by: "key" | "end_user"; from: number; to: number; limit: number }) {
+    return this.insights.usageBy(opts);
+  }
+
+  /** Failing or failed webhook deliveries and video copies, and failing budget alerts (the operator's console). */
+  failures(limit: number) {
+    return this.insights.failures(limit);
+  }
+
+  /** Tasks created per UTC day for `days` days from `from` (chat completions are not tasks). */
+  tasksPerDay(from: number, days: number): number[] {
+    return this.insights.tasksPerDay(from, days);
+  }
+
+  /** The tenant's budget states and unfinished tasks, for a metrics scrape. */
+  metricsState(now: number, budgets: ScopeBudget[]): { budgets: ScopeState[]; unfinished_tasks: number } {
+    return { budgets: this.ledger.usage(now, budgets), unfinished_tasks: this.insights.unfinishedTasks() };
   }
 
   /** Refuses (true) or allows again (false) every new reservation of the tenant, at once — KV follows later. */
@@ -283,6 +317,7 @@ export class TenantLedger extends DurableObject<Bindings> {
       this.ledger.forgetExpired(now);
     });
     await this.alarm_.reset([this.tasks.nextDue(), this.ledger.nextHoldDeadline(), this.alerts.nextDue()]);
+    flushSoon(this.env, this.ctx);
   }
 
   /** Applies a change to a task in one transaction (its settlement too, when it ends), tells listeners, and keeps the alarm in time. */

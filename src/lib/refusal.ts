@@ -51,7 +51,7 @@ export function refusal(result: Refused, requiredUsd: number, backend: boolean):
       );
     }
     case "key_revoked":
-      return new AppError("unauthorized", "This API key has been revoked");
+      return new AppError("unauthorized", "This API key has been revoked or has expired");
     case "tenant_disabled":
       return new AppError("forbidden", "This tenant is disabled");
     case "idempotency_conflict":

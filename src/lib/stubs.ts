@@ -4,3 +4,13 @@ import type { Bindings } from "../env";
 export function ledgerStub(env: Bindings, tenantId: string) {
   return env.LEDGER.get(env.LEDGER.idFromName(tenantId));
 }
+
+/** The deployment's counters (one object). */
+export function metricsStub(env: Bindings) {
+  return env.METRICS.get(env.METRICS.idFromName("metrics"));
+}
+
+/** The operators' object (one): their tokens and the audit log. */
+export function operatorLog(env: Bindings) {
+  return env.OPERATORS.get(env.OPERATORS.idFromName("operators"));
+}

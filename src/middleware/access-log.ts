@@ -5,16 +5,19 @@ import { findTargetHandler, isMiddleware } from "hono/utils/handler";
 import type { AppEnv } from "../env";
 import { AppError } from "../lib/errors";
 import { type LogFields, log } from "../lib/log";
+import { flushSoon, metrics } from "../lib/metrics";
 
 /** Adds fields to this request's access-log line (e.g. `charged_usd` once a handler knows it). */
 export function logField(c: Context<AppEnv>, fields: LogFields): void {
   c.set("logFields", { ...c.get("logFields"), ...fields });
 }
 
-/** The pattern of the route that serves this request (even when a middleware such as auth answered for it); "-" when none does. */
-function handlerRoute(c: Context<AppEnv>): string {
-  const routes = matchedRoutes(c);
-  for (let i = routes.length - 1; i >= 0; i--) if (!isMiddleware(findTargetHandler(routes[i]!.handler))) return routes[i]!.path;
+/**
+ * The pattern of the route that serves this request (even when a middleware such as auth answered for it): the
+ * first handler that matched, as the router runs them (a catch-all after it, like `/v1/*`, is not it); "-" when none does.
+ */
+export function handlerRoute(c: Context<AppEnv>): string {
+  for (const route of matchedRoutes(c)) if (!isMiddleware(findTargetHandler(route.handler))) return route.path;
   return "-";
 }
 
@@ -30,12 +33,16 @@ export const accessLog = createMiddleware<AppEnv>(async function accessLog(c, ne
   const auth = c.get("auth");
   const status = c.res.status;
   const estimate = c.res.headers.get("x-estimated-cost-usd");
+  const route = handlerRoute(c);
+  const durationMs = Date.now() - started;
+  metrics.request({ method: c.req.method, route, status, durationMs, tenantId: auth?.tenant.id });
+  flushSoon(c.env, executionContext(c));
   log[status >= 500 ? "error" : status >= 400 ? "warn" : "info"]("request", {
     request_id: c.get("requestId"),
     method: c.req.method,
-    route: handlerRoute(c),
+    route,
     status,
-    duration_ms: Date.now() - started,
+    duration_ms: durationMs,
     tenant_id: auth?.tenant.id,
     key_id: auth?.key.id,
     error_code: c.error instanceof AppError ? c.error.code : status >= 500 && c.error ? "internal_error" : undefined,
@@ -43,3 +50,12 @@ export const accessLog = createMiddleware<AppEnv>(async function accessLog(c, ne
     ...c.get("logFields"),
   });
 });
+
+/** The request's execution context, when it has one (`app.request` in a test has none). */
+function executionContext(c: Context<AppEnv>): ExecutionContext | undefined {
+  try {
+    return c.executionCtx;
+  } catch {
+    return undefined;
+  }
+}

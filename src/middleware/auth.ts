@@ -1,19 +1,26 @@
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env";
-import { timingSafeEqual } from "../lib/crypto";
+import { sha256Hex, timingSafeEqual } from "../lib/crypto";
 import { AppError } from "../lib/errors";
+import { operatorLog } from "../lib/stubs";
 import { findKey, getKeyById, getTenant } from "../lib/tenant-store";
 import { END_USER_TOKEN_PREFIX, verifyEndUserToken } from "../domain/end-user-token";
 import { endUserOfIp } from "../domain/client-ip";
+import { BOOTSTRAP_ACTOR, OPERATOR_TOKEN_PREFIX, type OperatorContext, requiredRole, roleAllows } from "../domain/operators";
+import { handlerRoute } from "./access-log";
 
 const END_USER_HEADER = "x-end-user-id";
 const MAX_TOKEN_LENGTH = 1_024;
 const MAX_END_USER_LENGTH = 128;
 
+/** The token of an `Authorization: Bearer <token>` header, or null. */
+function bearerToken(authorization: string | undefined): string | null {
+  return authorization?.match(/^Bearer\s+(\S+)\s*$/i)?.[1] ?? null;
+}
+
 /** The API key a request carries: `Authorization: Bearer <key>` or `x-api-key`. */
 function presentedKey(authorization: string | undefined, apiKey: string | undefined): string | null {
-  const bearer = authorization?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
-  return bearer ?? apiKey?.trim() ?? null;
+  return bearerToken(authorization) ?? apiKey?.trim() ?? null;
 }
 
 /**
@@ -101,11 +108,21 @@ async function resolveCredential(kv: KVNamespace, signingSecret: string, present
   return { key, via: "key" as const, endUser: null };
 }
 
-/** Operator authentication: `Authorization: Bearer <ADMIN_TOKEN>`, compared in constant time. */
-export const adminAuth = createMiddleware<AppEnv>(async function adminAuth(c, next) {
-  const token = c.req.header("authorization")?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
-  if (!token || !timingSafeEqual(token, c.var.config.adminToken)) {
-    throw new AppError("unauthorized", "Missing or invalid admin token");
+/**
+ * Operator authentication (SPEC §15): `ADMIN_TOKEN` (the bootstrap admin, compared in constant time) or an
+ * operator token (`opt_…`, found by its SHA-256 in the operators' object, so a revoked one is refused at once).
+ * Then the role check: reads need `viewer`, writes `admin`, except what `requiredRole` lets `billing` do.
+ */
+export const operatorAuth = createMiddleware<AppEnv>(async function operatorAuth(c, next) {
+  const token = bearerToken(c.req.header("authorization"));
+  let operator: OperatorContext | null = null;
+  if (token && timingSafeEqual(token, c.var.config.adminToken)) operator = { actor: BOOTSTRAP_ACTOR, name: "ADMIN_TOKEN", role: "admin" };
+  else if (token?.startsWith(OPERATOR_TOKEN_PREFIX) && token.length <= 200) operator = await operatorLog(c.env).authenticate(await sha256Hex(token));
+  if (!operator) throw new AppError("unauthorized", "Missing or invalid admin token");
+  const needed = requiredRole(c.req.method, handlerRoute(c));
+  if (!roleAllows(operator.role, needed)) {
+    throw new AppError("forbidden", `This needs the ${needed} role; this token has the ${operator.role} role`, { role: operator.role, required_role: needed });
   }
+  c.set("operator", operator);
   await next();
 });

@@ -12,7 +12,8 @@ const TAG_DESCRIPTIONS: Record<string, string> = {
   [TAGS.account]: "Who the caller is, what things cost, and RunAPI's account endpoints.",
   [TAGS.openai]: "OpenAI-compatible chat, metered like video.",
   [TAGS.mcp]: "A remote MCP server (Streamable HTTP) with RunAPI's business tools.",
-  [TAGS.operator]: "Tenants, keys, budgets, the ledger and prices. Bearer ADMIN_TOKEN.",
+  [TAGS.operator]:
+    "Tenants, keys, budgets, the ledger, prices, operator tokens, the audit log and metrics. Bearer ADMIN_TOKEN or an operator token: `viewer` reads, `billing` also credits, sets prices and exports ledgers, `admin` does everything (403 `forbidden` otherwise).",
   [TAGS.pages]: "HTML pages served by the proxy.",
   [TAGS.system]: "Health, RunAPI's callback, archived videos, this document.",
 };
@@ -28,7 +29,7 @@ function errorCodes(op: Operation): ErrorCode[] {
   const codes = new Set<ErrorCode>(op.errors ?? []);
   const implied: ErrorCode[] = [];
   if (op.auth === "tenant") implied.push("unauthorized", "forbidden");
-  if (op.auth === "admin") implied.push("unauthorized");
+  if (op.auth === "admin") implied.push("unauthorized", "forbidden");
   if (op.query) implied.push("invalid_request");
   if (op.body) implied.push("invalid_request", "payload_too_large", "unsupported_media_type");
   for (const code of implied) codes.add(code);
@@ -95,6 +96,8 @@ function build(): Record<string, unknown> {
       ...(op.description ? { description: op.description } : {}),
       tags: [op.tag],
       security: op.auth === "tenant" ? [{ tenantKey: [] }, { tenantApiKeyHeader: [] }] : op.auth === "admin" ? [{ adminToken: [] }] : [],
+      // A call that can be refused for budget reserves money: /docs asks before sending one.
+      ...(errorCodes(op).includes("budget_exceeded") ? { "x-billable": true } : {}),
       ...(parameters.length ? { parameters } : {}),
       ...(op.body ? { requestBody: { required: true, content: { "application/json": { schema: ref(op.body, "input") } } } } : {}),
       responses,
@@ -142,7 +145,11 @@ function build(): Record<string, unknown> {
       securitySchemes: {
         tenantKey: { type: "http", scheme: "bearer", description: "A tenant key (sk_… or pk_…) or an end-user token" },
         tenantApiKeyHeader: { type: "apiKey", in: "header", name: "x-api-key", description: "The same key in x-api-key" },
-        adminToken: { type: "http", scheme: "bearer", description: "The operator's ADMIN_TOKEN" },
+        adminToken: {
+          type: "http",
+          scheme: "bearer",
+          description: "The operator's ADMIN_TOKEN (the bootstrap admin) or an operator token (opt_…) with a role",
+        },
       },
     },
   };

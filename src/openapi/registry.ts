@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import { KeyCreate, TenantCreate, TenantPatch } from "../routes/admin-schemas";
+import { CONSOLE_OPERATIONS } from "./console-operations";
 import type { Operation } from "./operation";
 import { catalogOperations } from "./catalog-operations";
 import { OPERATOR_OPERATIONS, SYSTEM_OPERATIONS } from "./operator-operations";
@@ -22,4 +23,4 @@ export const NAMED_SCHEMAS = new Map<z.ZodType, string>([
 ]);
 
 /** Every route the app serves. Adding a route is one entry in one of these lists (the coverage test fails until it is). */
-export const OPERATIONS: Operation[] = [...catalogOperations(), ...TENANT_OPERATIONS, ...OPERATOR_OPERATIONS, ...SYSTEM_OPERATIONS];
+export const OPERATIONS: Operation[] = [...catalogOperations(), ...TENANT_OPERATIONS, ...OPERATOR_OPERATIONS, ...CONSOLE_OPERATIONS, ...SYSTEM_OPERATIONS];

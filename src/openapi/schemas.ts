@@ -179,6 +179,8 @@ export const Key = z.object({
   expires_at: isoTime.nullable(),
   revoked_at: isoTime.nullable(),
   created_at: isoTime,
+  budget_key_id: z.string().nullable().optional().describe("Made by rotating a key: the first key of the chain, whose key budget this one shares"),
+  replaced_by: z.string().nullable().optional().describe("Rotated: the key that replaced this one (it works until `expires_at`)"),
 });
 
 export const KeyCreated = Key.extend({ key: z.string().describe("sk_… or pk_…; shown in this response only") });

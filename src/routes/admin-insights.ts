@@ -3,14 +3,11 @@ import { z } from "zod";
 import type { AppEnv } from "../env";
 import { decodeCursor } from "../domain/ledger-limits";
 import { microsToUsd } from "../domain/money";
-import { AppError } from "../lib/errors";
 import { ledgerStub } from "../lib/stubs";
-import { getTenant } from "../lib/tenant-store";
 import { parseQuery } from "../lib/validate";
-import { adminAuth } from "../middleware/auth";
+import { mustGetTenant } from "./admin-lookup";
 
 const DAY_MS = 86_400_000;
-const TENANT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 /** Ledger entries read per page while summing a spend window. */
 const PAGE = 10_000;
 
@@ -27,6 +24,16 @@ export const TenantTasksQuery = z.object({
     .optional(),
 });
 
+/** `GET /admin/v1/tenants/{id}/breakdown`: use per key or per end user over the last `days` days. */
+export const BreakdownQuery = z.object({
+  by: z.enum(["key", "end_user"]).default("key"),
+  days: z.coerce.number().int().min(1).max(366).default(30),
+  limit: z.coerce.number().int().min(1).max(1000).default(50),
+});
+
+/** `GET /admin/v1/tenants/{id}/failures`: how many of each kind, newest first. */
+export const FailuresQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) });
+
 /** One UTC day of a tenant's money: what was charged (settled), credited or debited, and reserved. */
 export interface SpendDay {
   date: string;
@@ -36,24 +43,19 @@ export interface SpendDay {
   tasks: number;
 }
 
-async function mustExist(env: AppEnv["Bindings"], id: string): Promise<void> {
-  if (!TENANT_ID.test(id) || !(await getTenant(env.TENANTS, id))) throw new AppError("not_found", `No tenant ${id}`);
-}
-
-/** Read-only operator views the dashboard draws: spend per day from the ledger, and recent tasks. */
+/** Read-only operator views the console draws: spend per day, recent tasks, use per key and end user, failures. */
 export const adminInsights = new Hono<AppEnv>()
-  .use(adminAuth)
   .get("/tenants/:id/spend", async (c) => {
-    const id = c.req.param("id");
-    await mustExist(c.env, id);
+    const { id } = await mustGetTenant(c.env, c.req.param("id"));
     const { days } = parseQuery(c, SpendQuery);
     const today = Math.floor(Date.now() / DAY_MS) * DAY_MS;
     const from = today - (days - 1) * DAY_MS;
     const charged = new Array<number>(days).fill(0);
     const adjusted = new Array<number>(days).fill(0);
     const reserved = new Array<number>(days).fill(0);
-    const tasks = new Array<number>(days).fill(0);
     const ledger = ledgerStub(c.env, id);
+    // Tasks from the task rows: a chat completion reserves too, but it is not a task.
+    const tasks = await ledger.tasksPerDay(from, days);
     let afterId: number | undefined;
     do {
       const page = await ledger.entries({ from, limit: PAGE, afterId });
@@ -63,10 +65,7 @@ export const adminInsights = new Hono<AppEnv>()
         if (e.type === "settle") charged[day]! += e.amount_micros;
         else if (e.type === "adjust")
           adjusted[day]! -= e.amount_micros; // a positive adjustment is a credit: spend goes down
-        else if (e.type === "reserve") {
-          reserved[day]! += e.amount_micros;
-          tasks[day]! += 1;
-        }
+        else if (e.type === "reserve") reserved[day]! += e.amount_micros;
       }
       afterId = page.next_after_id ?? undefined;
     } while (afterId !== undefined);
@@ -80,9 +79,20 @@ export const adminInsights = new Hono<AppEnv>()
     return c.json({ tenant_id: id, from: new Date(from).toISOString(), days: series });
   })
   .get("/tenants/:id/tasks", async (c) => {
-    const id = c.req.param("id");
-    await mustExist(c.env, id);
+    const { id } = await mustGetTenant(c.env, c.req.param("id"));
     const q = parseQuery(c, TenantTasksQuery);
     const page = await ledgerStub(c.env, id).listTasks({ limit: q.limit, cursor: q.cursor });
     return c.json({ tenant_id: id, tasks: page.tasks, next_cursor: page.next_cursor });
+  })
+  .get("/tenants/:id/breakdown", async (c) => {
+    const { id } = await mustGetTenant(c.env, c.req.param("id"));
+    const q = parseQuery(c, BreakdownQuery);
+    const to = Date.now();
+    const rows = await ledgerStub(c.env, id).usageBy({ by: q.by, from: to - q.days * DAY_MS, to, limit: q.limit });
+    return c.json({ tenant_id: id, by: q.by, days: q.days, rows });
+  })
+  .get("/tenants/:id/failures", async (c) => {
+    const { id } = await mustGetTenant(c.env, c.req.param("id"));
+    const { limit } = parseQuery(c, FailuresQuery);
+    return c.json({ tenant_id: id, ...(await ledgerStub(c.env, id).failures(limit)) });
   });

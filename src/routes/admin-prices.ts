@@ -9,7 +9,7 @@ import { syncSchedule } from "../lib/price-sync";
 import { ledgerStub } from "../lib/stubs";
 import { listTenants } from "../lib/tenant-store";
 import { parseBody, parseQuery } from "../lib/validate";
-import { adminAuth } from "../middleware/auth";
+import { auditAs } from "../middleware/audit";
 import { RunApiClient } from "../upstream/runapi";
 
 const MarginsQuery = z.object({
@@ -42,16 +42,18 @@ async function pricesJson(c: Context<AppEnv>) {
  * between what tenants were charged and what RunAPI cost.
  */
 export const adminPrices = new Hono<AppEnv>()
-  .use(adminAuth)
   .get("/prices", async (c) => c.json(await pricesJson(c)))
   .put("/prices", async (c) => {
     const parsed = parseMarkup(await parseBody(c, z.unknown()));
     if (!parsed.ok) throw invalidRequest(parsed.issues);
+    const before = await activeMarkup(c.env.TENANTS);
     await saveMarkup(c.env.TENANTS, parsed.value);
+    auditAs(c, { action: "prices.markup", target: "prices", before, after: parsed.value });
     return c.json(await pricesJson(c));
   })
   .post("/prices/sync", async (c) => {
     const report = await syncSchedule(c.env.TENANTS, new RunApiClient(c.var.config, c.env.RUNAPI));
+    auditAs(c, { action: "prices.sync", target: "prices", after: { changed: report.changed, etag: report.etag, prices: report.prices } });
     return c.json(report);
   })
   .get("/margins", async (c) => {

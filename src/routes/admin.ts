@@ -1,18 +1,18 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import type { AppEnv, Bindings, Config } from "../env";
+import type { AppEnv, Config } from "../env";
 import { unsafeTargetReason } from "../domain/url-safety";
 import { scopeJson } from "../domain/budgets";
 import { formatUsd, usdToMicros } from "../domain/money";
-import type { KeyRecord, TenantRecord } from "../domain/tenant";
+import type { TenantRecord } from "../domain/tenant";
 import { newWebhookSecret } from "../domain/webhook-signing";
-import { randomToken, sha256Hex } from "../lib/crypto";
 import { AppError, invalidRequest } from "../lib/errors";
 import { ledgerStub } from "../lib/stubs";
-import { getKeyById, getTenant, listKeys, listTenants, putKey, putTenant, updateKey } from "../lib/tenant-store";
+import { getTenant, listTenants, putTenant } from "../lib/tenant-store";
 import { parseBody, parseQuery } from "../lib/validate";
-import { adminAuth } from "../middleware/auth";
-import { AdjustmentInput, KeyCreate, keyJson, TenantCreate, tenantJson, TenantPatch } from "./admin-schemas";
+import { auditAs } from "../middleware/audit";
+import { mustGetTenant, tenantBudgets } from "./admin-lookup";
+import { AdjustmentInput, TenantCreate, tenantJson, TenantPatch } from "./admin-schemas";
 
 export const ListQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100), cursor: z.string().max(500).optional() });
 export const LedgerQuery = z.object({
@@ -24,28 +24,8 @@ export const LedgerQuery = z.object({
   cursor: z.coerce.number().int().positive().optional(),
 });
 
-/** Ids as this API issues them; anything else is unknown (and never becomes a KV key name). */
-const TENANT_ID = /^[A-Za-z0-9_-]{1,64}$/;
-const KEY_ID = /^key_[A-Za-z0-9_-]{1,64}$/;
-
-async function mustGetTenant(env: Bindings, id: string): Promise<TenantRecord> {
-  const tenant = TENANT_ID.test(id) ? await getTenant(env.TENANTS, id) : null;
-  if (!tenant) throw new AppError("not_found", `No tenant ${id}`);
-  return tenant;
-}
-
-/** The budget scopes the operator sees for a tenant: the tenant's, and each live key's that has one. */
-async function tenantBudgets(env: Bindings, tenant: TenantRecord) {
-  const keys = await listKeys(env.TENANTS, tenant.id);
-  return [
-    { scope: "tenant" as const, subject: tenant.id, ...tenant.budget },
-    ...keys.filter((k) => k.budget && !k.revoked_at).map((k) => ({ scope: "key" as const, subject: k.id, ...k.budget! })),
-  ];
-}
-
-/** The operator API (SPEC §3): tenants, keys, usage, ledger export, adjustments (prices: admin-prices.ts). */
+/** The operator API (SPEC §3): tenants, usage, ledger export, adjustments (prices: admin-prices.ts). Mounted behind `operatorAuth` (see operator-api.ts). */
 export const admin = new Hono<AppEnv>()
-  .use(adminAuth)
   .post("/tenants", async (c) => {
     const input = await parseBody(c, TenantCreate);
     checkWebhookUrl(input.webhook_url, c.var.config);
@@ -69,6 +49,7 @@ export const admin = new Hono<AppEnv>()
       updated_at: now,
     };
     await putTenant(c.env.TENANTS, tenant);
+    auditAs(c, { action: "tenant.create", target: `tenant:${id}`, before: null, after: tenantJson(tenant) });
     return c.json({ tenant: tenantJson(tenant, { withSecret: true }) }, 201);
   })
   .get("/tenants", async (c) => {
@@ -91,6 +72,8 @@ export const admin = new Hono<AppEnv>()
     // The ledger refuses (or allows again) billable requests at once; KV reads follow within its propagation.
     if (patch.status) await ledgerStub(c.env, tenant.id).setSuspended(patch.status === "disabled", Date.now());
     await putTenant(c.env.TENANTS, next);
+    const after = { ...tenantJson(next), ...(rotate_webhook_secret ? { webhook_secret_rotated: true } : {}) };
+    auditAs(c, { action: patch.status === "disabled" ? "tenant.disable" : "tenant.update", target: `tenant:${tenant.id}`, before: tenantJson(tenant), after });
     return c.json({ tenant: tenantJson(next, { withSecret: rotate_webhook_secret }) });
   })
   .delete("/tenants/:id", async (c) => {
@@ -98,42 +81,8 @@ export const admin = new Hono<AppEnv>()
     const next: TenantRecord = { ...tenant, status: "disabled", updated_at: new Date().toISOString() };
     await ledgerStub(c.env, tenant.id).setSuspended(true, Date.now());
     await putTenant(c.env.TENANTS, next);
+    auditAs(c, { action: "tenant.disable", target: `tenant:${tenant.id}`, before: tenantJson(tenant), after: tenantJson(next) });
     return c.json({ tenant: tenantJson(next) });
-  })
-  .post("/tenants/:id/keys", async (c) => {
-    const tenant = await mustGetTenant(c.env, c.req.param("id"));
-    const input = await parseBody(c, KeyCreate);
-    const plaintext = randomToken(input.kind === "secret" ? "sk_" : "pk_", 24);
-    const key: KeyRecord = {
-      id: randomToken("key_", 9),
-      tenant_id: tenant.id,
-      kind: input.kind,
-      name: input.name ?? null,
-      prefix: plaintext.slice(0, 10),
-      budget: input.budget ?? null,
-      allowed_origins: input.allowed_origins ?? null,
-      end_user_requests_per_minute: input.end_user_requests_per_minute,
-      expires_at: input.expires_at ? new Date(input.expires_at).toISOString() : null,
-      revoked_at: null,
-      created_at: new Date().toISOString(),
-    };
-    await putKey(c.env.TENANTS, key, await sha256Hex(plaintext));
-    return c.json({ ...keyJson(key), key: plaintext }, 201);
-  })
-  .get("/tenants/:id/keys", async (c) => {
-    const tenant = await mustGetTenant(c.env, c.req.param("id"));
-    return c.json({ keys: (await listKeys(c.env.TENANTS, tenant.id)).map(keyJson) });
-  })
-  .delete("/tenants/:id/keys/:keyId", async (c) => {
-    const { id, keyId } = c.req.param();
-    const found = TENANT_ID.test(id) && KEY_ID.test(keyId) ? await getKeyById(c.env.TENANTS, id, keyId) : null;
-    if (!found) throw new AppError("not_found", `No key ${keyId} for tenant ${id}`);
-    const now = Date.now();
-    // The ledger refuses billable use at once; KV reads follow within its propagation delay.
-    await ledgerStub(c.env, id).revokeKey(keyId, now);
-    const key: KeyRecord = { ...found.key, revoked_at: found.key.revoked_at ?? new Date(now).toISOString() };
-    await updateKey(c.env.TENANTS, key, found.hash);
-    return c.json(keyJson(key));
   })
   .get("/tenants/:id/usage", async (c) => {
     const tenant = await mustGetTenant(c.env, c.req.param("id"));
@@ -179,8 +128,16 @@ export const admin = new Hono<AppEnv>()
   .post("/tenants/:id/adjustments", async (c) => {
     const tenant = await mustGetTenant(c.env, c.req.param("id"));
     const input = await parseBody(c, AdjustmentInput);
+    const budgets = await tenantBudgets(c.env, tenant);
+    const before = (await ledgerStub(c.env, tenant.id).usage(Date.now(), budgets)).map(scopeJson);
     const result = await ledgerStub(c.env, tenant.id).adjust(usdToMicros(input.amount_usd), input.reason, Date.now());
-    const states = await ledgerStub(c.env, tenant.id).usage(Date.now(), await tenantBudgets(c.env, tenant));
+    const states = await ledgerStub(c.env, tenant.id).usage(Date.now(), budgets);
+    auditAs(c, {
+      action: input.amount_usd > 0 ? "tenant.credit" : "tenant.debit",
+      target: `tenant:${tenant.id}`,
+      before: { budgets: before },
+      after: { entry_id: result.entry_id, amount_usd: input.amount_usd, reason: input.reason, budgets: states.map(scopeJson) },
+    });
     return c.json({ entry_id: result.entry_id, amount_usd: input.amount_usd, reason: input.reason, budgets: states.map(scopeJson) }, 201);
   });
 

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../env";
-import { ADMIN_PAGE } from "../ui/admin-page";
+import { ADMIN_PAGE } from "../pages/admin-page";
 import { PAGE_CSP } from "./docs";
 
 /** `GET /admin`: the operator dashboard. The page holds no data; it signs in and reads the operator API. */

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../env";
 import { openApiDocument } from "../openapi/document";
-import { DOCS_PAGE } from "../ui/docs-page";
+import { DOCS_PAGE } from "../pages/docs-page";
 
 /** Pages load nothing from elsewhere: scripts and styles are inline, data comes from this origin. */
 export const PAGE_CSP =

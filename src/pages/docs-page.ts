@@ -1,19 +1,30 @@
-import { PAGE_CSS } from "./page-style";
+import { KIT_SCRIPT, PAGE_CSS } from "./kit";
 
 // The interactive reference at /docs: a self-contained page (no CDN) that reads /openapi.json and renders it:
 // operations grouped by tag, a search box, expandable operations with parameters, schemas and responses,
-// and "Try it" (the token stays in this tab's memory).
+// and "Try it" (the token stays in this tab's memory; a billable call shows its price and asks first).
 
 const SCRIPT = String.raw`
 (function () {
-  var $ = function (sel, root) { return (root || document).querySelector(sel); };
-  var el = function (tag, attrs, kids) {
-    var n = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (k) { if (k === "text") n.textContent = attrs[k]; else n.setAttribute(k, attrs[k]); });
-    (kids || []).forEach(function (k) { if (k) n.appendChild(typeof k === "string" ? document.createTextNode(k) : k); });
-    return n;
-  };
+${KIT_SCRIPT}
   var doc, components = {};
+  /**
+   * What a billable call will cost, in words: a create's estimate (POST /api/v1/estimate with the same body and
+   * token, nothing reserved), or how chat is priced. Never throws.
+   */
+  function priceWords(path, headers, body) {
+    if (path.indexOf("/api/v1/") === 0 && body) {
+      var endpoint = path.split("/").pop();
+      return fetch("/api/v1/estimate?endpoint=" + encodeURIComponent(endpoint), { method: "POST", headers: headers, body: body }).then(function (res) {
+        return res.json().then(function (j) {
+          if (res.ok) return "It reserves " + usd(j.estimated_cost_usd) + " (" + j.model + ") against the budget of the key you entered" + (j.budget && j.budget.would_exceed ? ", which does not have that much left." : ", and is charged when the task completes.");
+          return "Its price could not be read (" + res.status + (j.error ? ": " + j.error.message : "") + "); it may still cost money.";
+        });
+      }).catch(function () { return "Its price could not be read; it may still cost money."; });
+    }
+    if (path === "/v1/chat/completions") return Promise.resolve("Chat is priced per token: the proxy reserves the most this request can cost (input plus max_tokens of output) and charges what was used.");
+    return Promise.resolve("It may start paid work (an MCP tool that creates a task).");
+  }
   function deref(s) {
     var seen = 0;
     while (s && s.$ref && seen++ < 10) s = components[s.$ref.split("/").pop()] || {};
@@ -100,6 +111,7 @@ const SCRIPT = String.raw`
     });
     var out = el("pre", { class: "out", hidden: "" });
     var send = el("button", { type: "button", text: "Send" });
+    var billable = !webhook && op["x-billable"] === true;
     send.addEventListener("click", function () {
       var url = path.replace(/\{(\w+)\}/g, function (_, n) { return encodeURIComponent((inputs["path:" + n] || {}).value || ""); });
       var qs = params.filter(function (p) { return p.in === "query" && inputs["query:" + p.name].value; }).map(function (p) { return encodeURIComponent(p.name) + "=" + encodeURIComponent(inputs["query:" + p.name].value); });
@@ -109,16 +121,26 @@ const SCRIPT = String.raw`
       if (token) headers.Authorization = "Bearer " + token;
       params.filter(function (p) { return p.in === "header" && inputs["header:" + p.name].value; }).forEach(function (p) { headers[p.name] = inputs["header:" + p.name].value; });
       if (bodyInput) headers["Content-Type"] = "application/json";
+      var body = bodyInput ? bodyInput.value : undefined;
+      // A billable call (an MCP tool call may be one) shows its price and is sent only when confirmed.
+      var paid = billable || (path === "/mcp" && method === "post" && /tools\/call/.test(body || ""));
+      var asked = paid
+        ? priceWords(path, headers, body).then(function (words) { return confirmAction("This call costs money", words + " Send it?", "Send and pay", false); })
+        : Promise.resolve(true);
       out.hidden = false;
       out.textContent = "…";
-      fetch(url, { method: method.toUpperCase(), headers: headers, body: bodyInput ? bodyInput.value : undefined }).then(function (res) {
-        return res.text().then(function (text) {
-          try { text = JSON.stringify(JSON.parse(text), null, 2); } catch (e) { /* not JSON */ }
-          out.textContent = res.status + " " + res.statusText + "\n\n" + text.slice(0, 20000);
-        });
-      }, function (err) { out.textContent = String(err); });
+      asked.then(function (ok) {
+        if (!ok) { out.textContent = "Not sent."; return; }
+        return fetch(url, { method: method.toUpperCase(), headers: headers, body: body }).then(function (res) {
+          return res.text().then(function (text) {
+            try { text = JSON.stringify(JSON.parse(text), null, 2); } catch (e) { /* not JSON */ }
+            out.textContent = res.status + " " + res.statusText + "\n\n" + text.slice(0, 20000);
+          });
+        }, function (err) { out.textContent = String(err); });
+      });
     });
-    if (!webhook) kids.push(el("div", { class: "try" }, [el("h4", { text: "Try it" }), bodyInput, send, out]));
+    var note = billable ? el("p", { class: "billable", text: "Billable: Send shows the price and asks before anything is charged." }) : null;
+    if (!webhook) kids.push(el("div", { class: "try" }, [el("h4", { text: "Try it" }), note, bodyInput, send, out]));
     var item = el("details", { class: "op", id: op.operationId, "data-search": (method + " " + path + " " + op.summary + " " + (op.tags || []).join(" ")).toLowerCase() }, [
       el("summary", {}, [el("span", { class: "method m-" + method, text: method.toUpperCase() }), el("code", { class: "path", text: path }), el("span", { class: "sum", text: op.summary })]),
       el("div", { class: "body" }, kids),
@@ -191,6 +213,7 @@ table.schema table.schema { margin-top: 6px; }
 .status { font: 600 12px ui-monospace, monospace; padding: 2px 6px; border-radius: 4px; background: var(--soft); }
 .s2 { color: #059669; } .s4 { color: #d97706; } .s5 { color: #dc2626; }
 .try textarea { width: 100%; font: 13px ui-monospace, monospace; box-sizing: border-box; }
+.billable { margin: 0 0 6px; color: #92400e; font-size: 14px; }
 .out { background: #0f172a; color: #e2e8f0; padding: 12px; border-radius: 6px; overflow: auto; max-height: 360px; }
 @media (max-width: 800px) { .layout { grid-template-columns: 1fr; } nav { position: static; } }
 `;
