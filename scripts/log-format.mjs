@@ -6,7 +6,7 @@
 const REPEAT_WINDOW_MS = 5_000;
 const COLORS = { reset: "\x1b[0m", dim: "\x1b[2m", red: "\x1b[31m", yellow: "\x1b[33m", green: "\x1b[32m", cyan: "\x1b[36m" };
 
-/** `/api/v1/hailuo/:endpoint{text_to_video|image_to_video}` → `/api/v1/hailuo/:endpoint`. */
+/** a route pattern with a regex parameter (`/:endpoint{a|b}`) → its bare name (`/:endpoint`). */
 function shortRoute(route) {
   return String(route ?? "?").replace(/\{[^}]*\}/g, "");
 }
@@ -19,7 +19,7 @@ function paint(color, text, on) {
   return on ? `${COLORS[color]}${text}${COLORS.reset}` : text;
 }
 
-/** One request line: `12:00:01 POST /api/v1/hailuo/:endpoint 200 166 ms tenant=acme est=$0.30 req_bbe448f5`. */
+/** One request line: `12:00:01 POST /api/v1/hailuo/text_to_video 200 166 ms tenant=acme est=$0.30 req_bbe448f5`. */
 export function formatRequest(entry, timestamp, color = false) {
   const status = Number(entry.status);
   const statusColor = status >= 500 ? "red" : status >= 400 ? "yellow" : "green";

@@ -33,6 +33,8 @@ export type AppEnv = {
     audit: AuditDraft;
     /** Extra fields for this request's access-log line (`logField`). */
     logFields: LogFields;
+    /** The route to log and count for a request served by a generic route (a catalog action's own path). */
+    routeLabel?: string;
   };
 };
 

@@ -72,7 +72,7 @@ test("one JSON line per request: id, route, status, duration, tenant, estimate; 
   expect(create).toMatchObject({
     level: "info",
     method: "POST",
-    route: "/api/v1/hailuo/:endpoint{text_to_video|image_to_video}",
+    route: "/api/v1/hailuo/text_to_video",
     status: 200,
     tenant_id: "acme",
     estimate_usd: 0.3,
@@ -99,7 +99,7 @@ test("one JSON line per request: id, route, status, duration, tenant, estimate; 
   const print = createLogPrinter((line: string) => printed.push(line));
   for (const entry of proxy.logs) print(entry);
   expect(printed.find((l) => l.includes("req-log-crea"))).toMatch(
-    /^\d\d:\d\d:\d\d POST\s+\/api\/v1\/hailuo\/:endpoint 200 \d+ ms tenant=acme est=\$0\.30 req-log-crea$/,
+    /^\d\d:\d\d:\d\d POST\s+\/api\/v1\/hailuo\/text_to_video 200 \d+ ms tenant=acme est=\$0\.30 req-log-crea$/,
   );
   const dns = printed.filter((l) => l.includes("acme.example"));
   expect(dns).toHaveLength(1);

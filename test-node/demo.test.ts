@@ -96,7 +96,7 @@ test("a visitor sees the price, clicks Generate, follows the status live and wat
   expect(await page.getByLabel("Resolution").inputValue()).toBe("1080p"); // the model's default
   await page.getByLabel("Length").selectOption("10");
   expect(await page.locator("#resolution option").allTextContents()).toEqual(["768p"]);
-  await waitForText(page, "#price", "$1.60");
+  await waitForText(page, "#price", "$0.90"); // RunAPI's published price for 2.3 pro at 10 s 768p
   await page.getByLabel("Model").selectOption("hailuo-02-text-to-video-standard");
   await page.getByLabel("Length").selectOption("6");
   expect(await page.getByLabel("First frame image URL").isVisible()).toBe(false);

@@ -96,8 +96,8 @@ test("/docs Try it shows a billable call's price and sends it only when the oper
   await op.getByRole("button", { name: "Send" }).click();
   const confirm = page.locator("dialog.confirm[open]");
   await expect.poll(() => confirm.count()).toBe(1);
-  // The example body is a 10 s clip of 02 standard: $0.50, read from /api/v1/estimate (nothing reserved by asking).
-  expect(await confirm.textContent()).toContain("It reserves $0.50 (hailuo-02-text-to-video-standard)");
+  // The example body names the first model (02 pro, 6 s): RunAPI's 57¢, read from /api/v1/estimate (nothing reserved by asking).
+  expect(await confirm.textContent()).toContain("It reserves $0.57 (hailuo-02-text-to-video-pro)");
   await confirm.getByRole("button", { name: "Cancel" }).click();
   await expect.poll(() => op.locator("pre.out").textContent()).toBe("Not sent.");
   expect(await reserved()).toBe(0);

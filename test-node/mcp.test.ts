@@ -30,7 +30,7 @@ describe("MCP server at /mcp", () => {
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name).sort()).toEqual(["check_pricing", "get_budget", "get_task", "image_to_video", "text_to_video"]);
     const t2v = tools.find((t) => t.name === "text_to_video")!;
-    expect(t2v.description).toContain("hailuo-02-text-to-video-standard: 6 s 768p $0.30, 10 s 768p $0.50");
+    expect(t2v.description).toContain("hailuo-02-text-to-video-standard: $0.30–$0.50");
     expect(t2v.description).toContain("3 unfinished tasks at once, 20 requests per minute");
     expect(Object.keys((t2v.inputSchema as { properties: object }).properties)).toEqual(expect.arrayContaining(["model", "prompt", "duration_seconds"]));
     await client.close();

@@ -127,7 +127,7 @@ describe("openai package through the proxy", () => {
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.APIError);
     expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(402);
-    expect((err as InstanceType<typeof OpenAI.APIError>).code).toBe("budget_exceeded");
+    expect((err as InstanceType<typeof OpenAI.APIError>).code).toBe("insufficient_quota");
     expect((err as InstanceType<typeof OpenAI.APIError>).type).toBe("insufficient_quota");
     expect(await simRequests(marker)).toHaveLength(0);
   });

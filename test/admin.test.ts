@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { admin, api, expectError, issueFields, json, newKey, nonce, t2v, tenantBudget, tenantWithKey } from "./helpers";
 
 const freshId = () => `t-${crypto.randomUUID()}`;

@@ -39,7 +39,7 @@ function value(families: Family[], name: string, labels: Record<string, string>)
   return m ? Number(m.value) : 0;
 }
 
-const CREATE_ROUTE = "/api/v1/hailuo/:endpoint{text_to_video|image_to_video}";
+const CREATE_ROUTE = "/api/v1/hailuo/text_to_video";
 const MODEL = "hailuo-02-text-to-video-standard";
 
 describe("GET /admin/v1/metrics", () => {

@@ -33,7 +33,7 @@ export const accessLog = createMiddleware<AppEnv>(async function accessLog(c, ne
   const auth = c.get("auth");
   const status = c.res.status;
   const estimate = c.res.headers.get("x-estimated-cost-usd");
-  const route = handlerRoute(c);
+  const route = c.get("routeLabel") ?? handlerRoute(c);
   const durationMs = Date.now() - started;
   metrics.request({ method: c.req.method, route, status, durationMs, tenantId: auth?.tenant.id });
   flushSoon(c.env, executionContext(c));

@@ -67,8 +67,17 @@ function optional(spec: FieldSpec): z.ZodType {
  * it), `model` as an enum, and the tenant's own `callback_url`. Per-model differences are in the description.
  */
 export function catalogBody(action: CatalogAction): z.ZodType {
-  const rosters = action.models.length ? action.models.map((m) => fieldsFor(action, m)) : [fieldsFor(action, null)];
   const overlay = overlayFor(action.service);
+  // Each model's fields as validation sees them: the contract's, with the service's overlay on top.
+  const withOverlay = (model: string | null) => {
+    const fields = new Map(fieldsFor(action, model));
+    for (const [name, spec] of Object.entries(overlay?.fields?.(model ?? undefined) ?? {})) {
+      if (spec === null) fields.delete(name);
+      else fields.set(name, spec);
+    }
+    return fields;
+  };
+  const rosters = action.models.length ? action.models.map(withOverlay) : [withOverlay(null)];
   const shape: Record<string, z.ZodType> = {};
   for (const fields of rosters) {
     for (const [name, spec] of fields) {

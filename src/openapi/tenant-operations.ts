@@ -1,5 +1,4 @@
 import { z } from "zod";
-import type { ErrorCode } from "../lib/errors";
 import { TokenRequest } from "../routes/end-user-tokens";
 import { ListQuery as TaskListQuery } from "../routes/tasks";
 import { type Operation, TAGS } from "./operation";

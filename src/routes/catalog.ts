@@ -1,4 +1,5 @@
 import { Hono, type Context } from "hono";
+import { createMiddleware } from "hono/factory";
 import { findAction, isService, type CatalogAction } from "../catalog/catalog";
 import { canonicalJson } from "../catalog/request";
 import { validateRequest, type ValidRequest } from "../catalog/validate";
@@ -28,6 +29,13 @@ import { tenantAuth } from "../middleware/auth";
 import { RunApiClient } from "../upstream/runapi";
 
 const MAX_IDEMPOTENCY_KEY = 512;
+
+/** Logs and counts a catalog request under its action's own path (`/api/v1/kling/text_to_video`, `…/:id`), not the generic pattern. */
+const labelled = createMiddleware<AppEnv>(async function labelled(c, next) {
+  const action = findAction(c.req.param("service") ?? "", c.req.param("action") ?? "");
+  if (action) c.set("routeLabel", c.req.param("id") === undefined ? action.path : `${action.path}/:id`);
+  await next();
+});
 
 /** The catalog action a path names; an unknown service or action is a 404 that says what exists. */
 export function actionAt(service: string, action: string): CatalogAction {
@@ -83,7 +91,7 @@ function idempotencyKeyOf(c: Context<AppEnv>): string | undefined {
  * ones); `GET /api/v1/{service}/{action}/{id}` reads a task from the tenant's object, no upstream call.
  */
 export const catalogRoutes = new Hono<AppEnv>()
-  .post("/:service/:action", tenantAuth, async (c) => {
+  .post("/:service/:action", labelled, tenantAuth, async (c) => {
     const action = actionAt(c.req.param("service"), c.req.param("action"));
     const idempotencyKey = idempotencyKeyOf(c);
     const valid = validatedRequest(c, action, await readJsonBody(c));
@@ -150,7 +158,7 @@ export const catalogRoutes = new Hono<AppEnv>()
     }
     return c.json(createResponse(outcome.taskId, model, price.micros));
   })
-  .get("/:service/:action/:id", tenantAuth, async (c) => {
+  .get("/:service/:action/:id", labelled, tenantAuth, async (c) => {
     const action = actionAt(c.req.param("service"), c.req.param("action"));
     const id = c.req.param("id");
     const at = { service: action.service, action: action.action };
