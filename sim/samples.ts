@@ -121,7 +121,7 @@ function sampleItem(name: string, spec: FieldSpec, opts: SampleOptions): unknown
     return Object.fromEntries(entries.map(([key, p]) => [key, sampleValue(key, p, opts)]));
   }
   const singular = name
-    .replace(/_urls$/, "_url")
+    .replace(/_urls$|_url_list$/, "_url")
     .replace(/_ids$/, "_id")
     .replace(/s$/, "");
   return sampleValue(singular, items ?? { type: "string" }, opts);
