@@ -126,8 +126,15 @@ const base = `http://${HOST}:${port}`;
 const api = client(base);
 let demoKey;
 let demoPk;
+let prices = "";
 try {
   await waitHealthy(base);
+  // Prices come from RunAPI's schedule (the simulator's, offline): fetched now, as the cron trigger does every 30 minutes.
+  const sync = await api.post("/admin/v1/prices/sync", adminToken);
+  prices =
+    sync.status === 200
+      ? `${sync.json.prices} prices from ${simMode ? "the simulator's" : "RunAPI's"} schedule (as of ${sync.json.as_of.slice(0, 10)})`
+      : `the bundled schedule (the sync answered ${sync.status}; POST /admin/v1/prices/sync retries)`;
   const { created } = await ensureTenant(api, adminToken, DEMO_TENANT);
   if (!created) {
     // A demo tenant from an older run: give it the end-user budget the demo page relies on.
@@ -168,6 +175,7 @@ runapi-edge-proxy is running in local workerd
 
   proxy       ${base}
   upstream    ${simMode ? `http://${HOST}:${simPort}  (RunAPI simulator; callbacks in ~8 s)` : `${proxyVars.RUNAPI_BASE_URL}  (RUNAPI_BASE_URL)`}
+  prices      ${prices}
   admin token ${adminToken}
   demo key    ${demoKey}  (tenant "demo": $5/day, 5 concurrent tasks, 30 req/min)
   demo page   ${base}/demo?key=${demoPk}
@@ -177,7 +185,7 @@ runapi-edge-proxy is running in local workerd
   agents      OpenAI-compatible ${base}/v1, MCP ${base}/mcp  (the demo key as bearer)
   state       .wrangler/state  (secrets: .wrangler/local-secrets.json)
 
-Create a text-to-video task:
+Create a text-to-video task (any RunAPI model works the same way: POST /api/v1/{service}/{action}, GET /api/v1/models lists them):
   curl -s ${base}/api/v1/hailuo/text_to_video -H "Authorization: Bearer ${demoKey}" -H "Content-Type: application/json" -d '${body}'
 
 Read it (paste the id from the answer):

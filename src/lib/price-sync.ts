@@ -63,10 +63,14 @@ export async function syncSchedule(kv: KVNamespace, source: ScheduleSource, now 
   return result;
 }
 
-/** Refreshes the schedule in the background when it was last synced long ago (or never, outside the bundle's offline default). */
+/**
+ * Refreshes a synced schedule in the background when its last sync is older than STALE_AFTER_MS (the cron trigger
+ * has been failing). The bundled snapshot is left to the cron and `POST /admin/v1/prices/sync`: an offline
+ * deployment keeps its default without a fetch on every request.
+ */
 export async function refreshIfStale(kv: KVNamespace, source: ScheduleSource, waitUntil: (p: Promise<unknown>) => void): Promise<void> {
   const active = await activeSchedule(kv);
-  if (active.synced_at !== null && Date.now() - active.synced_at < STALE_AFTER_MS) return;
+  if (active.synced_at === null || Date.now() - active.synced_at < STALE_AFTER_MS) return;
   if (refreshing) return;
   refreshing = true;
   waitUntil(

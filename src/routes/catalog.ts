@@ -22,6 +22,7 @@ import { syncCall } from "../durable-objects/sync-flow";
 import { readJsonBody } from "../lib/body";
 import { sha256Hex } from "../lib/crypto";
 import { AppError, invalidRequest } from "../lib/errors";
+import { refreshIfStale } from "../lib/price-sync";
 import { priceRequest, type Price } from "../lib/pricing";
 import { ledgerStub } from "../lib/stubs";
 import { verifyHuman } from "../lib/turnstile";
@@ -70,10 +71,12 @@ export function quotedRequest(c: Context<AppEnv>, action: CatalogAction, params:
   return validatedRequest(c, action, params, true);
 }
 
-/** Prices a valid request in the caller's tenant's terms (its markup). */
-export function priceFor(c: Context<AppEnv>, action: CatalogAction, valid: ValidRequest): Promise<Price> {
+/** Prices a valid request in the caller's tenant's terms (its markup); a schedule whose sync is long overdue is refreshed meanwhile. */
+export async function priceFor(c: Context<AppEnv>, action: CatalogAction, valid: ValidRequest): Promise<Price> {
   const { config, auth } = c.var;
-  return priceRequest(c.env.TENANTS, config, new RunApiClient(config, c.env.RUNAPI), action, valid.request, valid.effective, tenantMarkup(auth.tenant));
+  const client = new RunApiClient(config, c.env.RUNAPI);
+  await refreshIfStale(c.env.TENANTS, client, (p) => c.executionCtx.waitUntil(p));
+  return priceRequest(c.env.TENANTS, config, client, action, valid.request, valid.effective, tenantMarkup(auth.tenant));
 }
 
 /** The Idempotency-Key header, checked (1 to 512 characters), or undefined. */
