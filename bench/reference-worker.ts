@@ -22,14 +22,14 @@ export class Counter extends DurableObject<Env> {
 }
 
 const app = new Hono<{ Bindings: Env }>()
-  .post("/api/v1/hailuo/:endpoint", async (c) => {
+  .post("/api/v1/:service/:endpoint", async (c) => {
     const auth = c.req.header("authorization") ?? "";
     const seen = await c.env.KV.get(`key:${auth.slice(-16)}`);
     await c.env.COUNTER.get(c.env.COUNTER.idFromName("tenant")).increment(seen ?? "anonymous");
     // The same upstream POST as the proxy's: an Idempotency-Key, and a callback URL in the body.
     const id = crypto.randomUUID();
     const body = (await c.req.text()).replace(/\}\s*$/, `,"callback_url":"${new URL(c.req.url).origin}/webhooks/runapi/${id}/t"}`);
-    const res = await fetch(`${c.env.RUNAPI_BASE_URL}/api/v1/hailuo/${c.req.param("endpoint")}`, {
+    const res = await fetch(`${c.env.RUNAPI_BASE_URL}/api/v1/${c.req.param("service")}/${c.req.param("endpoint")}`, {
       method: "POST",
       headers: { Authorization: `Bearer ${c.env.RUNAPI_API_KEY}`, "Content-Type": "application/json", "Idempotency-Key": id },
       body,

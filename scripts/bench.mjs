@@ -2,6 +2,7 @@
 // Proxy, simulator and a reference Worker run in local workerd (Miniflare, in memory, inspector
 // off), each on its own direct socket; autocannon measures each path at 1 and N connections:
 //   create     POST /api/v1/hailuo/text_to_video  proxy (one tenant) vs. the reference vs. the simulator directly
+//   kling      POST /api/v1/kling/text_to_video   a matrix-priced non-Hailuo model (another tenant) vs. the reference
 //   status     GET  /api/v1/tasks/{id}            proxy (the tenant's object) vs. the reference's create vs. the simulator's GET
 //   reference  bench/reference-worker.ts: Hono + one KV read + one RPC to an existing SQLite Durable
 //              Object that updates a counter + the same upstream POST (the least a gateway of this shape does)
@@ -9,6 +10,7 @@
 // Writes bench/results/<timestamp>.json and latest.json.
 
 import { createServer } from "node:net";
+import { KLING, validationCpu } from "../bench/catalog.mjs";
 import { readdirSync, readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -222,6 +224,19 @@ async function main() {
         direct: await s_("direct", `${simBase}/api/v1/hailuo/text_to_video/${simTaskId}`, { authorization: simHeaders.authorization }),
       };
     }
+    // A non-Hailuo model priced by a matrix (issue 16), under a tenant of its own so the ledger check stays per price.
+    await ensureTenant(api, ADMIN_TOKEN, { id: "bench-kling", name: "Bench Kling", budget: { limit_usd: 1_000_000, period: "total" } });
+    const { key: klingKey } = await issueKey(api, ADMIN_TOKEN, "bench-kling", { kind: "secret", name: "bench" });
+    const klingHeaders = { authorization: `Bearer ${klingKey}`, "content-type": "application/json" };
+    const firstKling = await fetch(`${proxyBase}${KLING.path}`, { method: "POST", headers: klingHeaders, body: KLING.body });
+    if (firstKling.status !== 200) throw new Error(`proxy Kling create answered ${firstKling.status}: ${await firstKling.text()}`);
+    if (firstKling.headers.get("x-estimated-cost-usd") !== (KLING.micros / 1e6).toFixed(6)) throw new Error("Kling 3.0 was not priced from the matrix");
+    for (const conn of [1, CONNECTIONS]) {
+      const k = (who, url, headers) => measure(`kling   ${who.padEnd(9)} (${conn} conn)`, { url, connections: conn, headers, method: "POST", body: KLING.body });
+      runs[`kling-${conn}`] = { proxy: await k("proxy", `${proxyBase}${KLING.path}`, klingHeaders), reference: await k("reference", `${refBase}${KLING.path}`, refHeaders) };
+    }
+    const catalogCpu = await validationCpu();
+
     // Event streams live in the tenant's object (no object per stream): the cost of opening one on a finished task.
     const doneId = await finishedTask(api, key, simBase, simHeaders);
     const events = await measure("events  proxy     (1 conn)", {
@@ -260,6 +275,7 @@ async function main() {
       comparisons.push(vs(`create-${conn}`, cr.proxy, cr.direct, "direct"));
       comparisons.push(vs(`status-${conn}`, st.proxy, cr.reference, "reference"));
       comparisons.push(vs(`status-${conn}`, st.proxy, st.direct, "direct"));
+      comparisons.push(vs(`kling-${conn}`, runs[`kling-${conn}`].proxy, runs[`kling-${conn}`].reference, "reference"));
     }
     const one = runs["create-1"];
     const many = runs[`create-${CONNECTIONS}`];
@@ -267,6 +283,12 @@ async function main() {
       create_1conn_mean_vs_reference: { value: ratio(one.proxy.row.mean_ms, one.reference.row.mean_ms), goal: "≤ 1.5" },
       create_many_throughput_vs_reference: { value: ratio(many.proxy.row.rps, many.reference.row.rps), goal: "≥ 0.8" },
       status_many_throughput_vs_reference: { value: ratio(runs[`status-${CONNECTIONS}`].proxy.row.rps, many.reference.row.rps), goal: "≥ 1.0" },
+      kling_1conn_mean_vs_reference: { value: ratio(runs["kling-1"].proxy.row.mean_ms, runs["kling-1"].reference.row.mean_ms), goal: "≤ 1.2" },
+      kling_many_throughput_vs_reference: {
+        value: ratio(runs[`kling-${CONNECTIONS}`].proxy.row.rps, runs[`kling-${CONNECTIONS}`].reference.row.rps),
+        goal: "≥ 1.0",
+      },
+      catalog_validation_and_pricing_slowest_us: { value: catalogCpu.slowest_us, goal: "< 200" },
     };
     // Steadier than throughput on a shared machine: the reference's workerd CPU per create ÷ the proxy's.
     const createCpu = { proxy_ms: many.proxy.row.workerd_cpu_ms, reference_ms: many.reference.row.workerd_cpu_ms };
@@ -281,6 +303,7 @@ async function main() {
       goals,
       create_cpu_per_request_many: { ...createCpu, reference_over_proxy: ratio(createCpu.reference_ms ?? 0, createCpu.proxy_ms ?? 0) },
       events_on_finished_task: events.row,
+      catalog_validation_and_pricing: catalogCpu,
       chat,
       one_tenant: { creates_per_second: many.proxy.row.rps, status_reads_per_second: runs[`status-${CONNECTIONS}`].proxy.row.rps, connections: CONNECTIONS },
       ledger_check: {
@@ -342,6 +365,8 @@ function printTable(results) {
       `  workerd CPU per create at ${results.one_tenant.connections} conn: proxy ${cpu.proxy_ms} ms, reference ${cpu.reference_ms} ms (reference ÷ proxy ${cpu.reference_over_proxy})`,
     );
   }
+  const v = results.catalog_validation_and_pricing;
+  console.log(`  validating and pricing each of the ${v.pairs} catalog pairs (Node, V8): mean ${v.mean_us} µs, slowest ${v.slowest_us} µs (${v.slowest})`);
   if (results.chat) {
     console.log("\nchat (proxy vs. the simulator directly):");
     printGrid(
