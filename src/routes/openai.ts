@@ -13,6 +13,7 @@ import { refusal } from "../lib/refusal";
 import { ledgerStub } from "../lib/stubs";
 import { verifyHuman } from "../lib/turnstile";
 import { tenantAuth } from "../middleware/auth";
+import { readText, UpstreamBodyError } from "../upstream/read";
 import { RunApiClient } from "../upstream/runapi";
 
 /** OpenAI's error `type` for each status, added beside the proxy's own `code` on /v1/*. */
@@ -66,6 +67,22 @@ function chargeFor(price: ChatPrice, reserved: Micros, usage: StreamOutcome["usa
   };
 }
 
+/**
+ * Whether RunAPI said it did no work for a chat: an error answer it could read (a 4xx, or a 5xx with a body).
+ * Anything else after the request went out (a timeout, a reset, an empty or unreadable 5xx) is a lost answer.
+ */
+function refusedByRunApi(err: unknown): boolean {
+  const status = err instanceof AppError ? err.details?.upstream_status : undefined;
+  return typeof status === "number" && (status < 500 || (err as AppError).details?.upstream_body !== "none");
+}
+
+/** The error of a chat whose answer was lost, charged its reservation (SPEC §13 "work done is billed"), saying so. */
+function chargedError(err: AppError, reserved: Micros): AppError {
+  const message = `${err.message}. RunAPI may have done the work, so this request is charged its reservation ($${formatUsd(reserved)})`;
+  const headers = { ...err.headers, "X-Charge-Basis": "reservation", "X-Charged-Usd": formatUsd(reserved) };
+  return new AppError(err.code, message, err.details, headers);
+}
+
 /** The error on /v1/*: the proxy's error object plus OpenAI's `type`, so OpenAI clients read it. */
 async function openAiError(err: Error, c: Context<AppEnv>): Promise<Response> {
   const res = handleError(err, c);
@@ -85,7 +102,10 @@ export const openai = new Hono<AppEnv>()
     async (c) => {
       if (!models || Date.now() - models.at > MODELS_TTL_MS) {
         const res = await new RunApiClient(c.var.config, c.env.RUNAPI).openAi("GET", "/v1/models");
-        models = { body: await res.text(), type: res.headers.get("content-type") ?? "application/json", at: Date.now() };
+        const body = await readText(res, c.var.config.upstreamMaxJsonBytes).catch((err: unknown) => {
+          throw new AppError("upstream_error", `RunAPI's model list could not be read: ${err instanceof Error ? err.message : "error"}`);
+        });
+        models = { body, type: res.headers.get("content-type") ?? "application/json", at: Date.now() };
       }
       return new Response(models.body, { status: 200, headers: { "Content-Type": models.type } });
     },
@@ -150,21 +170,34 @@ export const openai = new Hono<AppEnv>()
     const upstreamText =
       stream && !clientWantsUsage ? JSON.stringify({ ...body, stream_options: { ...(body.stream_options ?? {}), include_usage: true } }) : text;
 
+    /** RunAPI may have done the work but its answer is lost: the reservation, its upper bound, is the charge. */
+    const chargeReservation = async (err: AppError, what: string): Promise<AppError> => {
+      await ledger
+        .settle(id, reserved, Date.now(), `chat ${price.model}: ${what}; charged the amount reserved`)
+        .catch((e: unknown) => log.error("chat_settle_failed", { request_id: c.var.requestId, error: e instanceof Error ? e.name : "unknown" }));
+      return chargedError(err, reserved);
+    };
+
     let upstream: Response;
     try {
       upstream = await new RunApiClient(config, c.env.RUNAPI).openAi("POST", "/v1/chat/completions", upstreamText, config.chatTimeoutMs);
     } catch (err) {
-      await ledger.release(id, Date.now(), err instanceof AppError ? `chat upstream ${err.code}` : "chat upstream failure").catch(() => undefined);
-      throw err;
+      const failure = err instanceof AppError ? err : new AppError("upstream_unavailable", "RunAPI could not be reached");
+      if (!refusedByRunApi(failure)) throw await chargeReservation(failure, `RunAPI's answer was lost (${failure.code})`);
+      await ledger.release(id, Date.now(), `chat upstream ${failure.code}`).catch(() => undefined);
+      throw failure;
     }
 
     if (!stream || !upstream.body || !(upstream.headers.get("content-type") ?? "").includes("text/event-stream")) {
       let answer: string;
       try {
-        answer = await upstream.text();
-      } catch {
-        await ledger.release(id, Date.now(), "chat upstream answer lost").catch(() => undefined);
-        throw new AppError("upstream_error", "RunAPI's answer broke off before it was complete");
+        answer = await readText(upstream, config.chatMaxResponseBytes);
+      } catch (err) {
+        const why = err instanceof UpstreamBodyError ? err.message : "the answer could not be read";
+        throw await chargeReservation(
+          new AppError("upstream_error", `RunAPI's chat answer could not be relayed: ${why}`),
+          `RunAPI's answer was unreadable (${why})`,
+        );
       }
       // Not JSON (or no usage): charged as estimated from its size.
       const parsed = parseJson(answer) as { usage?: unknown; choices?: { message?: { content?: unknown; tool_calls?: unknown } }[] } | null;
@@ -191,13 +224,23 @@ export const openai = new Hono<AppEnv>()
     const requestId = c.var.requestId;
     const relayed = meterSse(upstream.body, {
       dropUsageChunk: !clientWantsUsage,
-      cutEvent: () =>
+      maxEventBytes: config.chatMaxEventBytes,
+      cutEvent: (end) =>
         `data: ${JSON.stringify(
-          errorBody("upstream_error", "RunAPI's stream broke off before it was complete; what was streamed is charged", requestId),
+          errorBody(
+            "upstream_error",
+            end === "too_large"
+              ? `RunAPI sent an event larger than ${config.chatMaxEventBytes} bytes; the stream ends here and is charged its reservation ($${formatUsd(reserved)})`
+              : "RunAPI's stream broke off before it was complete; what was streamed is charged",
+            requestId,
+          ),
         ).replace(/}}$/, ',"type":"server_error"}}')}\n\n`,
       onEnd: async (outcome) => {
         try {
-          const { charge, note } = chargeFor(price, reserved, outcome.usage, bytes, outcome.outputBytes, outcome.end);
+          const { charge, note } =
+            outcome.end === "too_large"
+              ? { charge: reserved, note: `chat ${price.model}: RunAPI sent an event over the size limit; charged the amount reserved` }
+              : chargeFor(price, reserved, outcome.usage, bytes, outcome.outputBytes, outcome.end);
           await ledger.settle(id, charge, Date.now(), note);
         } catch (err) {
           // The sweep reconciles a reservation left open; log the why, never the request.

@@ -1,6 +1,7 @@
 import type { Config } from "../env";
 import type { Endpoint } from "../domain/hailuo";
 import { AppError } from "../lib/errors";
+import { readText, UpstreamBodyError } from "./read";
 
 /** A task as RunAPI reports it on a status GET or a callback. */
 export interface UpstreamTask {
@@ -93,7 +94,7 @@ export class RunApiClient {
       clearTimeout(timer);
     }
     if (res.ok) return res;
-    throw mapUpstreamError(res, await readJson(res), this.config.runapiApiKey);
+    throw mapUpstreamError(res, await readAnswer(res, this.config.upstreamMaxJsonBytes), this.config.runapiApiKey);
   }
 
   private async request(path: string, init: { method: string; body?: string; headers?: Record<string, string> }): Promise<Record<string, unknown>> {
@@ -118,21 +119,35 @@ export class RunApiClient {
       }
       throw new AppError("upstream_unavailable", "RunAPI could not be reached", { retryable: true });
     }
-    const json = await readJson(res);
+    const answer = await readAnswer(res, this.config.upstreamMaxJsonBytes);
     if (res.ok) {
-      if (!json) throw new AppError("upstream_error", "RunAPI answered with a body that is not JSON");
-      return json;
+      if (answer.body === "too_large") {
+        throw new AppError("upstream_error", `RunAPI answered with more than ${this.config.upstreamMaxJsonBytes} bytes`, { upstream_status: res.status });
+      }
+      if (!answer.json) throw new AppError("upstream_error", "RunAPI answered with a body that is not JSON");
+      return answer.json;
     }
-    throw mapUpstreamError(res, json, this.config.runapiApiKey);
+    throw mapUpstreamError(res, answer, this.config.runapiApiKey);
   }
 }
 
-async function readJson(res: Response): Promise<Record<string, unknown> | null> {
+/** An answer's JSON object (null when it is none) and whether its body was there and read whole. */
+type Answer = { json: Record<string, unknown> | null; body: "read" | "empty" | "too_large" | "broken" };
+
+/** Reads an answer with the JSON limit (SPEC §13): a larger or broken body is noted, never read on. */
+async function readAnswer(res: Response, maxBytes: number): Promise<Answer> {
+  let text: string;
   try {
-    const value: unknown = await res.json();
-    return value && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+    text = await readText(res, maxBytes);
+  } catch (err) {
+    return { json: null, body: err instanceof UpstreamBodyError ? err.reason : "broken" };
+  }
+  if (!text.trim()) return { json: null, body: "empty" };
+  try {
+    const value: unknown = JSON.parse(text);
+    return { json: value && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : null, body: "read" };
   } catch {
-    return null;
+    return { json: null, body: "read" };
   }
 }
 
@@ -144,10 +159,14 @@ function upstreamMessage(json: Record<string, unknown> | null, secret: string): 
   return raw.split(secret).join("[redacted]").slice(0, 300);
 }
 
-/** Maps an upstream failure onto the proxy's error codes (SPEC §3); never echoes credentials. */
-function mapUpstreamError(res: Response, json: Record<string, unknown> | null, secret: string): AppError {
-  const message = upstreamMessage(json, secret);
-  const details = { upstream_status: res.status };
+/**
+ * Maps an upstream failure onto the proxy's error codes (SPEC §3); never echoes credentials. An error
+ * answer without a readable body says so (`upstream_body: "none"`): it is no proof that RunAPI did nothing.
+ */
+function mapUpstreamError(res: Response, answer: Answer, secret: string): AppError {
+  const message = upstreamMessage(answer.json, secret);
+  const details: Record<string, unknown> = { upstream_status: res.status };
+  if (answer.body !== "read") details.upstream_body = "none";
   switch (res.status) {
     case 400:
     case 422:
