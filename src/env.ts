@@ -84,6 +84,9 @@ const ConfigSchema = z.object({
     .optional(),
 });
 
+/** The name of every var and secret the configuration reads (each one documented in the README). */
+export const CONFIG_VARS = Object.keys(ConfigSchema.shape);
+
 /** Validated configuration: durations in milliseconds, flags as booleans. */
 export interface Config {
   runapiBaseUrl: string;
@@ -140,7 +143,7 @@ export function loadConfig(env: Bindings): Config {
   const hit = cache.get(env);
   if (hit) return hit;
   const raw: Record<string, unknown> = {};
-  for (const key of Object.keys(ConfigSchema.shape)) {
+  for (const key of CONFIG_VARS) {
     const value = (env as unknown as Record<string, unknown>)[key];
     raw[key] = value === "" && key !== "PUBLIC_BASE_URL" && key !== "ALLOW_HTTP_URLS" && key !== "ALLOW_PRIVATE_URLS" ? undefined : value;
   }
