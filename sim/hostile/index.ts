@@ -7,6 +7,7 @@ import { Hono } from "hono";
 //          [hostile:chat-flood=MB]    a plain answer of MB megabytes
 //          [hostile:hang]             answers nothing for 30 s (longer than the proxy waits for headers)
 //          [hostile:reset]            answers 200, then the connection breaks mid-body
+//          [hostile:truncated]        answers 200 with half a JSON body, ended as if complete
 //          [hostile:500-empty]        answers 500 with no body
 //   create [hostile:create-flood=MB]  a 200 answer of MB megabytes of JSON
 //          [hostile:video-url=URL]    the task is made by the simulator, but every status read shows URL as its video
@@ -92,6 +93,10 @@ async function hostileChat(body: string): Promise<Response | null> {
       },
     });
     return new Response(broken, { headers: { "Content-Type": "application/json" } });
+  }
+  if (body.includes("[hostile:truncated]")) {
+    count("truncated");
+    return new Response('{"id":"chatcmpl-hostile","choices":[{"message":{"content":"half an', { headers: { "Content-Type": "application/json" } });
   }
   if (body.includes("[hostile:500-empty]")) {
     count("500-empty");

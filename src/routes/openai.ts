@@ -199,12 +199,18 @@ export const openai = new Hono<AppEnv>()
           `RunAPI's answer was unreadable (${why})`,
         );
       }
-      // Not JSON (or no usage): charged as estimated from its size.
       const parsed = parseJson(answer) as { usage?: unknown; choices?: { message?: { content?: unknown; tool_calls?: unknown } }[] } | null;
-      const usage = parseUsage(parsed?.usage);
+      // A body that is not a JSON object (cut short, garbled) is an answer lost like any other.
+      if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) {
+        throw await chargeReservation(new AppError("upstream_error", "RunAPI's chat answer is not JSON"), "RunAPI's answer was unreadable (not JSON)");
+      }
+      // Without usage: charged as estimated from its size.
+      const usage = parseUsage(parsed.usage);
       const shown = usage
         ? 0
-        : new TextEncoder().encode(JSON.stringify(parsed?.choices?.map((ch) => [ch.message?.content, ch.message?.tool_calls]) ?? answer)).byteLength;
+        : new TextEncoder().encode(
+            JSON.stringify(Array.isArray(parsed.choices) ? parsed.choices.map((ch) => [ch?.message?.content, ch?.message?.tool_calls]) : answer),
+          ).byteLength;
       const { charge, note } = chargeFor(price, reserved, usage, bytes, shown, "done");
       // Settled as the answer goes out: the charge is fixed now, and a hold lost with the isolate is charged by the alarm.
       const requestId = c.var.requestId;

@@ -68,6 +68,14 @@ describe("hostile chat answers", () => {
     await chargedItsReservation(tenantId, key);
   });
 
+  it("an answer cut short but ended as if complete (200, half a JSON body) is unreadable: 502, charged its reservation", async () => {
+    const { key, tenantId } = await tenantWithKey();
+    const res = await chat(key, `${nonce()} [hostile:truncated]`);
+    expect(res.headers.get("X-Charge-Basis")).toBe("reservation");
+    expect((await expectError(res, 502, "upstream_error")).message).toContain("not JSON");
+    await chargedItsReservation(tenantId, key);
+  });
+
   it("a 5xx with no body says nothing about the work: charged its reservation", async () => {
     const { key, tenantId } = await tenantWithKey();
     const res = await chat(key, `${nonce()} [hostile:500-empty]`);
