@@ -16,9 +16,9 @@ export interface StreamRefusal {
 }
 
 /** Every this often, an idle listener gets a comment line: a client that went away shows as a failed write. */
-export const HEARTBEAT_MS = 10_000;
+export const HEARTBEAT_MS = 5_000;
 /** A listener that has not taken a write for this long is dropped: it stopped reading or went away unseen. */
-export const STALL_MS = 20_000;
+export const STALL_MS = 15_000;
 const KEEPALIVE = encoder.encode(": keep-alive\n\n");
 
 /** One open stream: at most one write in flight and one newest frame waiting, whatever the rate of changes. */
