@@ -73,14 +73,14 @@ export function portFrom(name, fallback, env = process.env) {
 }
 
 /**
- * Bundles `src/index.ts` (the proxy) and `sim/index.ts` (the simulator) into `outDir`.
- * Returns the two script paths.
+ * Bundles `src/index.ts` (the proxy), `sim/index.ts` (the simulator) and `sim/hostile/index.ts` (its
+ * misbehaving front, for `npm run hostile`) into `outDir`. Returns the script paths.
  */
 export async function bundleWorkers(outDir) {
   await mkdir(outDir, { recursive: true });
   await build({
     absWorkingDir: ROOT,
-    entryPoints: { proxy: "src/index.ts", sim: "sim/index.ts" },
+    entryPoints: { proxy: "src/index.ts", sim: "sim/index.ts", hostile: "sim/hostile/index.ts" },
     outdir: outDir,
     outExtension: { ".js": ".mjs" },
     bundle: true,
@@ -92,7 +92,7 @@ export async function bundleWorkers(outDir) {
     conditions: ["workerd", "worker", "browser"],
     logLevel: "warning",
   });
-  return { proxyScript: join(outDir, "proxy.mjs"), simScript: join(outDir, "sim.mjs") };
+  return { proxyScript: join(outDir, "proxy.mjs"), simScript: join(outDir, "sim.mjs"), hostileScript: join(outDir, "hostile.mjs") };
 }
 
 /** The proxy's name, compatibility date, vars, KV and Durable Object bindings, read from wrangler.toml. */
