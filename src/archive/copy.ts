@@ -52,14 +52,14 @@ export async function copyVideo(bucket: R2Bucket, fetcher: Fetcher, job: CopyJob
     httpMetadata: { contentType: "video/mp4" },
     customMetadata: { tenant: job.tenantId, task: job.taskId, source_url: job.sourceUrl.slice(0, 1024), stored_at: new Date(job.now).toISOString() },
   };
-  // Counted as it streams, whatever the source declared; a declared length is held to exactly.
+  // Counted as it streams, whatever the source declared: a declared length (within the cap) is held to exactly by
+  // the runtime's FixedLengthStream, which refuses a byte more; an undeclared one is counted here.
   let over = false;
-  const counted = res.body.pipeThrough(byteLimit(policy.maxBytes, () => (over = true)));
   try {
     const object =
       length !== null
-        ? await bucket.put(key, counted.pipeThrough(new FixedLengthStream(length)), options)
-        : await withPartSlot(() => putInParts(bucket, key, counted, options));
+        ? await bucket.put(key, res.body.pipeThrough(new FixedLengthStream(length)), options)
+        : await withPartSlot(() => putInParts(bucket, key, res.body!.pipeThrough(byteLimit(policy.maxBytes, () => (over = true))), options));
     if (!object) return { ok: false, retryable: true, reason: "R2 did not store the object" };
     if (length !== null && object.size !== length) return { ok: false, retryable: true, reason: `stored ${object.size} of ${length} bytes` };
     return { ok: true, bytes: object.size, etag: object.httpEtag };
