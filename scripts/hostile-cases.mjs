@@ -154,8 +154,14 @@ export const CASES = [
     async run(ctx) {
       const t = await tenant(ctx, "streams");
       const id = await pendingTask(ctx, t.key);
-      const aborts = Array.from({ length: 2000 }, () => new AbortController());
-      const statuses = await Promise.all(aborts.map((abort) => openStream(ctx, t.key, id, abort).catch(() => 0)));
+      // In waves of 250 at once: a listening socket's backlog on this machine is not what this measures.
+      const aborts = [];
+      const statuses = [];
+      for (let wave = 0; wave < 8; wave++) {
+        const batch = Array.from({ length: 250 }, () => new AbortController());
+        aborts.push(...batch);
+        statuses.push(...(await Promise.all(batch.map((abort) => openStream(ctx, t.key, id, abort).catch(() => 0)))));
+      }
       for (const abort of aborts) abort.abort();
       const count = (s) => statuses.filter((x) => x === s).length;
       const outcome = `${count(200)} accepted, ${count(429)} refused 429${count(0) ? `, ${count(0)} failed` : ""}`;
