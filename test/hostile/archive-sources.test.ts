@@ -73,7 +73,7 @@ const taskWithVideo = (videoUrl: string) => completedTask(`[hostile:video-url=${
 async function signedLink(id: string): Promise<{ status: number; body: string }> {
   const url = await signVideoUrl(SIGNING_SECRET, "https://proxy.test", id, 0, Math.floor(Date.now() / 1000) + 600);
   const res = await exports.default.fetch(new Request(url));
-  return { status: res.status, body: await res.text() };
+  return { status: res.status, body: new TextDecoder().decode(await res.arrayBuffer()) };
 }
 
 describe("the archive never fetches an inward URL", () => {
