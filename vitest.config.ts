@@ -6,15 +6,15 @@ import { dropStructuredLogs, quietRuntimeNoise } from "./scripts/quiet-test-outp
 
 quietRuntimeNoise();
 
-// The RunAPI simulator runs beside the proxy as an auxiliary worker; auxiliary
-// workers take a built script, so bundle it once per run.
+// The RunAPI simulator (and its misbehaving twin) run beside the proxy as auxiliary
+// workers; auxiliary workers take a built script, so bundle them once per run.
 buildSync({
-  entryPoints: ["sim/index.ts"],
+  entryPoints: { index: "sim/index.ts", hostile: "sim/hostile/index.ts" },
   bundle: true,
   format: "esm",
   platform: "neutral",
   target: "es2022",
-  outfile: ".sim/index.js",
+  outdir: ".sim",
   external: ["cloudflare:*"],
   logLevel: "warning",
 });
@@ -22,48 +22,77 @@ buildSync({
 export const TEST_UPSTREAM_KEY = "sk-runapi-UPSTREAM-test-9f2c41d7e0";
 export const TEST_ADMIN_TOKEN = "admin-test-token-3b8e1f";
 
+const PROXY_BINDINGS = {
+  RUNAPI_API_KEY: TEST_UPSTREAM_KEY,
+  ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+  SIGNING_SECRET: "signing-secret-for-tests-7c1d",
+  RUNAPI_BASE_URL: "https://runapi.test",
+  PUBLIC_BASE_URL: "https://proxy.test",
+  UPSTREAM_TIMEOUT_MS: "1500",
+  UPSTREAM_RETRY_BASE_MS: "10",
+  VIDEO_COPY_RETRY_BASE_MS: "1",
+};
+
+const SIM_WORKER = {
+  name: "runapi-sim",
+  modules: true,
+  scriptPath: ".sim/index.js",
+  compatibilityDate: "2026-04-20",
+  durableObjects: { SIM: { className: "SimState", useSQLite: true } },
+  bindings: {
+    SIM_API_KEY: TEST_UPSTREAM_KEY,
+    // Tests move tasks forward and deliver callbacks themselves.
+    SIM_CALLBACK_MODE: "outbox",
+    SIM_PROCESSING_AFTER_MS: "3600000",
+    SIM_COMPLETE_AFTER_MS: "7200000",
+    SIM_SLOW_MS: "4000",
+    SIM_TURNSTILE_SECRET: "turnstile-secret-for-tests",
+  },
+};
+
 export default defineConfig({
-  plugins: [
-    cloudflareTest({
-      wrangler: { configPath: "./wrangler.toml" },
-      miniflare: {
-        bindings: {
-          RUNAPI_API_KEY: TEST_UPSTREAM_KEY,
-          ADMIN_TOKEN: TEST_ADMIN_TOKEN,
-          SIGNING_SECRET: "signing-secret-for-tests-7c1d",
-          RUNAPI_BASE_URL: "https://runapi.test",
-          PUBLIC_BASE_URL: "https://proxy.test",
-          UPSTREAM_TIMEOUT_MS: "1500",
-          UPSTREAM_RETRY_BASE_MS: "10",
-          VIDEO_COPY_RETRY_BASE_MS: "1",
-        },
-        // Outbound RunAPI calls reach the simulator through this binding.
-        // Turnstile's siteverify too (tests turn Turnstile on per request; see test/turnstile.test.ts).
-        serviceBindings: { RUNAPI: "runapi-sim", TURNSTILE: "runapi-sim" },
-        workers: [
-          {
-            name: "runapi-sim",
-            modules: true,
-            scriptPath: ".sim/index.js",
-            compatibilityDate: "2026-04-20",
-            durableObjects: { SIM: { className: "SimState", useSQLite: true } },
-            bindings: {
-              SIM_API_KEY: TEST_UPSTREAM_KEY,
-              // Tests move tasks forward and deliver callbacks themselves.
-              SIM_CALLBACK_MODE: "outbox",
-              SIM_PROCESSING_AFTER_MS: "3600000",
-              SIM_COMPLETE_AFTER_MS: "7200000",
-              SIM_SLOW_MS: "4000",
-              SIM_TURNSTILE_SECRET: "turnstile-secret-for-tests",
-            },
-          },
-        ],
-      },
-    }),
-  ],
   test: {
-    include: ["test/**/*.test.ts"],
-    testTimeout: 20_000,
     onConsoleLog: dropStructuredLogs,
+    projects: [
+      {
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: PROXY_BINDINGS,
+              // Outbound RunAPI calls reach the simulator through this binding.
+              // Turnstile's siteverify too (tests turn Turnstile on per request; see test/turnstile.test.ts).
+              serviceBindings: { RUNAPI: "runapi-sim", TURNSTILE: "runapi-sim" },
+              workers: [SIM_WORKER],
+            },
+          }),
+        ],
+        test: { name: "workers", include: ["test/**/*.test.ts"], exclude: ["test/hostile/**"], testTimeout: 20_000 },
+      },
+      {
+        // SPEC §13: the same proxy in front of a RunAPI that misbehaves when a request asks it to
+        // (sim/hostile), which passes everything else on to the simulator.
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: { ...PROXY_BINDINGS, CHAT_TIMEOUT_MS: "1000", ARCHIVE_MAX_BYTES: String(1024 * 1024) },
+              serviceBindings: { RUNAPI: "runapi-hostile", TURNSTILE: "runapi-sim" },
+              workers: [
+                SIM_WORKER,
+                {
+                  name: "runapi-hostile",
+                  modules: true,
+                  scriptPath: ".sim/hostile.js",
+                  compatibilityDate: "2026-04-20",
+                  serviceBindings: { UPSTREAM: "runapi-sim" },
+                },
+              ],
+            },
+          }),
+        ],
+        test: { name: "hostile", include: ["test/hostile/**/*.test.ts"], testTimeout: 20_000 },
+      },
+    ],
   },
 });

@@ -56,5 +56,10 @@ export async function validationCpu(rounds = 200) {
     total += us;
     if (us > slowest.us) slowest = { us, label: `${x.c.action.path} ${x.c.model ?? ""}`.trim() };
   }
-  return { pairs: cases.length, mean_us: Math.round((total / cases.length) * 100) / 100, slowest_us: Math.round(slowest.us * 100) / 100, slowest: slowest.label };
+  return {
+    pairs: cases.length,
+    mean_us: Math.round((total / cases.length) * 100) / 100,
+    slowest_us: Math.round(slowest.us * 100) / 100,
+    slowest: slowest.label,
+  };
 }

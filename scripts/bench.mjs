@@ -232,8 +232,12 @@ async function main() {
     if (firstKling.status !== 200) throw new Error(`proxy Kling create answered ${firstKling.status}: ${await firstKling.text()}`);
     if (firstKling.headers.get("x-estimated-cost-usd") !== (KLING.micros / 1e6).toFixed(6)) throw new Error("Kling 3.0 was not priced from the matrix");
     for (const conn of [1, CONNECTIONS]) {
-      const k = (who, url, headers) => measure(`kling   ${who.padEnd(9)} (${conn} conn)`, { url, connections: conn, headers, method: "POST", body: KLING.body });
-      runs[`kling-${conn}`] = { proxy: await k("proxy", `${proxyBase}${KLING.path}`, klingHeaders), reference: await k("reference", `${refBase}${KLING.path}`, refHeaders) };
+      const k = (who, url, headers) =>
+        measure(`kling   ${who.padEnd(9)} (${conn} conn)`, { url, connections: conn, headers, method: "POST", body: KLING.body });
+      runs[`kling-${conn}`] = {
+        proxy: await k("proxy", `${proxyBase}${KLING.path}`, klingHeaders),
+        reference: await k("reference", `${refBase}${KLING.path}`, refHeaders),
+      };
     }
     const catalogCpu = await validationCpu();
 

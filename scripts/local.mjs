@@ -18,7 +18,10 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 /** The simulator's upstream key when none is given: the proxy sends it, the simulator checks it. */
 export const LOCAL_UPSTREAM_KEY = "sk-local-sim-upstream";
 
-/** Process env vars that reach the proxy when set (SPEC §6, plus three optional ones). */
+/**
+ * Process env vars that reach the proxy when set (SPEC §6): every variable and secret the README's
+ * Configuration section documents (test-node/passed-vars.test.ts holds the two lists together).
+ */
 export const PASSED_VARS = [
   "RUNAPI_BASE_URL",
   "RUNAPI_API_KEY",
@@ -32,10 +35,20 @@ export const PASSED_VARS = [
   "ALLOW_PRIVATE_URLS",
   "UPSTREAM_TIMEOUT_MS",
   "UPSTREAM_RETRY_BASE_MS",
+  "UPSTREAM_MAX_JSON_BYTES",
   "MAX_BODY_BYTES",
+  "CHAT_MAX_BODY_BYTES",
+  "CHAT_TIMEOUT_MS",
+  "CHAT_MAX_RESPONSE_BYTES",
+  "CHAT_MAX_EVENT_BYTES",
   "PRICING_MODE",
   "VIDEO_URL_TTL_SECONDS",
   "VIDEO_RETENTION_DAYS",
+  "VIDEO_COPY_RETRY_BASE_MS",
+  "ARCHIVE_MAX_BYTES",
+  "ARCHIVE_ALLOWED_HOSTS",
+  "SSE_MAX_STREAMS_PER_TASK",
+  "SSE_MAX_STREAMS_PER_TENANT",
   "TURNSTILE_SECRET_KEY",
   "TURNSTILE_SITE_KEY",
   "TURNSTILE_VERIFY_URL",
@@ -60,14 +73,14 @@ export function portFrom(name, fallback, env = process.env) {
 }
 
 /**
- * Bundles `src/index.ts` (the proxy) and `sim/index.ts` (the simulator) into `outDir`.
- * Returns the two script paths.
+ * Bundles `src/index.ts` (the proxy), `sim/index.ts` (the simulator) and `sim/hostile/index.ts` (its
+ * misbehaving front, for `npm run hostile`) into `outDir`. Returns the script paths.
  */
 export async function bundleWorkers(outDir) {
   await mkdir(outDir, { recursive: true });
   await build({
     absWorkingDir: ROOT,
-    entryPoints: { proxy: "src/index.ts", sim: "sim/index.ts" },
+    entryPoints: { proxy: "src/index.ts", sim: "sim/index.ts", hostile: "sim/hostile/index.ts" },
     outdir: outDir,
     outExtension: { ".js": ".mjs" },
     bundle: true,
@@ -79,7 +92,7 @@ export async function bundleWorkers(outDir) {
     conditions: ["workerd", "worker", "browser"],
     logLevel: "warning",
   });
-  return { proxyScript: join(outDir, "proxy.mjs"), simScript: join(outDir, "sim.mjs") };
+  return { proxyScript: join(outDir, "proxy.mjs"), simScript: join(outDir, "sim.mjs"), hostileScript: join(outDir, "hostile.mjs") };
 }
 
 /** The proxy's name, compatibility date, vars, KV and Durable Object bindings, read from wrangler.toml. */

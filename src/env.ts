@@ -59,6 +59,22 @@ const ConfigSchema = z.object({
   MAX_BODY_BYTES: seconds(65_536),
   CHAT_MAX_BODY_BYTES: seconds(4_194_304),
   CHAT_TIMEOUT_MS: seconds(120_000),
+  CHAT_MAX_RESPONSE_BYTES: seconds(8 * 1024 * 1024),
+  CHAT_MAX_EVENT_BYTES: seconds(1024 * 1024),
+  UPSTREAM_MAX_JSON_BYTES: seconds(1024 * 1024),
+  ARCHIVE_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .max(4 * 1024 ** 3, "must be at most 4 GiB (4294967296)")
+    .default(1024 ** 3),
+  ARCHIVE_ALLOWED_HOSTS: z
+    .string()
+    .max(4000, "must be at most 4000 characters")
+    .regex(/^\s*((\*\.)?[a-z0-9.-]+\s*(,\s*|$))*$/i, "must be comma-separated host names, each exact or *.suffix")
+    .optional(),
+  SSE_MAX_STREAMS_PER_TASK: seconds(5),
+  SSE_MAX_STREAMS_PER_TENANT: seconds(200),
   ALLOW_HTTP_URLS: flag,
   ALLOW_PRIVATE_URLS: flag,
   PRICING_MODE: z.enum(["table", "quote"]).default("table"),
@@ -77,6 +93,9 @@ const ConfigSchema = z.object({
     .optional(),
 });
 
+/** The name of every var and secret the configuration reads (each one documented in the README). */
+export const CONFIG_VARS = Object.keys(ConfigSchema.shape);
+
 /** Validated configuration: durations in milliseconds, flags as booleans. */
 export interface Config {
   runapiBaseUrl: string;
@@ -94,6 +113,19 @@ export interface Config {
   chatMaxBodyBytes: number;
   /** How long a chat completion may take to start answering (headers; a stream may then run longer). */
   chatTimeoutMs: number;
+  /** The most a non-streamed chat answer may be; beyond it the answer is lost (502) and the reservation charged. */
+  chatMaxResponseBytes: number;
+  /** The most one server-sent event of a streamed chat may be; beyond it the stream ends with an error event. */
+  chatMaxEventBytes: number;
+  /** The most any JSON answer of RunAPI may be (creates, status reads, quotes, errors); beyond it: 502. */
+  upstreamMaxJsonBytes: number;
+  /** The largest file the archive copies (counted while it streams). */
+  archiveMaxBytes: number;
+  /** Hosts the archive may download from besides RunAPI's own origin (`name` or `*.suffix`); null: any public host. */
+  archiveAllowedHosts: string[] | null;
+  /** Open event streams (`/api/v1/tasks/{id}/events`) per task and per tenant; beyond: 429. */
+  sseMaxStreamsPerTask: number;
+  sseMaxStreamsPerTenant: number;
   allowHttpUrls: boolean;
   /** Webhook and callback URLs may name loopback or private hosts (local testing only). */
   allowPrivateUrls: boolean;
@@ -120,7 +152,7 @@ export function loadConfig(env: Bindings): Config {
   const hit = cache.get(env);
   if (hit) return hit;
   const raw: Record<string, unknown> = {};
-  for (const key of Object.keys(ConfigSchema.shape)) {
+  for (const key of CONFIG_VARS) {
     const value = (env as unknown as Record<string, unknown>)[key];
     raw[key] = value === "" && key !== "PUBLIC_BASE_URL" && key !== "ALLOW_HTTP_URLS" && key !== "ALLOW_PRIVATE_URLS" ? undefined : value;
   }
@@ -146,6 +178,13 @@ export function loadConfig(env: Bindings): Config {
     maxBodyBytes: v.MAX_BODY_BYTES,
     chatMaxBodyBytes: v.CHAT_MAX_BODY_BYTES,
     chatTimeoutMs: v.CHAT_TIMEOUT_MS,
+    chatMaxResponseBytes: v.CHAT_MAX_RESPONSE_BYTES,
+    chatMaxEventBytes: v.CHAT_MAX_EVENT_BYTES,
+    upstreamMaxJsonBytes: v.UPSTREAM_MAX_JSON_BYTES,
+    archiveMaxBytes: v.ARCHIVE_MAX_BYTES,
+    archiveAllowedHosts: hostList(v.ARCHIVE_ALLOWED_HOSTS),
+    sseMaxStreamsPerTask: v.SSE_MAX_STREAMS_PER_TASK,
+    sseMaxStreamsPerTenant: v.SSE_MAX_STREAMS_PER_TENANT,
     allowHttpUrls: v.ALLOW_HTTP_URLS,
     allowPrivateUrls: v.ALLOW_PRIVATE_URLS,
     pricingMode: v.PRICING_MODE,
@@ -159,4 +198,13 @@ export function loadConfig(env: Bindings): Config {
   };
   cache.set(env, config);
   return config;
+}
+
+/** `a.example, *.cdn.example` → lower-cased names; empty → null (no allow-list). */
+function hostList(raw: string | undefined): string[] | null {
+  const hosts = (raw ?? "")
+    .split(",")
+    .map((h) => h.trim().toLowerCase().replace(/\.$/, ""))
+    .filter(Boolean);
+  return hosts.length ? hosts : null;
 }

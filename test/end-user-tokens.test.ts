@@ -173,3 +173,21 @@ describe("event streams from a browser", () => {
     expect((await proxy(`/api/v1/tasks/${id}?access_token=${encodeURIComponent(token)}`)).status).toBe(401);
   });
 });
+
+describe("Idempotency-Keys of end users cannot collide", () => {
+  it("end user `u` sending key `x|k1` does not replay end user `u|x`'s task made with key `k1`", async () => {
+    const { key } = await tenantWithKey();
+    const body = t2v(nonce());
+    const send = (token: string, idem: string) => api(token, "/api/v1/hailuo/text_to_video", { body, headers: { "Idempotency-Key": idem } });
+    const first = await send((await mint(key, "u|x")).token, "k1");
+    expect(first.status).toBe(200);
+    const theirs = (await json(first)).id;
+    const mine = await send((await mint(key, "u")).token, "x|k1");
+    expect(mine.status).toBe(200);
+    expect((await json(mine)).id).not.toBe(theirs);
+    // The same for `:`, and an end user named like a separator.
+    const colon = await send((await mint(key, "v:x")).token, "k2");
+    const other = await send((await mint(key, "v")).token, "x:k2");
+    expect((await json(other)).id).not.toBe((await json(colon)).id);
+  });
+});

@@ -21,6 +21,22 @@ const INWARD = [
   "https://[fd00::1]/hook",
   "https://[::ffff:127.0.0.1]/hook",
   "https://[::ffff:a9fe:a9fe]/hook",
+  // IPv6 that embeds an IPv4 address (SPEC §13): each may reach that IPv4 host, so each is refused whole.
+  "https://[::7f00:1]/hook", // IPv4-compatible ::127.0.0.1
+  "https://[::127.0.0.1]/hook",
+  "https://[::a9fe:a9fe]/hook", // IPv4-compatible metadata address
+  "https://[::8.8.8.8]/hook", // IPv4-compatible, deprecated even for a public address
+  "https://[::ffff:0:7f00:1]/hook", // IPv4-translated ::ffff:0:127.0.0.1
+  "https://[::ffff:0:a00:1]/hook",
+  "https://[::ffff:7f00:1]/hook", // IPv4-mapped, hex spelling
+  "https://[0:0:0:0:0:ffff:127.0.0.1]/hook", // IPv4-mapped, long spelling
+  "https://[2002:7f00:1::]/hook", // 6to4 of 127.0.0.1
+  "https://[2002:a9fe:a9fe::1]/hook", // 6to4 of 169.254.169.254
+  "https://[2001::]/hook", // Teredo
+  "https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/hook", // Teredo with an obfuscated client IPv4
+  "https://[64:ff9b::7f00:1]/hook", // NAT64 of 127.0.0.1
+  "https://[64:ff9b:1::a00:1]/hook", // local-use NAT64
+  "https://[fec0::1]/hook", // site-local (deprecated)
   "https://2130706433/hook", // 127.0.0.1 in decimal
   "https://0x7f000001/hook", // in hex
   "https://0177.0.0.1/hook", // in octal
@@ -35,6 +51,8 @@ const OUTWARD = [
   "https://hooks.example.com/runapi",
   "https://8.8.8.8/hook",
   "https://[2606:4700::1111]/hook",
+  "https://[2001:db9::1]/hook", // 2001::/32 is Teredo, its neighbours are not
+  "https://[2003::1]/hook",
   "https://172.32.0.1/hook",
   "https://100.128.0.1/hook",
 ];

@@ -1,4 +1,6 @@
 import { videoObjectKey } from "../domain/video-url";
+import { byteLimit } from "../upstream/read";
+import { fetchSource, type Fetcher, type SourcePolicy } from "./source";
 
 /** What to copy: one video of one task, from RunAPI's URL into the archive. */
 export interface CopyJob {
@@ -12,26 +14,24 @@ export interface CopyJob {
 /** The result of one attempt: stored, or why not and whether trying again could help. */
 export type CopyOutcome = { ok: true; bytes: number; etag: string } | { ok: false; retryable: boolean; reason: string };
 
-/** Something that fetches: the global fetch, or the simulator's service binding. */
-export type Fetcher = { fetch: typeof fetch };
-
 /** A single download may take this long (a 60 MB file at 1 MB/s); the alarm that runs it allows 15 min. */
 const DOWNLOAD_TIMEOUT_MS = 5 * 60_000;
-/** R2 refuses larger single objects; no Hailuo clip comes near. */
-const MAX_VIDEO_BYTES = 4 * 1024 ** 3;
 /** Upload part size when the source does not say its length (R2 wants equal parts of at least 5 MiB). */
 export const PART_BYTES = 8 * 1024 * 1024;
 
 /**
  * Downloads one video and writes it to R2 as it arrives, never holding it whole in memory:
  * with a known Content-Length the response body streams straight into `put`; without one, it is
- * cut into 8 MiB parts of a multipart upload. 408, 429, 5xx and network failures are retryable;
- * other statuses (a link that is gone or refused) are not.
+ * cut into 8 MiB parts of a multipart upload. Only URLs (and redirect hops) the policy allows are
+ * fetched, and no more than its `maxBytes`, counted as they stream. 408, 429, 5xx and network
+ * failures are retryable; other statuses (a link that is gone or refused), refusals and oversize are not.
  */
-export async function copyVideo(bucket: R2Bucket, fetcher: Fetcher, job: CopyJob): Promise<CopyOutcome> {
+export async function copyVideo(bucket: R2Bucket, fetcher: Fetcher, job: CopyJob, policy: SourcePolicy): Promise<CopyOutcome> {
   let res: Response;
   try {
-    res = await fetcher.fetch(job.sourceUrl, { redirect: "follow", signal: AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS) });
+    const answer = await fetchSource(fetcher, job.sourceUrl, policy, AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS));
+    if (!answer.ok) return answer;
+    res = answer.res;
   } catch (err) {
     return { ok: false, retryable: true, reason: err instanceof Error && err.name === "TimeoutError" ? "download timed out" : "download failed to connect" };
   }
@@ -40,23 +40,31 @@ export async function copyVideo(bucket: R2Bucket, fetcher: Fetcher, job: CopyJob
     const retryable = res.status === 408 || res.status === 429 || res.status >= 500;
     return { ok: false, retryable, reason: `the source answered ${res.status}` };
   }
+  const tooLarge = { ok: false, retryable: false, reason: `the source is larger than ARCHIVE_MAX_BYTES (${policy.maxBytes} bytes)` } as const;
   // A compressed response is decoded on the way in, so its Content-Length is not the length we write.
   const length = res.headers.has("content-encoding") ? null : parseLength(res.headers.get("content-length"));
-  if (length !== null && length > MAX_VIDEO_BYTES) {
+  if (length !== null && length > policy.maxBytes) {
     await res.body.cancel();
-    return { ok: false, retryable: false, reason: `the source is ${length} bytes, more than the archive takes` };
+    return tooLarge;
   }
   const key = videoObjectKey(job.taskId, job.index);
   const options: R2PutOptions = {
     httpMetadata: { contentType: "video/mp4" },
     customMetadata: { tenant: job.tenantId, task: job.taskId, source_url: job.sourceUrl.slice(0, 1024), stored_at: new Date(job.now).toISOString() },
   };
+  // Counted as it streams, whatever the source declared: a declared length (within the cap) is held to exactly by
+  // the runtime's FixedLengthStream, which refuses a byte more; an undeclared one is counted here.
+  let over = false;
   try {
-    const object = length !== null ? await bucket.put(key, res.body, options) : await withPartSlot(() => putInParts(bucket, key, res.body!, options));
+    const object =
+      length !== null
+        ? await bucket.put(key, res.body.pipeThrough(new FixedLengthStream(length)), options)
+        : await withPartSlot(() => putInParts(bucket, key, res.body!.pipeThrough(byteLimit(policy.maxBytes, () => (over = true))), options));
     if (!object) return { ok: false, retryable: true, reason: "R2 did not store the object" };
     if (length !== null && object.size !== length) return { ok: false, retryable: true, reason: `stored ${object.size} of ${length} bytes` };
     return { ok: true, bytes: object.size, etag: object.httpEtag };
   } catch (err) {
+    if (over) return tooLarge;
     // A body cut short, an R2 hiccup: both pass.
     return { ok: false, retryable: true, reason: `copy interrupted (${err instanceof Error ? err.name : "error"})` };
   }
@@ -86,7 +94,6 @@ async function putInParts(bucket: R2Bucket, key: string, body: ReadableStream<Ui
   // One buffer for every part: uploadPart has sent it by the time it resolves.
   const buffer = new Uint8Array(PART_BYTES);
   let filled = 0;
-  let total = 0;
   try {
     for (;;) {
       const { done, value } = await reader.read();
@@ -97,8 +104,6 @@ async function putInParts(bucket: R2Bucket, key: string, body: ReadableStream<Ui
         buffer.set(value.subarray(offset, offset + n), filled);
         filled += n;
         offset += n;
-        total += n;
-        if (total > MAX_VIDEO_BYTES) throw new RangeError("video larger than the archive takes");
         if (filled === PART_BYTES) {
           upload ??= await bucket.createMultipartUpload(key, options);
           parts.push(await upload.uploadPart(parts.length + 1, buffer));

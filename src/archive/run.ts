@@ -1,12 +1,17 @@
-import { copyVideo, type CopyOutcome, type Fetcher } from "./copy";
+import { env } from "cloudflare:workers";
+import { copyVideo, type CopyOutcome } from "./copy";
+import { sourcePolicy, type Fetcher, type SourcePolicy } from "./source";
 import { dueVideos, recordFailure, recordStored, type VideoArchive } from "../domain/video-archive";
 import { metrics } from "../lib/metrics";
+import { loadConfig, type Bindings } from "../env";
 
-/** What the archive needs from its host object: the bucket, a way to download, and the retry base delay. */
+/** What the archive needs from its host object: the bucket, a way to download, the retry base delay, and what it may download. */
 export interface ArchiveDeps {
   bucket: R2Bucket;
   fetcher: Fetcher;
   retryBaseMs: number;
+  /** Where downloads may go and how large they may be; by default the deployment's (see `sourcePolicy`). */
+  policy?: SourcePolicy;
 }
 
 /** One copy attempt's result, to apply to the host's freshly loaded archive. */
@@ -24,7 +29,8 @@ export interface StoredVideo {
 
 /**
  * Downloads RunAPI's video URLs through the simulator's service binding when they point at it
- * (tests, `npm start`), through the network otherwise. No credentials go with the download.
+ * (tests), through the network otherwise. No credentials go with the download. What may be
+ * downloaded at all is `copyVideo`'s policy, checked before each hop.
  */
 export function sourceFetcher(runapi: Fetcher | undefined, runapiBaseUrl: string): Fetcher {
   const simOrigin = new URL(runapiBaseUrl).origin;
@@ -44,8 +50,9 @@ export async function copyDueVideos(
   now: number,
 ): Promise<AttemptResult[]> {
   const results: AttemptResult[] = [];
+  const policy = deps.policy ?? sourcePolicy(loadConfig(env as Bindings));
   for (const video of dueVideos(archive, now)) {
-    const outcome = await copyVideo(deps.bucket, deps.fetcher, { ...task, index: video.index, sourceUrl: video.source_url, now });
+    const outcome = await copyVideo(deps.bucket, deps.fetcher, { ...task, index: video.index, sourceUrl: video.source_url, now }, policy);
     results.push({ index: video.index, outcome });
   }
   return results;

@@ -1,3 +1,4 @@
+import { compositeKey } from "./composite-key";
 import type { Micros } from "./money";
 import { periodWindow } from "./periods";
 import { PERIODS, type Period } from "./tenant";
@@ -112,7 +113,7 @@ export function storageSubject(scope: Scope, subject: string): string {
 
 /** A stable string for a bucket, to use as a map key. */
 export function bucketId(b: BucketKey): string {
-  return `${b.scope}|${b.subject}|${b.period}|${b.window_start}`;
+  return compositeKey(b.scope, b.subject, b.period, b.window_start);
 }
 
 /**
@@ -124,7 +125,7 @@ export function reservationBuckets(req: Pick<ReserveRequest, "keyId" | "endUser"
   const subjects = new Map<string, { scope: Scope; subject: string }>();
   const add = (scope: Scope, subject: string) => {
     const s = storageSubject(scope, subject);
-    subjects.set(`${scope}|${s}`, { scope, subject: s });
+    subjects.set(compositeKey(scope, s), { scope, subject: s });
   };
   add("tenant", TENANT_SUBJECT);
   add("key", req.keyId);

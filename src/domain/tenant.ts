@@ -1,4 +1,5 @@
 import { DEFAULT_ALERT_THRESHOLDS } from "./budget-alerts";
+import { compositeKey } from "./composite-key";
 import type { MarkupOverride } from "./markup";
 import type { Micros } from "./money";
 
@@ -123,9 +124,10 @@ export function alertThresholds(tenant: TenantRecord): readonly number[] {
 /**
  * The Idempotency-Key as stored: it belongs to one credential (the key, and for a browser-side
  * caller its end user too), so two callers never replay, block or probe each other's requests.
+ * Encoded as a composite key, so no end user or key text can spell another caller's scope.
  */
 export function idempotencyScope(auth: AuthContext, key: string): string {
-  return `${auth.key.id}|${isBackend(auth) ? "" : (auth.endUser ?? "")}|${key}`;
+  return compositeKey(auth.key.id, isBackend(auth) ? null : auth.endUser, key);
 }
 
 /** The budget scopes a caller may see: a browser-side caller sees its own (key, end user), never the tenant's. */

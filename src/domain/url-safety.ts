@@ -1,8 +1,10 @@
 /**
- * URLs the proxy itself POSTs to (a request's `callback_url`, a tenant's `webhook_url`) must not
- * point inward (SPEC §5): no credentials, no loopback, private, link-local/metadata, unique-local,
- * CGNAT or "this network" address, no localhost. WHATWG URL parsing already turns decimal, octal
- * and hex IPv4 forms (`2130706433`, `0x7f.1`) into dotted quads, and IPv4-mapped IPv6 into hex words.
+ * URLs the proxy itself calls (a request's `callback_url`, a tenant's `webhook_url`, the archive's
+ * downloads) must not point inward (SPEC §5, §13): no credentials, no loopback, private,
+ * link-local/metadata, unique-local, CGNAT or "this network" address, no localhost, and no IPv6
+ * address that embeds an IPv4 one (IPv4-compatible, -mapped, -translated, 6to4, Teredo, NAT64).
+ * WHATWG URL parsing already turns decimal, octal and hex IPv4 forms (`2130706433`, `0x7f.1`) into
+ * dotted quads, and IPv6's dotted-quad tails (`::127.0.0.1`) into hex words.
  */
 export function unsafeTargetReason(url: URL): string | null {
   if (url.username || url.password) return "must not carry credentials";
@@ -72,13 +74,28 @@ function parseIPv6(text: string): number[] | null {
   return [...headWords, ...new Array(halves.length === 2 ? missing : 0).fill(0), ...tailWords];
 }
 
+/**
+ * Loopback, local and reserved IPv6, and every form that carries an IPv4 address (which a host, a
+ * relay or a translator may deliver to that IPv4 address, private or not): refused whole, whatever
+ * IPv4 they embed, since none is a legitimate way to name a public host.
+ */
 function privateIPv6(w: number[]): boolean {
-  const zeroPrefix = w.slice(0, 5).every((x) => x === 0);
-  if (zeroPrefix && w[5] === 0 && w[6] === 0 && (w[7] === 0 || w[7] === 1)) return true; // :: and ::1
-  if (zeroPrefix && w[5] === 0xffff) return true; // IPv4-mapped (::ffff:a.b.c.d): never a webhook host
+  const zeros = (n: number) => w.slice(0, n).every((x) => x === 0);
+  if (zeros(6)) return true; // ::/96: unspecified, loopback, IPv4-compatible (::a.b.c.d, deprecated)
+  if (zeros(5) && w[5] === 0xffff) return true; // ::ffff:0:0/96 IPv4-mapped
+  if (zeros(4) && w[4] === 0xffff && w[5] === 0) return true; // ::ffff:0:0:0/96 IPv4-translated (SIIT)
+  if (w[0] === 0x64 && w[1] === 0xff9b) return true; // 64:ff9b::/96 NAT64 and 64:ff9b:1::/48 local-use NAT64
+  if (w[0] === 0x2002) return true; // 2002::/16 6to4 (IPv4 in bits 16–48)
+  if (w[0] === 0x2001 && w[1] === 0) return true; // 2001::/32 Teredo (an obfuscated client IPv4)
   if ((w[0]! & 0xfe00) === 0xfc00) return true; // fc00::/7 unique-local
   if ((w[0]! & 0xffc0) === 0xfe80) return true; // fe80::/10 link-local
+  if ((w[0]! & 0xffc0) === 0xfec0) return true; // fec0::/10 site-local (deprecated)
   if ((w[0]! & 0xff00) === 0xff00) return true; // multicast
-  if (w[0] === 0x64 && w[1] === 0xff9b) return true; // NAT64 of any IPv4
   return false;
+}
+
+/** Whether `host` is on an allow-list of names, each exact (`cdn.example`) or a suffix (`*.cdn.example`, not the bare name). */
+export function hostAllowed(host: string, allowed: readonly string[]): boolean {
+  const name = host.toLowerCase().replace(/\.$/, "");
+  return allowed.some((entry) => (entry.startsWith("*.") ? name.endsWith(entry.slice(1)) : name === entry));
 }

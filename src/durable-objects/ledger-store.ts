@@ -16,6 +16,7 @@ import {
   type ScopeState,
 } from "../domain/ledger";
 import { budgetAlertBody, crossedThresholds } from "../domain/budget-alerts";
+import { compositeKey } from "../domain/composite-key";
 import {
   concurrencyFits,
   CONCURRENCY_RETRY_AFTER_SECONDS,
@@ -340,9 +341,9 @@ export class LedgerStore {
   }
 }
 
-/** The rpm-table key of one visitor of one publishable key. */
+/** The rpm-table key of one visitor of one publishable key (a key's own row is its bare id). */
 function visitorRpmKey(keyId: string, endUser: string): string {
-  return `eu|${keyId}|${endUser}`;
+  return compositeKey("eu", keyId, endUser);
 }
 
 function parseBuckets(json: string): BucketKey[] {

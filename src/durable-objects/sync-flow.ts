@@ -7,7 +7,7 @@ import { AppError, invalidRequest } from "../lib/errors";
 import { log } from "../lib/log";
 import { refusal } from "../lib/refusal";
 import { ledgerStub } from "../lib/stubs";
-import { isLostAnswer, RunApiClient } from "../upstream/runapi";
+import { refusedByRunApi, RunApiClient } from "../upstream/runapi";
 import type { CreateInput } from "./create-flow";
 
 /** A synchronous action's answer: RunAPI's body, the proxy's headers, and the budgets after the hold. */
@@ -23,8 +23,8 @@ const MAX_COST_CENTS = 1_000_000;
 /**
  * A synchronous action (SPEC §12), start to end: hold the price in the tenant's object (one call, which
  * also swaps task references for RunAPI's ids), call RunAPI once, settle at RunAPI's reported cost (with
- * markup, capped at the hold) or the estimate. RunAPI answering an error frees the hold; an answer lost
- * after the call was sent (a timeout, a reset) is charged the hold, since RunAPI may have done the work
+ * markup, capped at the hold) or the estimate. RunAPI refusing it (4xx, or 5xx saying why) frees the hold; an
+ * answer lost or unreadable after the call was sent is charged the hold, since RunAPI may have done the work
  * (`X-Charge-Basis: reservation`). A hold this Worker loses is charged by the object's alarm.
  */
 export async function syncCall(
@@ -75,7 +75,7 @@ export async function syncCall(
   try {
     answer = await new RunApiClient(config, env.RUNAPI).callSync(input.route.path, body, id);
   } catch (err) {
-    if (isLostAnswer(err)) {
+    if (!refusedByRunApi(err)) {
       // RunAPI may have done the work: the hold is charged, and the client is told on what basis.
       const charge = input.price.micros;
       waitUntil(

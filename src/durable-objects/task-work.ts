@@ -20,9 +20,6 @@ import { applyAttempts, copyDueVideos, sourceFetcher, type StoredVideo } from ".
 import { publicVideos, signerFor } from "../archive/view";
 import { newArchive, webhookReleaseAt } from "../domain/video-archive";
 
-/** Re-sends answered by RunAPI failing (5xx) before a held create is taken as refused: about 2.5 min of backoff. */
-const MAX_FAILING_RESENDS = 5;
-
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** What the work needs of the tenant's object: its task rows, its one way to change them, its timing and clock. */
@@ -123,10 +120,9 @@ export class TaskWork {
       await this.host.update(task.id, (t, at) => markAccepted(t, id, at));
       log.info("create_reconciled", { task_id: task.id, attempts: task.submit_attempts + 1 });
     } catch (err) {
-      // A lost answer stays unknown until the deadline. RunAPI failing (5xx after the client's own retries) is an
-      // answer too, but not a definite "no such task": give it a few re-sends (minutes), then take it as a refusal.
-      const failing = err instanceof AppError && err.details?.retryable === true;
-      if (isLostAnswer(err) || (failing && task.submit_attempts < MAX_FAILING_RESENDS)) {
+      // A lost or unreadable answer, or RunAPI failing (5xx), is not a definite "no such task" (SPEC §13): RunAPI
+      // may have made it. The money stays held and the create is re-sent with backoff until an answer or the deadline.
+      if (isLostAnswer(err)) {
         await this.host.update(task.id, (t, at) => markUnknown(t, at));
         return;
       }

@@ -22,7 +22,7 @@ import { archiveUsage, tallyStored, type VideoStorage } from "../archive/tally";
 import { awaitingArchive, publicTaskView } from "../archive/view";
 import { LedgerStore } from "./ledger-store";
 import { migrate } from "./schema";
-import { TaskEvents } from "./task-events";
+import { type StreamRefusal, TaskEvents } from "./task-events";
 import { TaskStore } from "./task-store";
 import { TenantInsights } from "./tenant-insights";
 import { TaskWork } from "./task-work";
@@ -34,6 +34,7 @@ export type { LedgerEntry, ReserveRequest, ReserveResult, Scope, ScopeBudget, Sc
 export type { AuditResult } from "../domain/ledger-audit";
 export type { TaskPage } from "../domain/ledger-limits";
 export type { CreateTaskRequest, CreateTaskResult, Submission } from "./tenant-api";
+export type { StreamRefusal } from "./task-events";
 
 /** How long a replay waits for the first request's outcome before answering 409 (retry). */
 const REPLAY_WAIT_MS = 2_000;
@@ -55,7 +56,7 @@ export class TenantLedger extends DurableObject<Bindings> {
   clock: () => number = () => Date.now();
   private readonly ledger: LedgerStore;
   private readonly tasks: TaskStore;
-  private readonly streams = new TaskEvents();
+  private readonly streams = new TaskEvents(() => this.clock());
   private readonly work: TaskWork;
   private readonly alerts: AlertOutbox;
   private readonly waiters = new SubmissionWaiters();
@@ -153,13 +154,18 @@ export class TenantLedger extends DurableObject<Bindings> {
     return archiveUsage(this.ctx.storage.sql, now, retentionMs);
   }
 
-  /** Server-sent events of a task's state: the current state, then every change, ending after a terminal state. Null when `viewer` may not see it. */
-  async events(taskId: string, viewer: TaskViewer): Promise<ReadableStream<Uint8Array> | null> {
+  /**
+   * Server-sent events of a task's state: the current state, then every change, ending after a terminal state. Null when
+   * `viewer` may not see it; a refusal when the task or the tenant has as many open streams as SSE_MAX_STREAMS_* allow.
+   */
+  async events(taskId: string, viewer: TaskViewer): Promise<ReadableStream<Uint8Array> | StreamRefusal | null> {
     const task = this.tasks.get(taskId);
     if (!task || !canView(viewer, task)) return null;
     // A completed task whose videos are still being copied: the stream waits for the event with the archived links.
     const hold = this.awaitingArchive(task, this.clock());
-    return this.streams.open(await this.publicView(task, viewer.keyId === undefined), isTerminal(task.status) && !hold, { hold });
+    const { sseMaxStreamsPerTask: perTask, sseMaxStreamsPerTenant: perTenant } = loadConfig(this.env);
+    const view = await this.publicView(task, viewer.keyId === undefined);
+    return this.streams.open(view, isTerminal(task.status) && !hold, { hold, limits: { perTask, perTenant } });
   }
 
   /** The tenant's tasks, newest first, optionally of one status, key or end user. */

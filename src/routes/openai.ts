@@ -14,7 +14,8 @@ import { refusal } from "../lib/refusal";
 import { ledgerStub } from "../lib/stubs";
 import { verifyHuman } from "../lib/turnstile";
 import { tenantAuth } from "../middleware/auth";
-import { RunApiClient } from "../upstream/runapi";
+import { readText, UpstreamBodyError } from "../upstream/read";
+import { refusedByRunApi, RunApiClient } from "../upstream/runapi";
 
 /** OpenAI's error `type` for each status, added beside the proxy's own `code` on /v1/*. */
 const OPENAI_TYPES: Record<number, string> = {
@@ -72,6 +73,18 @@ function chargeFor(pricing: ChatPricing, reserved: Micros, usage: StreamOutcome[
   };
 }
 
+/**
+ * Whether RunAPI said it did no work for a chat: an error answer it could read (a 4xx, or a 5xx with a body).
+ * Anything else after the request went out (a timeout, a reset, an empty or unreadable 5xx) is a lost answer.
+ */
+
+/** The error of a chat whose answer was lost, charged its reservation (SPEC §13 "work done is billed"), saying so. */
+function chargedError(err: AppError, reserved: Micros): AppError {
+  const message = `${err.message}. RunAPI may have done the work, so this request is charged its reservation ($${formatUsd(reserved)})`;
+  const headers = { ...err.headers, "X-Charge-Basis": "reservation", "X-Charged-Usd": formatUsd(reserved) };
+  return new AppError(err.code, message, err.details, headers);
+}
+
 /** The error on /v1/*: the proxy's error object plus OpenAI's `type`, so OpenAI clients read it. */
 async function openAiError(err: Error, c: Context<AppEnv>): Promise<Response> {
   const res = handleError(err, c);
@@ -93,7 +106,10 @@ export const openai = new Hono<AppEnv>()
     async (c) => {
       if (!models || Date.now() - models.at > MODELS_TTL_MS) {
         const res = await new RunApiClient(c.var.config, c.env.RUNAPI).openAi("GET", "/v1/models");
-        models = { body: await res.text(), type: res.headers.get("content-type") ?? "application/json", at: Date.now() };
+        const body = await readText(res, c.var.config.upstreamMaxJsonBytes).catch((err: unknown) => {
+          throw new AppError("upstream_error", `RunAPI's model list could not be read: ${err instanceof Error ? err.message : "error"}`);
+        });
+        models = { body, type: res.headers.get("content-type") ?? "application/json", at: Date.now() };
       }
       return new Response(models.body, { status: 200, headers: { "Content-Type": models.type } });
     },
@@ -155,28 +171,47 @@ export const openai = new Hono<AppEnv>()
     const upstreamText =
       stream && !clientWantsUsage ? JSON.stringify({ ...body, stream_options: { ...(body.stream_options ?? {}), include_usage: true } }) : text;
 
+    /** RunAPI may have done the work but its answer is lost: the reservation, its upper bound, is the charge. */
+    const chargeReservation = async (err: AppError, what: string): Promise<AppError> => {
+      await ledger
+        .settle(id, reserved, Date.now(), `chat ${body.model}: ${what}; charged the amount reserved`, reservedCost)
+        .catch((e: unknown) => log.error("chat_settle_failed", { request_id: c.var.requestId, error: e instanceof Error ? e.name : "unknown" }));
+      return chargedError(err, reserved);
+    };
+
     let upstream: Response;
     try {
       upstream = await new RunApiClient(config, c.env.RUNAPI).openAi("POST", "/v1/chat/completions", upstreamText, config.chatTimeoutMs);
     } catch (err) {
-      await ledger.release(id, Date.now(), err instanceof AppError ? `chat upstream ${err.code}` : "chat upstream failure").catch(() => undefined);
-      throw err;
+      const failure = err instanceof AppError ? err : new AppError("upstream_unavailable", "RunAPI could not be reached");
+      if (!refusedByRunApi(failure)) throw await chargeReservation(failure, `RunAPI's answer was lost (${failure.code})`);
+      await ledger.release(id, Date.now(), `chat upstream ${failure.code}`).catch(() => undefined);
+      throw failure;
     }
 
     if (!stream || !upstream.body || !(upstream.headers.get("content-type") ?? "").includes("text/event-stream")) {
       let answer: string;
       try {
-        answer = await upstream.text();
-      } catch {
-        await ledger.release(id, Date.now(), "chat upstream answer lost").catch(() => undefined);
-        throw new AppError("upstream_error", "RunAPI's answer broke off before it was complete");
+        answer = await readText(upstream, config.chatMaxResponseBytes);
+      } catch (err) {
+        const why = err instanceof UpstreamBodyError ? err.message : "the answer could not be read";
+        throw await chargeReservation(
+          new AppError("upstream_error", `RunAPI's chat answer could not be relayed: ${why}`),
+          `RunAPI's answer was unreadable (${why})`,
+        );
       }
-      // Not JSON (or no usage): charged as estimated from its size.
       const parsed = parseJson(answer) as { usage?: unknown; choices?: { message?: { content?: unknown; tool_calls?: unknown } }[] } | null;
-      const usage = parseUsage(parsed?.usage);
+      // A body that is not a JSON object (cut short, garbled) is an answer lost like any other.
+      if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) {
+        throw await chargeReservation(new AppError("upstream_error", "RunAPI's chat answer is not JSON"), "RunAPI's answer was unreadable (not JSON)");
+      }
+      // Without usage: charged as estimated from its size.
+      const usage = parseUsage(parsed.usage);
       const shown = usage
         ? 0
-        : new TextEncoder().encode(JSON.stringify(parsed?.choices?.map((ch) => [ch.message?.content, ch.message?.tool_calls]) ?? answer)).byteLength;
+        : new TextEncoder().encode(
+            JSON.stringify(Array.isArray(parsed.choices) ? parsed.choices.map((ch) => [ch?.message?.content, ch?.message?.tool_calls]) : answer),
+          ).byteLength;
       const { charge, cost, note } = chargeFor(pricing, reserved, usage, bytes, shown, "done");
       // Settled as the answer goes out: the charge is fixed now, and a hold lost with the isolate is charged by the alarm.
       const requestId = c.var.requestId;
@@ -196,13 +231,27 @@ export const openai = new Hono<AppEnv>()
     const requestId = c.var.requestId;
     const relayed = meterSse(upstream.body, {
       dropUsageChunk: !clientWantsUsage,
-      cutEvent: () =>
+      maxEventBytes: config.chatMaxEventBytes,
+      cutEvent: (end) =>
         `data: ${JSON.stringify(
-          errorBody("upstream_error", "RunAPI's stream broke off before it was complete; what was streamed is charged", requestId),
+          errorBody(
+            "upstream_error",
+            end === "too_large"
+              ? `RunAPI sent an event larger than ${config.chatMaxEventBytes} bytes; the stream ends here and is charged its reservation ($${formatUsd(reserved)})`
+              : "RunAPI's stream broke off before it was complete; what was streamed is charged",
+            requestId,
+          ),
         ).replace(/}}$/, ',"type":"server_error"}}')}\n\n`,
       onEnd: async (outcome) => {
         try {
-          const { charge, cost, note } = chargeFor(pricing, reserved, outcome.usage, bytes, outcome.outputBytes, outcome.end);
+          const { charge, cost, note } =
+            outcome.end === "too_large"
+              ? {
+                  charge: reserved,
+                  cost: reservedCost,
+                  note: `chat ${body.model}: RunAPI sent an event over the size limit; charged the amount reserved`,
+                }
+              : chargeFor(pricing, reserved, outcome.usage, bytes, outcome.outputBytes, outcome.end);
           await ledger.settle(id, charge, Date.now(), note, cost);
         } catch (err) {
           // The sweep reconciles a reservation left open; log the why, never the request.

@@ -10,6 +10,9 @@ import { parseQuery } from "../lib/validate";
 import { tenantAuth } from "../middleware/auth";
 import { UUID } from "../domain/task-state";
 
+/** When a refused event stream may try again: a stream whose reader left is released within a minute. */
+const STREAM_RETRY_AFTER_SECONDS = 15;
+
 export const ListQuery = z.object({
   status: z.enum(TASK_STATUSES as [string, ...string[]]).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
@@ -39,6 +42,15 @@ export const tasks = new Hono<AppEnv>()
     const id = c.req.param("id");
     const stream = UUID.test(id) ? await ledgerStub(c.env, c.var.auth.tenant.id).events(id, taskViewer(c.var.auth)) : null;
     if (!stream) throw new AppError("not_found", "No such task");
+    if (!(stream instanceof ReadableStream)) {
+      const which = stream.refused === "per_task" ? "This task" : "This tenant";
+      throw new AppError(
+        "rate_limited",
+        `${which} already has ${stream.limit} open event streams; close one (or wait for one to end) and retry`,
+        { limit: stream.refused === "per_task" ? "sse_max_streams_per_task" : "sse_max_streams_per_tenant", retry_after_seconds: STREAM_RETRY_AFTER_SECONDS },
+        { "Retry-After": String(STREAM_RETRY_AFTER_SECONDS) },
+      );
+    }
     return new Response(stream, {
       headers: { "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache, no-transform", Connection: "keep-alive" },
     });

@@ -1,5 +1,6 @@
 import type { Config } from "../env";
 import { AppError } from "../lib/errors";
+import { readText, UpstreamBodyError } from "./read";
 
 /** A task as RunAPI reports it on a status GET or a callback. */
 export interface UpstreamTask {
@@ -108,10 +109,11 @@ export class RunApiClient {
       await res.body?.cancel();
       return null;
     }
-    const json = await readJson(res);
-    if (!res.ok) throw mapUpstreamError(res, json, this.config.runapiApiKey);
-    if (!json) throw new AppError("upstream_error", "RunAPI answered the price schedule with a body that is not JSON");
-    return { etag: res.headers.get("etag"), body: json };
+    // A schedule is larger than a task: up to 16 × the JSON limit (a few hundred entries take ~100 KB).
+    const answer = await readAnswer(res, 16 * this.config.upstreamMaxJsonBytes);
+    if (!res.ok) throw mapUpstreamError(res, answer, this.config.runapiApiKey);
+    if (!answer.json) throw new AppError("upstream_error", "RunAPI answered the price schedule with a body that is not a JSON object");
+    return { etag: res.headers.get("etag"), body: answer.json };
   }
 
   /**
@@ -134,7 +136,7 @@ export class RunApiClient {
       clearTimeout(timer);
     }
     if (res.ok) return res;
-    throw mapUpstreamError(res, await readJson(res), this.config.runapiApiKey);
+    throw mapUpstreamError(res, await readAnswer(res, this.config.upstreamMaxJsonBytes), this.config.runapiApiKey);
   }
 
   private async request(path: string, init: { method: string; body?: string; headers?: Record<string, string> }): Promise<Record<string, unknown>> {
@@ -159,21 +161,39 @@ export class RunApiClient {
       }
       throw new AppError("upstream_unavailable", "RunAPI could not be reached", { retryable: true });
     }
-    const json = await readJson(res);
+    const answer = await readAnswer(res, this.config.upstreamMaxJsonBytes);
     if (res.ok) {
-      if (!json) throw new AppError("upstream_error", "RunAPI answered with a body that is not JSON");
-      return json;
+      // RunAPI said yes but what it said cannot be read: whatever it did, the proxy does not know (`unreadable`).
+      if (answer.body === "too_large") {
+        throw new AppError("upstream_error", `RunAPI answered with more than ${this.config.upstreamMaxJsonBytes} bytes`, {
+          upstream_status: res.status,
+          unreadable: true,
+        });
+      }
+      if (!answer.json) throw new AppError("upstream_error", "RunAPI answered with a body that is not JSON", { upstream_status: res.status, unreadable: true });
+      return answer.json;
     }
-    throw mapUpstreamError(res, json, this.config.runapiApiKey);
+    throw mapUpstreamError(res, answer, this.config.runapiApiKey);
   }
 }
 
-async function readJson(res: Response): Promise<Record<string, unknown> | null> {
+/** An answer's JSON object (null when it is none) and whether its body was there and read whole. */
+type Answer = { json: Record<string, unknown> | null; body: "read" | "empty" | "too_large" | "broken" };
+
+/** Reads an answer with the JSON limit (SPEC §13): a larger or broken body is noted, never read on. */
+async function readAnswer(res: Response, maxBytes: number): Promise<Answer> {
+  let text: string;
   try {
-    const value: unknown = await res.json();
-    return value && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+    text = await readText(res, maxBytes);
+  } catch (err) {
+    return { json: null, body: err instanceof UpstreamBodyError ? err.reason : "broken" };
+  }
+  if (!text.trim()) return { json: null, body: "empty" };
+  try {
+    const value: unknown = JSON.parse(text);
+    return { json: value && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : null, body: "read" };
   } catch {
-    return null;
+    return { json: null, body: "read" };
   }
 }
 
@@ -185,10 +205,14 @@ function upstreamMessage(json: Record<string, unknown> | null, secret: string): 
   return raw.split(secret).join("[redacted]").slice(0, 300);
 }
 
-/** Maps an upstream failure onto the proxy's error codes (SPEC §3); never echoes credentials. */
-function mapUpstreamError(res: Response, json: Record<string, unknown> | null, secret: string): AppError {
-  const message = upstreamMessage(json, secret);
-  const details = { upstream_status: res.status };
+/**
+ * Maps an upstream failure onto the proxy's error codes (SPEC §3); never echoes credentials. An error
+ * answer without a readable body says so (`upstream_body: "none"`): it is no proof that RunAPI did nothing.
+ */
+function mapUpstreamError(res: Response, answer: Answer, secret: string): AppError {
+  const message = upstreamMessage(answer.json, secret);
+  const details: Record<string, unknown> = { upstream_status: res.status };
+  if (answer.body !== "read") details.upstream_body = "none";
   switch (res.status) {
     case 400:
     case 422:
@@ -219,12 +243,17 @@ function mapUpstreamError(res: Response, json: Record<string, unknown> | null, s
 }
 
 /**
- * Whether a failed create may still have been accepted by RunAPI: its answer was lost (a timeout, or
- * the connection failing), as opposed to RunAPI answering with an error. Such a task is reconciled.
+ * Whether a failed create may still have been accepted by RunAPI (SPEC §13 "work done is billed"): its answer
+ * was lost (a timeout, the connection failing), unreadable (too large, not JSON), or RunAPI failed (5xx) —
+ * as opposed to RunAPI refusing it (4xx). Such a task keeps its money and is reconciled with the same
+ * upstream Idempotency-Key; only a definite answer releases it.
  */
 export function isLostAnswer(err: unknown): boolean {
   if (!(err instanceof AppError)) return true;
-  return err.code === "upstream_timeout" || (err.code === "upstream_unavailable" && err.details?.retryable === true);
+  if (err.code === "upstream_timeout") return true;
+  if (err.code === "upstream_unavailable" && err.details?.retryable === true) return true;
+  const status = err.details?.upstream_status;
+  return err.code === "upstream_error" && (err.details?.unreadable === true || (typeof status === "number" && status >= 500));
 }
 
 /** Checks and narrows a task from RunAPI (status GET or callback body); null when it is not one. */
@@ -258,4 +287,19 @@ function boundedResult(result: Record<string, unknown>): Record<string, unknown>
   if (JSON.stringify(result).length <= MAX_RESULT_CHARS) return result;
   const urls = Object.fromEntries(Object.entries(result).filter(([k]) => /url|videos|images|audios/.test(k)));
   return JSON.stringify(urls).length <= MAX_RESULT_CHARS ? { ...urls, result_truncated: true } : { result_truncated: true };
+}
+
+/**
+ * Whether RunAPI definitely did no work for a request answered in the request (a chat, a synchronous action):
+ * it refused it (4xx), or failed and said so in a body (5xx with a body). A timeout, a reset or a bodiless 5xx
+ * is no such proof.
+ */
+export function refusedByRunApi(err: unknown): boolean {
+  const status = err instanceof AppError ? err.details?.upstream_status : undefined;
+  return (
+    typeof status === "number" &&
+    (status < 500 || (err as AppError).details?.upstream_body !== "none") &&
+    err instanceof AppError &&
+    err.details?.unreadable !== true
+  );
 }
