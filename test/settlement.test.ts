@@ -54,7 +54,8 @@ describe("what a task costs", () => {
 describe("idempotent replay", () => {
   it("never answers 200 for a create that failed, however replays interleave with it", async () => {
     const { key } = await tenantWithKey();
-    const body = t2v(`${nonce()} [sim:500]`);
+    // RunAPI refuses it (a definite answer: the task is failed and its money released).
+    const body = t2v(`${nonce()} [sim:422]`);
     const send = () => api(key, "/api/v1/hailuo/text_to_video", { body, headers: { "Idempotency-Key": "race-fail" } });
     const first = send();
     const replays: Promise<Response>[] = [];
@@ -64,7 +65,7 @@ describe("idempotent replay", () => {
     }
     const all = await Promise.all([first, ...replays]);
     expect(all.filter((r) => r.status === 200)).toHaveLength(0);
-    expect(all.every((r) => r.status === 502 || r.status === 409)).toBe(true);
+    expect(all.every((r) => r.status === 400 || r.status === 409)).toBe(true);
     expect((await me(key)).budgets.tenant.reserved_usd).toBe(0);
   });
 });

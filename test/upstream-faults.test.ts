@@ -19,10 +19,10 @@ afterEach(() => vi.restoreAllMocks());
 
 type Fault = [marker: string, status: number, code: string, attempts: number, taskError: RegExp];
 
-// Definite answers from RunAPI. A lost answer ([sim:slow] past the timeout) is not a failure: see outcome-unknown.test.ts.
+// Definite answers from RunAPI. A lost answer ([sim:slow] past the timeout) is not a failure: see outcome-unknown.test.ts;
+// nor is RunAPI failing (5xx, below): it may have made the task (SPEC §13).
 
 const FAULTS: Fault[] = [
-  ["[sim:500]", 502, "upstream_error", 3, /RunAPI failed with status 500/],
   ["[sim:429]", 429, "rate_limited", 1, /rate limiting/],
   // RunAPI refusing a request the proxy had validated and reserved for: released, and the client told why.
   ["[sim:422]", 400, "invalid_request", 1, /RunAPI rejected the request: An input file could not be fetched/],
@@ -91,16 +91,31 @@ describe("upstream faults on create", () => {
     expect(logs.join("\n")).not.toContain(UPSTREAM_KEY);
   });
 
-  it("logs a 5xx fault (so the log check above has something to look at)", async () => {
-    await createWithFault("[sim:500]");
-    expect(logs.join("\n")).toMatch(/upstream_error/);
+  it("logs a refused create (so the log check above has something to look at)", async () => {
+    await createWithFault("[sim:422]");
+    expect(logs.join("\n")).toMatch(/invalid_request|422/);
   });
 
   it("a fault does not stop the next request from being served", async () => {
-    const { key } = await createWithFault("[sim:500]");
+    const { key } = await createWithFault("[sim:422]");
     const res = await api(key, CREATE, { body: t2v(nonce()) });
     expect(res.status).toBe(200);
     expect(await tenantBudget(key)).toMatchObject({ reserved_usd: 0.3 });
+  });
+});
+
+describe("RunAPI failing a create (5xx) is outcome unknown, not failure (SPEC §13)", () => {
+  it("answers 202 with the task pending and `submission: unknown`; the money stays held; the same Idempotency-Key on every try", async () => {
+    const { key, marker, res, raw, headers } = await createWithFault("[sim:500]");
+    expect(res.status).toBe(202);
+    const created = JSON.parse(raw);
+    expect(created).toMatchObject({ status: "pending", submission: "unknown" });
+    expect(await tenantBudget(key)).toMatchObject({ reserved_usd: 0.3, spent_usd: 0 });
+    expect(await json(await api(key, `/api/v1/tasks/${created.id}`))).toMatchObject({ status: "pending", submission: "unknown" });
+    const received = await simRequests(marker);
+    expect(received).toHaveLength(3);
+    expect(new Set(received.map((r) => r.headers["idempotency-key"])).size).toBe(1);
+    expect(raw + headers + logs.join("\n")).not.toContain(UPSTREAM_KEY);
   });
 });
 

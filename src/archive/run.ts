@@ -1,17 +1,15 @@
-import { env } from "cloudflare:workers";
 import { copyVideo, type CopyOutcome } from "./copy";
-import { sourcePolicy, type Fetcher, type SourcePolicy } from "./source";
+import type { Fetcher, SourcePolicy } from "./source";
 import { dueVideos, recordFailure, recordStored, type VideoArchive } from "../domain/video-archive";
 import { metrics } from "../lib/metrics";
-import { loadConfig, type Bindings } from "../env";
 
 /** What the archive needs from its host object: the bucket, a way to download, the retry base delay, and what it may download. */
 export interface ArchiveDeps {
   bucket: R2Bucket;
   fetcher: Fetcher;
   retryBaseMs: number;
-  /** Where downloads may go and how large they may be; by default the deployment's (see `sourcePolicy`). */
-  policy?: SourcePolicy;
+  /** Where downloads may go and how large they may be (the deployment's: `sourcePolicy(config)`). */
+  policy: SourcePolicy;
 }
 
 /** One copy attempt's result, to apply to the host's freshly loaded archive. */
@@ -50,9 +48,8 @@ export async function copyDueVideos(
   now: number,
 ): Promise<AttemptResult[]> {
   const results: AttemptResult[] = [];
-  const policy = deps.policy ?? sourcePolicy(loadConfig(env as Bindings));
   for (const video of dueVideos(archive, now)) {
-    const outcome = await copyVideo(deps.bucket, deps.fetcher, { ...task, index: video.index, sourceUrl: video.source_url, now }, policy);
+    const outcome = await copyVideo(deps.bucket, deps.fetcher, { ...task, index: video.index, sourceUrl: video.source_url, now }, deps.policy);
     results.push({ index: video.index, outcome });
   }
   return results;

@@ -17,6 +17,7 @@ import { log } from "../lib/log";
 import { isLostAnswer, RunApiClient, type UpstreamTask } from "../upstream/runapi";
 import { deliverWebhook } from "./task-webhook";
 import { applyAttempts, copyDueVideos, sourceFetcher, type StoredVideo } from "../archive/run";
+import { sourcePolicy } from "../archive/source";
 import { publicVideos, signerFor } from "../archive/view";
 import { newArchive, webhookReleaseAt } from "../domain/video-archive";
 
@@ -174,7 +175,12 @@ export class TaskWork {
         t.archive ??= newArchive(t.videos ?? [], new URL(t.callback_url).origin, now);
       });
     const config = loadConfig(this.env);
-    const deps = { bucket, fetcher: sourceFetcher(this.env.RUNAPI, config.runapiBaseUrl), retryBaseMs: config.videoCopyRetryBaseMs };
+    const deps = {
+      bucket,
+      fetcher: sourceFetcher(this.env.RUNAPI, config.runapiBaseUrl),
+      retryBaseMs: config.videoCopyRetryBaseMs,
+      policy: sourcePolicy(config),
+    };
     this.archiving.add(taskId);
     const results = await copyDueVideos(deps, { tenantId: task.tenant_id, taskId }, this.host.get(taskId)!.archive!, now).finally(() =>
       this.archiving.delete(taskId),
