@@ -59,6 +59,7 @@ const ConfigSchema = z.object({
   MAX_BODY_BYTES: seconds(65_536),
   CHAT_MAX_BODY_BYTES: seconds(4_194_304),
   CHAT_TIMEOUT_MS: seconds(120_000),
+  UPLOAD_MAX_BYTES: seconds(20 * 1024 * 1024),
   ALLOW_HTTP_URLS: flag,
   ALLOW_PRIVATE_URLS: flag,
   PRICING_MODE: z.enum(["table", "quote"]).default("table"),
@@ -94,6 +95,8 @@ export interface Config {
   chatMaxBodyBytes: number;
   /** How long a chat completion may take to start answering (headers; a stream may then run longer). */
   chatTimeoutMs: number;
+  /** The largest file RunAPI's upload endpoints take through the proxy (`/api/v1/files…`, `/v1/uploads…`); bodies carrying one are bounded by it. */
+  uploadMaxBytes: number;
   allowHttpUrls: boolean;
   /** Webhook and callback URLs may name loopback or private hosts (local testing only). */
   allowPrivateUrls: boolean;
@@ -146,6 +149,7 @@ export function loadConfig(env: Bindings): Config {
     maxBodyBytes: v.MAX_BODY_BYTES,
     chatMaxBodyBytes: v.CHAT_MAX_BODY_BYTES,
     chatTimeoutMs: v.CHAT_TIMEOUT_MS,
+    uploadMaxBytes: v.UPLOAD_MAX_BYTES,
     allowHttpUrls: v.ALLOW_HTTP_URLS,
     allowPrivateUrls: v.ALLOW_PRIVATE_URLS,
     pricingMode: v.PRICING_MODE,
