@@ -70,7 +70,6 @@ export async function forwardableBody(c: Context<AppEnv>, max: number): Promise<
   return declared !== undefined && /^\d+$/.test(declared) ? body : readCapped(body, max);
 }
 
-/** The 413 for a body over `max` bytes. */
-export function tooLarge(max: number): AppError {
+function tooLarge(max: number): AppError {
   return new AppError("payload_too_large", `Request body is larger than ${max} bytes`, { max_bytes: max });
 }
