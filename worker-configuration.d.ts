@@ -23,6 +23,7 @@ declare namespace Cloudflare {
 		SSE_MAX_STREAMS_PER_TASK: string;
 		SSE_MAX_STREAMS_PER_TENANT: string;
 		MAX_BODY_BYTES: string;
+		UPLOAD_MAX_BYTES: string;
 		ALLOW_HTTP_URLS: string;
 		ALLOW_PRIVATE_URLS: string;
 		PRICING_MODE: string;

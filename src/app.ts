@@ -16,6 +16,7 @@ import { openai } from "./routes/openai";
 import { operatorApi } from "./routes/operator-api";
 import { runapiAccount } from "./routes/runapi-account";
 import { tasks } from "./routes/tasks";
+import { files, uploads } from "./routes/uploads";
 import { videos } from "./routes/videos";
 import { runapiCallbacks } from "./routes/webhooks";
 
@@ -41,8 +42,11 @@ export const app = new Hono<AppEnv>()
   .route("/api/v1/end_user_tokens", endUserTokens)
   .route("/api/v1", runapiAccount)
   .route("/api/v1", account)
+  .route("/api/v1/files", files)
   // Every RunAPI action, last: the routes above own their paths.
   .route("/api/v1", catalogRoutes)
+  // Before openai: its catch-all answers every other /v1 path.
+  .route("/v1/uploads", uploads)
   .route("/v1", openai)
   // MCP tools call the app itself in-process, so they share every rule of the HTTP API.
   .route(

@@ -75,6 +75,7 @@ const ConfigSchema = z.object({
     .optional(),
   SSE_MAX_STREAMS_PER_TASK: seconds(5),
   SSE_MAX_STREAMS_PER_TENANT: seconds(200),
+  UPLOAD_MAX_BYTES: seconds(20 * 1024 * 1024),
   ALLOW_HTTP_URLS: flag,
   ALLOW_PRIVATE_URLS: flag,
   PRICING_MODE: z.enum(["table", "quote"]).default("table"),
@@ -126,6 +127,8 @@ export interface Config {
   /** Open event streams (`/api/v1/tasks/{id}/events`) per task and per tenant; beyond: 429. */
   sseMaxStreamsPerTask: number;
   sseMaxStreamsPerTenant: number;
+  /** The largest file RunAPI's upload endpoints take through the proxy (`/api/v1/files…`, `/v1/uploads…`); bodies carrying one are bounded by it. */
+  uploadMaxBytes: number;
   allowHttpUrls: boolean;
   /** Webhook and callback URLs may name loopback or private hosts (local testing only). */
   allowPrivateUrls: boolean;
@@ -185,6 +188,7 @@ export function loadConfig(env: Bindings): Config {
     archiveAllowedHosts: hostList(v.ARCHIVE_ALLOWED_HOSTS),
     sseMaxStreamsPerTask: v.SSE_MAX_STREAMS_PER_TASK,
     sseMaxStreamsPerTenant: v.SSE_MAX_STREAMS_PER_TENANT,
+    uploadMaxBytes: v.UPLOAD_MAX_BYTES,
     allowHttpUrls: v.ALLOW_HTTP_URLS,
     allowPrivateUrls: v.ALLOW_PRIVATE_URLS,
     pricingMode: v.PRICING_MODE,

@@ -114,9 +114,7 @@ export class LedgerStore {
       req.costMicros ?? req.amountMicros,
     );
     this.append(req.now, "reserve", req, req.amountMicros, 0, null, req.now, req.costMicros ?? req.amountMicros);
-    // Counted only under a limit: a limit set later counts the requests made from then on.
-    if (req.requestsPerMinute != null) this.countRequest(req.keyId, req.now);
-    if (req.endUser !== null && req.endUserRequestsPerMinute != null) this.countRequest(visitorRpmKey(req.keyId, req.endUser), req.now);
+    this.count(req);
     const idem = req.idempotency;
     if (idem)
       this.sql.exec(
@@ -129,6 +127,12 @@ export class LedgerStore {
     const after = this.usage(req.now, req.budgets);
     if (req.alertThresholds?.length) this.queueAlerts(req, usedBefore, after);
     return after;
+  }
+
+  /** Counts a request against its key's and its visitor's per-minute limits (only under a limit: a limit set later counts from then on). Call after `admit`. */
+  count(req: Pick<ReserveRequest, "keyId" | "endUser" | "now" | "requestsPerMinute" | "endUserRequestsPerMinute">): void {
+    if (req.requestsPerMinute != null) this.countRequest(req.keyId, req.now);
+    if (req.endUser !== null && req.endUserRequestsPerMinute != null) this.countRequest(visitorRpmKey(req.keyId, req.endUser), req.now);
   }
 
   /** Budget alerts this reservation set off: one per scope, window and threshold, ever (INSERT OR IGNORE). */

@@ -62,6 +62,14 @@ const MIGRATIONS: ((sql: SqlStorage) => void)[] = [
     addColumn(sql, "reservations", "cost_micros", "INTEGER");
     addColumn(sql, "entries", "cost_micros", "INTEGER");
   },
+  // 6: who made each upload (RunAPI's signed ids and upload ids), so only they may go on with it (SPEC §12).
+  (sql) => {
+    sql.exec(`
+      CREATE TABLE IF NOT EXISTS upload_owners (kind TEXT NOT NULL, upload_id TEXT NOT NULL, key_id TEXT NOT NULL, end_user TEXT,
+        created_at INTEGER NOT NULL, PRIMARY KEY (kind, upload_id)) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS upload_owners_age ON upload_owners (created_at);
+    `);
+  },
 ];
 
 /** The schema version this code writes. */

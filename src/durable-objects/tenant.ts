@@ -26,6 +26,8 @@ import { type StreamRefusal, TaskEvents } from "./task-events";
 import { TaskStore } from "./task-store";
 import { TenantInsights } from "./tenant-insights";
 import { TaskWork } from "./task-work";
+import { UploadOwners, type UploadAdmission, type UploadAdmitResult } from "./upload-owners";
+import type { UploadOwner } from "../domain/uploads";
 import { AlarmSchedule, SubmissionWaiters } from "./alarm-schedule";
 import { AlertOutbox, deliverDueAlerts } from "./alerts";
 import { type Changed, type CreateTaskRequest, type CreateTaskResult, LATE_CALL_MS, type Submission } from "./tenant-api";
@@ -35,6 +37,7 @@ export type { AuditResult } from "../domain/ledger-audit";
 export type { TaskPage } from "../domain/ledger-limits";
 export type { CreateTaskRequest, CreateTaskResult, Submission } from "./tenant-api";
 export type { StreamRefusal } from "./task-events";
+export type { UploadAdmission, UploadAdmitResult } from "./upload-owners";
 
 /** How long a replay waits for the first request's outcome before answering 409 (retry). */
 const REPLAY_WAIT_MS = 2_000;
@@ -62,12 +65,14 @@ export class TenantLedger extends DurableObject<Bindings> {
   private readonly waiters = new SubmissionWaiters();
   private readonly alarm_: AlarmSchedule;
   private readonly insights: TenantInsights;
+  private readonly uploads: UploadOwners;
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     // RunAPI calls the object makes (polls, re-sends, downloads) are timed and counted like the Worker's.
     super(ctx, withUpstreamMeter(env));
     this.insights = new TenantInsights(ctx.storage.sql);
     this.ledger = new LedgerStore(ctx.storage.sql);
+    this.uploads = new UploadOwners(ctx.storage.sql);
     this.tasks = new TaskStore(ctx.storage.sql, () => this.timing());
     this.alerts = new AlertOutbox(ctx.storage.sql);
     this.alarm_ = new AlarmSchedule(ctx.storage);
@@ -208,6 +213,23 @@ export class TenantLedger extends DurableObject<Bindings> {
       await this.alarm_.atMost(Math.min(holdUntil, this.alerts.nextDue() ?? Number.POSITIVE_INFINITY));
     }
     return result;
+  }
+
+  /**
+   * Admits one call of RunAPI's upload endpoints (SPEC §12) in one transaction: the upload it names must be the
+   * caller's (else `not_found`), limits and refusals apply, a priced call holds its price (settle or release it after).
+   */
+  async admitUpload(req: UploadAdmission): Promise<UploadAdmitResult> {
+    const now = this.clock();
+    const holdUntil = now + HOLD_MAX_MS;
+    const result = this.ctx.storage.transactionSync(() => this.uploads.admit(this.ledger, req, now, holdUntil));
+    if (result.ok && req.amountMicros > 0) await this.alarm_.atMost(Math.min(holdUntil, this.alerts.nextDue() ?? Number.POSITIVE_INFINITY));
+    return result;
+  }
+
+  /** Remembers who made an upload RunAPI just opened (a signed id, an upload id): only they may go on with it. */
+  recordUpload(owner: UploadOwner): void {
+    this.uploads.record(owner, this.clock());
   }
 
   /** Moves a hold to spent at the actual charge (RunAPI's cost behind it when known), exactly once; later calls return the recorded charge. */

@@ -56,6 +56,20 @@ async function readCapped(body: ReadableStream<Uint8Array>, max: number): Promis
   return bytes;
 }
 
+/**
+ * A request body to forward, at most `max` bytes, never read whole when its length is declared: a declared
+ * Content-Length over `max` is a 413 before a byte is read; within it the request's own stream goes on as it
+ * arrives, length and all (the runtime delivers no more than declared). A body of undeclared length is read
+ * first, up to `max` (413 beyond), so that nothing of an oversized body reaches the upstream. Null: no body.
+ */
+export async function forwardableBody(c: Context<AppEnv>, max: number): Promise<ReadableStream<Uint8Array> | Uint8Array | null> {
+  const declared = c.req.header("content-length")?.trim();
+  if (declared !== undefined && Number(declared) > max) throw tooLarge(max);
+  const body = c.req.raw.body;
+  if (!body) return null;
+  return declared !== undefined && /^\d+$/.test(declared) ? body : readCapped(body, max);
+}
+
 function tooLarge(max: number): AppError {
   return new AppError("payload_too_large", `Request body is larger than ${max} bytes`, { max_bytes: max });
 }

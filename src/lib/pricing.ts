@@ -4,6 +4,7 @@ import type { PriceSource } from "../catalog/types";
 import { markupPercent, withMarkup, type MarkupConfig } from "../domain/markup";
 import { centsToMicros, type Micros } from "../domain/money";
 import { chatRates, evaluate, type ChatRates, type Evaluation } from "../domain/price-schedule";
+import { UPLOAD_PRICE_ENTRY } from "../domain/uploads";
 import type { Config } from "../env";
 import { AppError, invalidRequest } from "./errors";
 import { activeMarkup, activeSchedule } from "./price-store";
@@ -136,4 +137,37 @@ export async function chatPricing(kv: KVNamespace, model: string, tenantMarkup?:
     );
   }
   return { rates, markupPercent: markupPercent(markup, tenantMarkup, { service: entry.service, action: entry.action, model }) };
+}
+
+/**
+ * What making one file through RunAPI's upload endpoints costs a tenant (SPEC §12): the schedule's `files`/`upload`
+ * entry, evaluated like any other (free, exact, or the most it allows), with the tenant's markup. Without such an
+ * entry RunAPI does not charge for uploads and neither does the proxy: free (the call is still counted). An entry
+ * with no usable price is a 503, never an unpriced forward.
+ */
+export async function uploadPrice(kv: KVNamespace, tenantMarkup?: Partial<MarkupConfig>): Promise<Price> {
+  const [schedule, markup] = await Promise.all([activeSchedule(kv), activeMarkup(kv)]);
+  const { service, action, model } = UPLOAD_PRICE_ENTRY;
+  const entry = schedule.index.entry(service, action, model);
+  const percent = markupPercent(markup, tenantMarkup, UPLOAD_PRICE_ENTRY);
+  const priced = (costMicros: Micros, source: PriceBasis, basis: string): Price => ({
+    micros: withMarkup(costMicros, percent),
+    costMicros,
+    markupPercent: percent,
+    source,
+    basis,
+  });
+  if (!entry) return priced(0, "free", "RunAPI's schedule does not price uploads");
+  const evaluation = evaluate(entry, {});
+  if (evaluation.kind === "free") return priced(0, "free", evaluation.basis);
+  if (evaluation.kind === "exact") return priced(evaluation.micros, entry.source ?? "published", evaluation.basis);
+  if (evaluation.kind === "inexact" && evaluation.maxMicros !== null && evaluation.maxMicros > 0) {
+    return priced(evaluation.maxMicros, "schedule_max", `the most the schedule allows (${evaluation.reason})`);
+  }
+  throw new AppError(
+    "pricing_unavailable",
+    `Uploads cannot be priced right now (${evaluation.kind === "inexact" || evaluation.kind === "unavailable" ? evaluation.reason : "no price"}); nothing was sent to RunAPI`,
+    { service, action },
+    { "Retry-After": "60" },
+  );
 }

@@ -12,6 +12,8 @@ const TAG_DESCRIPTIONS: Record<string, string> = {
   [TAGS.account]: "Who the caller is, what things cost, and RunAPI's account endpoints.",
   [TAGS.openai]: "OpenAI-compatible chat, metered like video.",
   [TAGS.mcp]: "A remote MCP server (Streamable HTTP) with RunAPI's business tools.",
+  [TAGS.uploads]:
+    "RunAPI's upload endpoints at its own paths, the key swapped: bodies bounded by UPLOAD_MAX_BYTES, every call counted against the key's per-minute limits, a file charged only when RunAPI's schedule prices uploads. Only the caller that opened an upload may go on with it.",
   [TAGS.operator]:
     "Tenants, keys, budgets, the ledger, prices, operator tokens, the audit log and metrics. Bearer ADMIN_TOKEN or an operator token: `viewer` reads, `billing` also credits, sets prices and exports ledgers, `admin` does everything (403 `forbidden` otherwise).",
   [TAGS.pages]: "HTML pages served by the proxy.",
@@ -99,7 +101,7 @@ function build(): Record<string, unknown> {
       // A call that can be refused for budget reserves money: /docs asks before sending one.
       ...(errorCodes(op).includes("budget_exceeded") ? { "x-billable": true } : {}),
       ...(parameters.length ? { parameters } : {}),
-      ...(op.body ? { requestBody: { required: true, content: { "application/json": { schema: ref(op.body, "input") } } } } : {}),
+      ...(op.body ? { requestBody: { required: true, content: { [op.bodyContentType ?? "application/json"]: { schema: ref(op.body, "input") } } } } : {}),
       responses,
     };
   }

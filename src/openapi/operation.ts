@@ -16,6 +16,8 @@ export interface Operation {
   auth: Auth;
   query?: z.ZodObject;
   body?: z.ZodType;
+  /** The request body's media type (default JSON). */
+  bodyContentType?: string;
   /** The success response (200 unless `status` says). `contentType` defaults to JSON. */
   response: { status?: number; description: string; schema?: z.ZodType; contentType?: string };
   /** Error codes this operation answers with besides those its auth and body imply. */
@@ -30,6 +32,7 @@ export const TAGS = {
   account: "Account and prices",
   openai: "OpenAI-compatible",
   mcp: "MCP",
+  uploads: "Uploads (RunAPI's files)",
   operator: "Operator",
   pages: "Pages",
   system: "System",

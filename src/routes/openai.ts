@@ -1,5 +1,5 @@
 import { log } from "../lib/log";
-import { Hono, type Context } from "hono";
+import { Hono } from "hono";
 import type { AppEnv } from "../env";
 import { budgetsFor } from "../domain/budgets";
 import { chatCostMicros, estimateTokens, inputTokenBound, outputTokenBound, parseUsage } from "../domain/chat-pricing";
@@ -7,7 +7,7 @@ import { withMarkup } from "../domain/markup";
 import { formatUsd, microsToUsd, type Micros } from "../domain/money";
 import { isBackend, tenantMarkup, visibleScopes } from "../domain/tenant";
 import { readJsonText } from "../lib/body";
-import { AppError, errorBody, handleError, invalidRequest, type FieldIssue } from "../lib/errors";
+import { AppError, errorBody, invalidRequest, type FieldIssue } from "../lib/errors";
 import { chatPricing, type ChatPricing } from "../lib/pricing";
 import { meterSse, parseJson, type StreamOutcome } from "../lib/sse-meter";
 import { refusal } from "../lib/refusal";
@@ -16,19 +16,7 @@ import { verifyHuman } from "../lib/turnstile";
 import { tenantAuth } from "../middleware/auth";
 import { readText, UpstreamBodyError } from "../upstream/read";
 import { refusedByRunApi, RunApiClient } from "../upstream/runapi";
-
-/** OpenAI's error `type` for each status, added beside the proxy's own `code` on /v1/*. */
-const OPENAI_TYPES: Record<number, string> = {
-  400: "invalid_request_error",
-  401: "authentication_error",
-  402: "insufficient_quota",
-  403: "permission_error",
-  404: "not_found_error",
-  409: "conflict_error",
-  413: "invalid_request_error",
-  415: "invalid_request_error",
-  429: "rate_limit_error",
-};
+import { openAiError } from "../lib/openai-errors";
 
 /** The model list, shared by every caller of this isolate for a minute (an unauthenticated route must not amplify). */
 const MODELS_TTL_MS = 60_000;
@@ -83,18 +71,6 @@ function chargedError(err: AppError, reserved: Micros): AppError {
   const message = `${err.message}. RunAPI may have done the work, so this request is charged its reservation ($${formatUsd(reserved)})`;
   const headers = { ...err.headers, "X-Charge-Basis": "reservation", "X-Charged-Usd": formatUsd(reserved) };
   return new AppError(err.code, message, err.details, headers);
-}
-
-/** The error on /v1/*: the proxy's error object plus OpenAI's `type`, so OpenAI clients read it. */
-async function openAiError(err: Error, c: Context<AppEnv>): Promise<Response> {
-  const res = handleError(err, c);
-  const body = (await res.json()) as { error: Record<string, unknown> };
-  body.error.type = OPENAI_TYPES[res.status] ?? "server_error";
-  // OpenAI's clients (and agents) recognise an exhausted budget by this code; the proxy's own stays beside it.
-  if (res.status === 402) body.error = { ...body.error, code: "insufficient_quota", proxy_code: body.error.code };
-  const headers = new Headers(res.headers);
-  headers.delete("content-length");
-  return new Response(JSON.stringify(body), { status: res.status, headers });
 }
 
 /** OpenAI-compatible chat for agents (SPEC §8): the tenant's key in, the upstream key out, every chat metered. */

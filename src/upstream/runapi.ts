@@ -14,6 +14,8 @@ export interface UpstreamTask {
 }
 
 const USER_AGENT = "runapi-edge-proxy/0.1";
+/** RunAPI's upload refusals that are the client's to hear as they are: an unknown id, a state conflict, a file too large. */
+const UPLOAD_ERRORS: Partial<Record<number, "not_found" | "conflict" | "payload_too_large">> = { 404: "not_found", 409: "conflict", 413: "payload_too_large" };
 const UPSTREAM_STATUSES = new Set(["pending", "processing", "completed", "failed"]);
 const MAX_COST_CENTS = 1_000_000; // $10 000 for one clip
 /** Fields of RunAPI's task the proxy answers itself; the rest is the task's result. */
@@ -137,6 +139,44 @@ export class RunApiClient {
     }
     if (res.ok) return res;
     throw mapUpstreamError(res, await readAnswer(res, this.config.upstreamMaxJsonBytes), this.config.runapiApiKey);
+  }
+
+  /**
+   * Forwards one call of RunAPI's upload endpoints (`/api/v1/files…`, `/v1/uploads…`) with the upstream key and none
+   * of the client's headers: the body as given with its content type (a stream goes on as it arrives, never buffered
+   * here), once (a stream cannot be sent twice). RunAPI's JSON answer is read with a byte limit. Its errors map as
+   * every upstream error does, except that an unknown id (404), a state conflict (409) and a file too large (413) are
+   * the client's to hear, with RunAPI's message.
+   */
+  async upload(
+    path: `/api/v1/files${string}` | `/v1/uploads${string}`,
+    body: BodyInit | null,
+    contentType: string,
+    timeoutMs = this.config.upstreamTimeoutMs,
+  ): Promise<Record<string, unknown>> {
+    const headers: Record<string, string> = {
+      Authorization: `Bearer ${this.config.runapiApiKey}`,
+      Accept: "application/json",
+      "User-Agent": USER_AGENT,
+      "Content-Type": contentType,
+    };
+    const signal = AbortSignal.timeout(timeoutMs);
+    let res: Response;
+    try {
+      res = await this.fetcher.fetch(`${this.config.runapiBaseUrl}${path}`, { method: "POST", headers, body, signal });
+    } catch (_err) {
+      if (signal.aborted) throw new AppError("upstream_timeout", `RunAPI did not answer within ${timeoutMs} ms`);
+      throw new AppError("upstream_unavailable", "RunAPI could not be reached", { retryable: true });
+    }
+    const answer = await readAnswer(res, this.config.upstreamMaxJsonBytes);
+    if (res.ok) {
+      if (!answer.json) throw new AppError("upstream_error", "RunAPI answered an upload with a body that is not a JSON object", { unreadable: true });
+      return answer.json;
+    }
+    const code = UPLOAD_ERRORS[res.status];
+    if (!code) throw mapUpstreamError(res, answer, this.config.runapiApiKey);
+    const message = upstreamMessage(answer.json, this.config.runapiApiKey);
+    throw new AppError(code, `RunAPI refused the upload${message ? `: ${message}` : ""}`, { upstream_status: res.status });
   }
 
   private async request(path: string, init: { method: string; body?: string; headers?: Record<string, string> }): Promise<Record<string, unknown>> {
