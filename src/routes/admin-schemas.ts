@@ -114,6 +114,8 @@ export const KeyCreate = z
       .max(50)
       .optional(),
     end_user_requests_per_minute: z.number().int().positive().max(10_000).optional(),
+    /** Within the tenant's list; on a publishable key also what `/demo` offers (absent: the Hailuo models). */
+    allowed_models: AllowedModels.nullable().optional(),
     expires_at: z.iso
       .datetime({ offset: true })
       .refine((v) => Date.parse(v) > Date.now(), "must be in the future")
@@ -165,5 +167,5 @@ export function tenantJson(t: TenantRecord, opts: { withSecret?: boolean } = {})
 
 /** A key as the operator API shows it (never the plaintext, never the hash). */
 export function keyJson(k: KeyRecord) {
-  return { ...k, budget: budgetJson(k.budget) };
+  return { ...k, allowed_models: k.allowed_models ?? null, budget: budgetJson(k.budget) };
 }
