@@ -17,9 +17,19 @@ async function publishable(allowed: string[] | undefined, tenant: Record<string,
 describe("a key's allowed_models", () => {
   it("is validated like the tenant's, and shown in the key's JSON (null when absent)", async () => {
     const { tenantId } = await tenantWithKey();
-    const bad = await admin(`/admin/v1/tenants/${tenantId}/keys`, { body: { kind: "secret", allowed_models: ["gpt-4"] } });
-    expect((await expectError(bad, 400, "invalid_request")).details.issues.map((i: { field: string }) => i.field)).toEqual(["allowed_models.0"]);
-    const made = await json(await admin(`/admin/v1/tenants/${tenantId}/keys`, { body: { kind: "secret", allowed_models: ["flux", "hailuo/text_to_video", "seedream-5-pro-text-to-image"] } }));
+    // An entry that would match nothing is refused: not a catalog model, or service/action/model (a model is named alone).
+    const bad = await admin(`/admin/v1/tenants/${tenantId}/keys`, {
+      body: { kind: "secret", allowed_models: ["gpt-4", "flux", "kling/text_to_video/kling-v2.6"] },
+    });
+    expect((await expectError(bad, 400, "invalid_request")).details.issues.map((i: { field: string }) => i.field)).toEqual([
+      "allowed_models.0",
+      "allowed_models.2",
+    ]);
+    const made = await json(
+      await admin(`/admin/v1/tenants/${tenantId}/keys`, {
+        body: { kind: "secret", allowed_models: ["flux", "hailuo/text_to_video", "seedream-5-pro-text-to-image"] },
+      }),
+    );
     expect(made.allowed_models).toEqual(["flux", "hailuo/text_to_video", "seedream-5-pro-text-to-image"]);
     const plain = await json(await admin(`/admin/v1/tenants/${tenantId}/keys`, { body: { kind: "secret" } }));
     expect(plain.allowed_models).toBeNull();

@@ -27,9 +27,12 @@ const AllowedModels = z
     z
       .string()
       .max(200)
-      .refine((v) => actionsOfModel(v).length > 0 || isService(v) || (v.includes("/") && findAction(v.split("/")[0]!, v.split("/")[1]!) !== undefined), {
-        message: "must be a catalog model, a service (kling) or an action (kling/text_to_video); GET /api/v1/models lists them",
-      }),
+      .refine(
+        (v) => actionsOfModel(v).length > 0 || isService(v) || (v.split("/").length === 2 && findAction(v.split("/")[0]!, v.split("/")[1]!) !== undefined),
+        {
+          message: "must be a catalog model, a service (kling) or an action (kling/text_to_video); GET /api/v1/models lists them",
+        },
+      ),
   )
   .min(1)
   .max(500);
