@@ -41,6 +41,8 @@ const DEMO_TENANT = {
 };
 /** The demo page's publishable key: each visitor gets this many creates a minute. */
 const DEMO_PAGE_RPM = 5;
+/** What the demo page offers (the key's allowed_models): Hailuo, two image lines and one more video model. */
+const DEMO_PAGE_MODELS = ["hailuo", "flux/text_to_image", "seedream/text_to_image", "kling-v2.6"];
 
 function fail(message) {
   console.error(`npm start: ${message}`);
@@ -159,7 +161,13 @@ try {
     demoPk = saved.demo_pk;
   } else {
     demoPk = (
-      await issueKey(api, adminToken, "demo", { kind: "publishable", name: "demo page", allowed_origins: origins, end_user_requests_per_minute: DEMO_PAGE_RPM })
+      await issueKey(api, adminToken, "demo", {
+        kind: "publishable",
+        name: "demo page",
+        allowed_origins: origins,
+        end_user_requests_per_minute: DEMO_PAGE_RPM,
+        allowed_models: DEMO_PAGE_MODELS,
+      })
     ).key;
     saved.demo_pk = demoPk;
     await writeJsonFile(SECRETS_FILE, saved, { secret: true });

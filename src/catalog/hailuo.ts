@@ -106,6 +106,15 @@ export const HAILUO: Overlay = {
     }
   },
 
+  /** 1080p only with 6-second clips, as a rule: any other length limits the resolution to the rest. */
+  rules(model) {
+    const rules = HAILUO_MODELS[model];
+    if (!rules || rules.textToVideo || !rules.resolutions.includes("1080p")) return [];
+    return rules.durations
+      .filter((d) => d !== 6)
+      .map((d) => ({ when: { duration_seconds: d }, enum: { output_resolution: rules.resolutions.filter((r) => isOffered(rules, d, r)) } }));
+  },
+
   /**
    * Fill in what the client left out. Explicit values win and the defaults adapt so the pair is always
    * offered: 2.3 pro with `duration_seconds: 10` and no resolution renders 768p (its 1080p default

@@ -1,5 +1,5 @@
 import { HAILUO } from "./hailuo";
-import type { FieldSpec } from "./types";
+import type { ContractRule, FieldSpec } from "./types";
 
 /**
  * A service's rules on top of RunAPI's contract, where the contract is looser than the service really is
@@ -19,6 +19,8 @@ export interface Overlay {
   notAccepted?(model: string, field: string): string | undefined;
   /** Checks the contract cannot express. */
   check?(model: string, params: Record<string, unknown>, issue: (field: string, message: string) => void): void;
+  /** The cross-field rules `check` holds a model to, as data in the contract's shape (for forms that offer only valid choices). */
+  rules?(model: string): ContractRule[];
   /** The values the request will be rendered with (defaults that depend on other fields). */
   effective?(model: string, params: Record<string, unknown>): Record<string, unknown>;
   /** The params RunAPI receives, from what was sent and what is effective. */
@@ -30,4 +32,16 @@ const OVERLAYS: Record<string, Overlay> = { hailuo: HAILUO };
 /** The overlay of a service (contract slug), if it has one. */
 export function overlayFor(service: string): Overlay | undefined {
   return OVERLAYS[service];
+}
+
+/** A model's fields with its service's overlay applied: stricter specs replace the contract's, `null` removes a field. */
+export function withOverlay(fields: ReadonlyMap<string, FieldSpec>, overlay: Overlay | undefined, model: string | undefined): ReadonlyMap<string, FieldSpec> {
+  const extra = overlay?.fields?.(model);
+  if (!extra) return fields;
+  const merged = new Map(fields);
+  for (const [key, spec] of Object.entries(extra)) {
+    if (spec === null) merged.delete(key);
+    else merged.set(key, spec);
+  }
+  return merged;
 }

@@ -120,6 +120,14 @@ export function evaluate(entry: PriceSchedule | undefined, effective: Record<str
   return { kind: "exact", micros: safeMicros(cents), basis };
 }
 
+/** The request fields an entry's price depends on (`billing_config.key` or `keys`, and the count a per-unit price multiplies). */
+export function priceFields(entry: PriceSchedule | undefined): string[] {
+  const config = (entry?.billing_config ?? {}) as Record<string, unknown>;
+  const keys = Array.isArray(config.keys) ? config.keys.filter((k): k is string => typeof k === "string") : [];
+  if (typeof config.key === "string") keys.push(config.key);
+  return [...keys, ...(PER_UNIT[entry?.billing_strategy ?? ""] ?? [])];
+}
+
 /** The largest price an entry allows, in cents; null when it scales without a bound (per unit) or has none. */
 export function maxCents(entry: PriceSchedule): number | null {
   if (entry.billing_strategy && entry.billing_strategy !== "per_task" && entry.billing_strategy !== "free") return null;

@@ -49,6 +49,11 @@ export interface KeyRecord {
   prefix: string;
   budget: Budget | null;
   allowed_origins: string[] | null;
+  /**
+   * Models (or `service`, `service/action`) requests with this key may use, within the tenant's own list; null or
+   * absent: the tenant's list alone. On a publishable key it is also what `/demo` offers (absent: the Hailuo models).
+   */
+  allowed_models?: string[] | null;
   /** Publishable keys: billable requests per minute for each end user (visitor). */
   end_user_requests_per_minute?: number | null;
   expires_at: string | null;
@@ -139,6 +144,13 @@ export function visibleScopes<T extends { scope: string }>(auth: AuthContext, sc
 export function modelAllowed(allowed: readonly string[] | null, target: { service: string; action: string; model: string | null }): boolean {
   if (!allowed) return true;
   return allowed.some((a) => a === target.model || a === target.service || a === `${target.service}/${target.action}`);
+}
+
+/** Which list refuses a request: the tenant's, the key's, or none (both allow it). */
+export function modelRefusedBy(auth: AuthContext, target: { service: string; action: string; model: string | null }): "tenant" | "key" | null {
+  if (!modelAllowed(auth.tenant.allowed_models, target)) return "tenant";
+  if (!modelAllowed(auth.key.allowed_models ?? null, target)) return "key";
+  return null;
 }
 
 /** A tenant's own markup config, when it has one. */

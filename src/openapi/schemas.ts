@@ -176,6 +176,12 @@ export const Key = z.object({
   prefix: z.string().describe("The first characters of the key, to recognise it"),
   budget: Budget.nullable(),
   allowed_origins: z.array(z.string()).nullable(),
+  allowed_models: z
+    .array(z.string())
+    .nullable()
+    .describe(
+      "Models, services or service/action this key may use, within the tenant's list; null: the tenant's list. A publishable key's list is what /demo offers (null: the Hailuo models)",
+    ),
   expires_at: isoTime.nullable(),
   revoked_at: isoTime.nullable(),
   created_at: isoTime,

@@ -134,12 +134,14 @@ export const ADMIN_TENANT_SCRIPT = String.raw`
       { name: "kind", label: "Kind", type: "select", options: [["secret", "Secret (sk_, for servers)"], ["publishable", "Publishable (pk_, for web pages)"]], value: "secret" },
       { name: "name", label: "Name", value: "" },
       { name: "origins", label: "Allowed origins", type: "textarea", help: "Publishable keys only: e.g. https://app.example" },
+      { name: "models", label: "Allowed models", type: "textarea", help: "Comma-separated models, services or service/action, within the tenant's; empty: the tenant's (/demo then offers the Hailuo models)" },
       { name: "limit", label: "Key budget (USD)", type: "number", help: "Empty: only the tenant's budget applies" },
       { name: "period", label: "Key budget period", type: "select", options: PERIODS, value: "day" },
     ], "Create key", function (v) {
       var body = { kind: v.kind };
       if (v.name) body.name = v.name;
       if (v.origins) body.allowed_origins = list(v.origins);
+      if (v.models) body.allowed_models = list(v.models);
       if (v.limit !== "") body.budget = { limit_usd: Number(v.limit), period: v.period };
       return api("/admin/v1/tenants/" + enc(t.id) + "/keys", { body: body }).then(function (k) {
         showSecret("New key " + (k.name || k.id), "Copy it now: it is shown once. The proxy keeps only its SHA-256.", k.key);

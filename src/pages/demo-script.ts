@@ -1,51 +1,19 @@
+import { KIT_SCRIPT } from "./kit";
+import { DEMO_PICKER_SCRIPT } from "./demo-picker-script";
+
 /**
- * The demo page's script (plain ES2020, no build step): choices per model, the price before you click,
- * the create, live status over server-sent events, the video, and plain words for 402 and 429.
- * It only ever holds the publishable key from the page's config.
+ * The demo page's flow (plain ES2020, no build step), after the kit's helpers and the model picker: the price
+ * before you click (`POST /api/v1/estimate?service=&action=`, debounced, cached per shape), the create
+ * (`POST {action's path}`), live status over server-sent events, the output in a `<video>` or an `<img>`, and
+ * plain words for 402 and 429. It only ever holds the publishable key from the page's config.
  */
-export const DEMO_SCRIPT = String.raw`
-(function () {
-  "use strict";
-  var cfg = JSON.parse(document.getElementById("demo-config").textContent);
-  var $ = function (id) { return document.getElementById(id); };
-  var form = $("demo-form"), model = $("model"), duration = $("duration"), resolution = $("resolution");
-  var frameRow = $("frame-row"), frame = $("frame"), prompt = $("prompt"), price = $("price"), button = $("generate");
-  var statusEl = $("status"), message = $("message"), result = $("result"), video = $("video"), videoLink = $("video-link");
-  var prices = {}, priceTimer = 0, waitTimer = 0, busy = false, waitUntil = 0, stream = null;
+const DEMO_FLOW_SCRIPT = `
+  var form = $("#demo-form"), price = $("#price"), button = $("#generate");
+  var statusEl = $("#status"), message = $("#message"), result = $("#result"), outputs = $("#outputs"), outputLink = $("#output-link");
+  var prices = {}, priceTimer = 0, waitTimer = 0, busy = false, waitUntil = 0, stream = null, making = null;
   var TERMINAL = { completed: 1, failed: 1, expired: 1 };
 
-  function rules() { return cfg.models.filter(function (m) { return m.id === model.value; })[0]; }
-  function offered(m, d, r) { return m.durations.indexOf(d) >= 0 && m.resolutions.indexOf(r) >= 0 && !(r === "1080p" && d !== 6); }
-  function options(select, values, label, keep, fallback) {
-    select.textContent = "";
-    values.forEach(function (v) { var o = document.createElement("option"); o.value = String(v); o.textContent = label(v); select.appendChild(o); });
-    select.value = String(values.indexOf(keep) >= 0 ? keep : values.indexOf(fallback) >= 0 ? fallback : values[0]);
-    select.disabled = values.length < 2;
-  }
-  function usd(n) { return "$" + (Math.abs(n * 100 - Math.round(n * 100)) < 1e-6 ? n.toFixed(2) : String(n)); }
-
-  /** A new model starts from its own defaults; a new length keeps the resolution while it is still offered. */
-  function fillChoices(newModel) {
-    var m = rules();
-    options(duration, m.durations, function (d) { return d + " seconds"; }, newModel ? m.defaultDuration : Number(duration.value), m.defaultDuration);
-    var d = Number(duration.value);
-    var res = m.resolutions.filter(function (r) { return offered(m, d, r); });
-    options(resolution, res, function (r) { return r; }, newModel ? m.defaultResolution : resolution.value, m.defaultResolution);
-    var image = m.endpoint === "image_to_video";
-    frameRow.hidden = !image;
-    frame.required = image;
-    prompt.maxLength = m.maxPromptChars;
-    schedulePrice();
-  }
-
-  function requestBody(forPrice) {
-    var m = rules();
-    var b = { model: m.id, prompt: forPrice ? "price check" : prompt.value.trim(), duration_seconds: Number(duration.value) };
-    if (m.acceptsResolution) b.output_resolution = resolution.value;
-    // The price does not depend on the picture: estimate with a stand-in until one is given.
-    if (m.endpoint === "image_to_video") b.first_frame_image_url = forPrice ? "https://example.com/frame.png" : frame.value.trim();
-    return b;
-  }
+  function money(n) { return "$" + (Math.abs(n * 100 - Math.round(n * 100)) < 1e-6 ? n.toFixed(2) : String(n)); }
 
   function call(path, body, extra) {
     var headers = { "Authorization": "Bearer " + cfg.key, "Content-Type": "application/json" };
@@ -57,14 +25,17 @@ export const DEMO_SCRIPT = String.raw`
 
   function schedulePrice() { clearTimeout(priceTimer); priceTimer = setTimeout(showPrice, 150); }
   function showPrice() {
-    var b = requestBody(true), id = b.model + "|" + b.duration_seconds + "|" + (b.output_resolution || "");
-    if (prices[id] !== undefined) { price.textContent = prices[id]; return; }
+    var m = picked(), shape = priceShape();
+    if (prices[shape] !== undefined) { price.textContent = prices[shape]; return; }
     price.textContent = "…";
-    call("/api/v1/estimate", b).then(function (r) {
-      if (!r.res.ok) { price.textContent = "unavailable"; if (r.res.status !== 429) explain(r.res, r.data); return; }
-      prices[id] = usd(r.data.estimated_cost_usd);
-      var now = requestBody(true);
-      if (now.model + "|" + now.duration_seconds + "|" + (now.output_resolution || "") === id) price.textContent = prices[id];
+    call("/api/v1/estimate?service=" + encodeURIComponent(m.service) + "&action=" + encodeURIComponent(m.action), requestBody(true)).then(function (r) {
+      if (!r.res.ok) {
+        if (priceShape() === shape) price.textContent = "unavailable";
+        if (r.res.status !== 429 && r.res.status !== 503) explain(r.res, r.data);
+        return;
+      }
+      prices[shape] = money(r.data.estimated_cost_usd);
+      if (priceShape() === shape) price.textContent = prices[shape];
     }, function () { price.textContent = "unavailable"; });
   }
 
@@ -113,18 +84,36 @@ export const DEMO_SCRIPT = String.raw`
     }
   }
 
+  /** The finished outputs: each video in a <video>, each image in an <img>. */
+  function showOutputs(task, m, what) {
+    var list = (m.kind === "image" ? task.images : task.videos) || [];
+    var urls = list.map(function (o) { return o && o.url; }).filter(function (u) { return typeof u === "string"; });
+    outputs.textContent = "";
+    urls.forEach(function (url, i) {
+      if (m.kind === "image") {
+        outputs.appendChild(el("img", { src: url, alt: "Generated image" + (urls.length > 1 ? " " + (i + 1) : "") + (what ? ": " + what : "") }));
+      } else {
+        var v = el("video", { src: url, controls: true, playsinline: true, muted: true, autoplay: true, loop: true, preload: "metadata" });
+        v.muted = true;
+        outputs.appendChild(v);
+      }
+    });
+    if (urls.length) { outputLink.href = urls[0]; outputLink.textContent = m.kind === "image" ? "Open the image" : "Open the video"; result.hidden = false; }
+    return urls.length;
+  }
+
   function show(task) {
-    if (task.status === "pending") say("Queued: waiting for the video service…");
-    else if (task.status === "processing") say("Generating your video… this takes a little while.");
+    var noun = making.m.kind === "image" ? "image" : "video";
+    if (task.status === "pending" || task.status === "queued") say("Queued: waiting for the " + noun + " service…");
+    else if (task.status === "processing") say("Generating your " + noun + "… this takes a little while.");
     else if (task.status === "completed") {
-      var url = task.videos && task.videos[0] && task.videos[0].url;
+      var n = showOutputs(task, making.m, making.what);
       statusEl.className = "status done";
-      statusEl.textContent = url ? "Done! Your video is ready." : "Done, but no video came back.";
-      if (url) { video.src = url; videoLink.href = url; result.hidden = false; }
+      statusEl.textContent = n ? "Done! Your " + noun + (n > 1 ? "s are" : " is") + " ready." : "Done, but no " + noun + " came back.";
     } else {
       var why = task.error && (task.error.message || task.error);
       say("");
-      warn("The video could not be made" + (typeof why === "string" && why ? ": " + why : "") + ". You were not charged for it.");
+      warn("The " + noun + " could not be made" + (typeof why === "string" && why ? ": " + why : "") + ". You were not charged for it.");
     }
   }
 
@@ -151,22 +140,24 @@ export const DEMO_SCRIPT = String.raw`
     ev.preventDefault();
     if (busy) return;
     unwarn();
-    if (!prompt.value.trim()) { warn("Please write a prompt first."); prompt.focus(); return; }
-    if (rules().endpoint === "image_to_video" && !/^https?:\/\/\S+$/.test(frame.value.trim())) { warn("Please give the URL of a picture to start from."); frame.focus(); return; }
+    var gap = missingInput();
+    if (gap) { warn(gap.say); gap.input.focus(); return; }
     var extra = { "Idempotency-Key": uuid() };
     if (cfg.turnstileSiteKey) {
       var token = window.turnstile && window.turnstile.getResponse();
       if (!token) { warn("Please complete the human check above first."); return; }
       extra["X-Turnstile-Token"] = token;
     }
+    var m = picked(), body = requestBody(false);
+    making = { m: m, what: body.prompt || "" };
     result.hidden = true;
-    video.removeAttribute("src");
+    outputs.textContent = "";
     setBusy(true);
     say("Sending your request…");
-    call("/api/v1/hailuo/" + rules().endpoint, requestBody(false), extra).then(function (r) {
+    call(m.path, body, extra).then(function (r) {
       if (cfg.turnstileSiteKey && window.turnstile) window.turnstile.reset();
       if (!r.res.ok) { say(""); explain(r.res, r.data); setBusy(false); return; }
-      say("Queued: waiting for the video service…");
+      say("Queued: waiting for the " + (m.kind === "image" ? "image" : "video") + " service…");
       follow(r.data.id);
     }, function () {
       say("");
@@ -175,10 +166,14 @@ export const DEMO_SCRIPT = String.raw`
     });
   });
 
-  cfg.models.forEach(function (m) { var o = document.createElement("option"); o.value = m.id; o.textContent = m.label; model.appendChild(o); });
-  model.addEventListener("change", function () { fillChoices(true); });
-  duration.addEventListener("change", function () { fillChoices(false); });
-  resolution.addEventListener("change", schedulePrice);
-  fillChoices(true);
-})();
+  onChoice(schedulePrice);
+  startPicker();
+`;
+
+/** The whole script of the demo page: the kit's helpers, the model picker, then the flow, in one function scope. */
+export const DEMO_SCRIPT = `
+(function () {
+  "use strict";
+  var cfg = JSON.parse(document.getElementById("demo-config").textContent);
+${KIT_SCRIPT}${DEMO_PICKER_SCRIPT}${DEMO_FLOW_SCRIPT}})();
 `;

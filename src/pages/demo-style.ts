@@ -16,8 +16,12 @@ textarea, select, input { width: 100%; font: inherit; color: inherit; background
 textarea { resize: vertical; min-height: 5.5rem; }
 select:disabled { opacity: .75; }
 :focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
-.row { display: grid; grid-template-columns: 1fr 1fr; gap: .75rem; }
-@media (max-width: 22rem) { .row { grid-template-columns: 1fr; } }
+.choices { display: grid; grid-template-columns: repeat(auto-fill, minmax(9rem, 1fr)); gap: 0 .75rem; align-items: end; }
+.choices .wide { grid-column: 1 / -1; }
+[hidden] { display: none !important; }
+label.check { display: flex; gap: .5rem; align-items: center; font-weight: 600; min-height: 44px; }
+label.check input { width: 1.25rem; height: 1.25rem; margin: 0; }
+optgroup { font-weight: 700; }
 .help { color: var(--muted); font-size: .875rem; margin: .25rem 0 0; }
 .cf-turnstile { margin-top: .75rem; min-height: 65px; }
 .price { margin: .9rem 0 .25rem; font-size: 1.05rem; }
@@ -28,7 +32,9 @@ button:disabled { opacity: .55; cursor: not-allowed; }
 .status { margin: 1rem 0 0; color: var(--muted); min-height: 1.5em; }
 .status.done { color: var(--ok); font-weight: 600; }
 figure { margin: 1rem 0 0; }
+#outputs { display: grid; gap: .75rem; }
 video { width: 100%; border-radius: 12px; background: #000; aspect-ratio: 16 / 9; }
+#outputs img { width: 100%; height: auto; border-radius: 12px; background: var(--line); }
 figcaption { margin-top: .4rem; font-size: .9rem; }
 a { color: var(--accent); }
 `;

@@ -51,6 +51,7 @@ export const adminKeys = new Hono<AppEnv>()
       budget: input.budget ?? null,
       allowed_origins: input.allowed_origins ?? null,
       end_user_requests_per_minute: input.end_user_requests_per_minute,
+      allowed_models: input.allowed_models ?? null,
       expires_at: input.expires_at ? new Date(input.expires_at).toISOString() : null,
     });
     await putKey(c.env.TENANTS, key, await sha256Hex(plaintext));
@@ -88,6 +89,7 @@ export const adminKeys = new Hono<AppEnv>()
       budget: old.key.budget,
       allowed_origins: old.key.allowed_origins,
       end_user_requests_per_minute: old.key.end_user_requests_per_minute ?? null,
+      allowed_models: old.key.allowed_models ?? null,
       expires_at: old.key.expires_at,
       budget_key_id: old.key.budget_key_id ?? old.key.id,
     });

@@ -27,9 +27,12 @@ const AllowedModels = z
     z
       .string()
       .max(200)
-      .refine((v) => actionsOfModel(v).length > 0 || isService(v) || (v.includes("/") && findAction(v.split("/")[0]!, v.split("/")[1]!) !== undefined), {
-        message: "must be a catalog model, a service (kling) or an action (kling/text_to_video); GET /api/v1/models lists them",
-      }),
+      .refine(
+        (v) => actionsOfModel(v).length > 0 || isService(v) || (v.split("/").length === 2 && findAction(v.split("/")[0]!, v.split("/")[1]!) !== undefined),
+        {
+          message: "must be a catalog model, a service (kling) or an action (kling/text_to_video); GET /api/v1/models lists them",
+        },
+      ),
   )
   .min(1)
   .max(500);
@@ -114,6 +117,8 @@ export const KeyCreate = z
       .max(50)
       .optional(),
     end_user_requests_per_minute: z.number().int().positive().max(10_000).optional(),
+    /** Within the tenant's list; on a publishable key also what `/demo` offers (absent: the Hailuo models). */
+    allowed_models: AllowedModels.nullable().optional(),
     expires_at: z.iso
       .datetime({ offset: true })
       .refine((v) => Date.parse(v) > Date.now(), "must be in the future")
@@ -165,5 +170,5 @@ export function tenantJson(t: TenantRecord, opts: { withSecret?: boolean } = {})
 
 /** A key as the operator API shows it (never the plaintext, never the hash). */
 export function keyJson(k: KeyRecord) {
-  return { ...k, budget: budgetJson(k.budget) };
+  return { ...k, allowed_models: k.allowed_models ?? null, budget: budgetJson(k.budget) };
 }

@@ -12,7 +12,7 @@ import {
   endUserRequestsPerMinute,
   idempotencyScope,
   isBackend,
-  modelAllowed,
+  modelRefusedBy,
   taskViewer,
   tenantMarkup,
   visibleScopes,
@@ -48,7 +48,7 @@ export function actionAt(service: string, action: string): CatalogAction {
   );
 }
 
-/** Validates a create body for an action and checks the caller may use it (SPEC §12). */
+/** Validates a create body for an action and checks the caller may use it: the tenant's and the key's `allowed_models` (SPEC §12). */
 export function validatedRequest(c: Context<AppEnv>, action: CatalogAction, body: unknown, partial = false): ValidRequest {
   const opts = { allowHttp: c.var.config.allowHttpUrls, allowPrivate: c.var.config.allowPrivateUrls, partial };
   const parsed = validateRequest(action, body, opts);
@@ -58,10 +58,14 @@ export function validatedRequest(c: Context<AppEnv>, action: CatalogAction, body
     // A browser-side caller must not redirect the tenant's signed webhook.
     throw new AppError("forbidden", "Only a secret key may set callback_url; the tenant's webhook_url receives this task");
   }
-  const allowed = c.var.auth.tenant.allowed_models;
-  if (!modelAllowed(allowed, request)) {
+  const refusedBy = modelRefusedBy(c.var.auth, request);
+  if (refusedBy) {
     const what = request.model ?? `${request.service} ${request.action}`;
-    throw new AppError("forbidden", `Model ${what} is not allowed for this tenant`, isBackend(c.var.auth) ? { allowed_models: allowed } : undefined);
+    // A browser-side caller learns neither list, nor which of the two refused it.
+    if (!isBackend(c.var.auth)) throw new AppError("forbidden", `Model ${what} is not available with this key`);
+    if (refusedBy === "tenant")
+      throw new AppError("forbidden", `Model ${what} is not allowed for this tenant`, { allowed_models: c.var.auth.tenant.allowed_models });
+    throw new AppError("forbidden", `Model ${what} is not enabled for this key`, { key_allowed_models: c.var.auth.key.allowed_models });
   }
   return parsed.value;
 }
