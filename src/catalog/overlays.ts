@@ -1,3 +1,4 @@
+import { fieldsFor, type CatalogAction } from "./catalog";
 import { HAILUO } from "./hailuo";
 import type { FieldSpec } from "./types";
 
@@ -30,4 +31,17 @@ const OVERLAYS: Record<string, Overlay> = { hailuo: HAILUO };
 /** The overlay of a service (contract slug), if it has one. */
 export function overlayFor(service: string): Overlay | undefined {
   return OVERLAYS[service];
+}
+
+/** The fields a request for a model is validated against: the contract's roster with the service's overlay applied. */
+export function modelFields(action: CatalogAction, model: string | undefined): ReadonlyMap<string, FieldSpec> {
+  const fields = fieldsFor(action, model ?? null);
+  const extra = overlayFor(action.service)?.fields?.(model);
+  if (!extra) return fields;
+  const merged = new Map(fields);
+  for (const [key, spec] of Object.entries(extra)) {
+    if (spec === null) merged.delete(key);
+    else merged.set(key, spec);
+  }
+  return merged;
 }

@@ -1,7 +1,7 @@
 import type { FieldIssue } from "../lib/errors";
 import { unsafeTargetReason } from "../domain/url-safety";
-import { actionsOf, actionTakes, fieldsFor, requiredByAll, type CatalogAction } from "./catalog";
-import { overlayFor, type Overlay } from "./overlays";
+import { actionsOf, actionTakes, requiredByAll, type CatalogAction } from "./catalog";
+import { modelFields, overlayFor, type Overlay } from "./overlays";
 import { TASK_REFERENCE_FIELDS, type CatalogRequest } from "./request";
 import type { ContractRule, FieldSpec, RuleCondition, Scalar } from "./types";
 
@@ -50,7 +50,7 @@ export function validateRequest(action: CatalogAction, body: unknown, opts: Vali
 
   const model = pickModel(action, input, overlay, issue);
   const forModel = model.name ? ` for ${model.name}` : "";
-  const fields = withOverlay(fieldsFor(model.servedBy, model.name ?? null), overlay, model.name);
+  const fields = modelFields(model.servedBy, model.name);
   const params: Record<string, unknown> = {};
   let callbackUrl: string | undefined;
   const references: Record<string, string> = {};
@@ -165,17 +165,6 @@ function pickModel(action: CatalogAction, input: Record<string, unknown>, overla
   issue("model", `${model} is served by ${elsewhere.action}: send it to POST ${elsewhere.path}`);
   // Keep validating against the model's own fields: the client gets every problem at once.
   return { name: model, servedBy: elsewhere, bad: true };
-}
-
-function withOverlay(fields: ReadonlyMap<string, FieldSpec>, overlay: Overlay | undefined, model: string | undefined): ReadonlyMap<string, FieldSpec> {
-  const extra = overlay?.fields?.(model);
-  if (!extra) return fields;
-  const merged = new Map(fields);
-  for (const [key, spec] of Object.entries(extra)) {
-    if (spec === null) merged.delete(key);
-    else merged.set(key, spec);
-  }
-  return merged;
 }
 
 /** Checks one value against its spec; reports the first problem. */
