@@ -11,7 +11,7 @@ import { demo } from "./routes/demo";
 import { docs } from "./routes/docs";
 import { endUserTokens } from "./routes/end-user-tokens";
 import { catalogRoutes } from "./routes/catalog";
-import { mcp } from "./routes/mcp";
+import { mcp } from "./routes/mcp/server";
 import { models } from "./routes/models";
 import { openai } from "./routes/openai";
 import { operatorApi } from "./routes/operator-api";
