@@ -224,6 +224,7 @@ export const PriceSchedules = z.object({ as_of: z.string(), price_schedules: z.a
 
 /** An OpenAI model object: a chat model the schedule prices. */
 export const ChatModel = z.object({ id: z.string(), object: z.literal("model"), created: z.number().int(), owned_by: z.string() });
+/** OpenAI's model list. */
 export const Models = z.object({ object: z.literal("list"), data: z.array(ChatModel) });
 
 const CatalogPrice = z.object({
@@ -239,6 +240,7 @@ const CatalogPrice = z.object({
   source: z.enum(["published", "provisional"]).optional(),
   unavailable: z.string().optional().describe("Why there is no price (a create is refused pricing_unavailable)"),
 });
+/** `GET /api/v1/models`: the media catalog with price ranges. */
 export const CatalogModels = z.object({
   count: z.number().int(),
   source: z.string(),

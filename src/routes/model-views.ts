@@ -16,6 +16,7 @@ export const ModelsQuery = z.object({
   action: z.string().min(1).max(100).optional(),
   model: z.string().min(1).max(200).optional(),
 });
+/** The filters, parsed. */
 export type ModelsFilter = z.output<typeof ModelsQuery>;
 
 /** What one request of a model × action costs in the caller's terms, in (possibly fractional) cents. */
