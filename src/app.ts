@@ -11,7 +11,8 @@ import { demo } from "./routes/demo";
 import { docs } from "./routes/docs";
 import { endUserTokens } from "./routes/end-user-tokens";
 import { catalogRoutes } from "./routes/catalog";
-import { mcp } from "./routes/mcp";
+import { mcp } from "./routes/mcp/server";
+import { models } from "./routes/models";
 import { openai } from "./routes/openai";
 import { operatorApi } from "./routes/operator-api";
 import { runapiAccount } from "./routes/runapi-account";
@@ -40,6 +41,8 @@ export const app = new Hono<AppEnv>()
   .route("/demo", demo)
   .route("/api/v1/tasks", tasks)
   .route("/api/v1/end_user_tokens", endUserTokens)
+  // Public routes (a key optional) before `account`, whose tenant auth covers the rest of /api/v1.
+  .route("/api/v1", models)
   .route("/api/v1", runapiAccount)
   .route("/api/v1", account)
   .route("/api/v1/files", files)

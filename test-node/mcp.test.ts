@@ -23,12 +23,23 @@ const call = async (client: Client, name: string, args: Record<string, unknown>,
   (await client.callTool({ name, arguments: args }, undefined, onprogress ? { onprogress, timeout: 60_000 } : undefined)) as ToolResult;
 const jsonOf = (r: ToolResult) => JSON.parse(r.content[0]!.text) as Record<string, any>;
 
-describe("MCP server at /mcp", () => {
-  test("lists RunAPI's Hailuo tools with prices and limits in their descriptions", async () => {
+describe("MCP server at /mcp: the Hailuo tools", () => {
+  test("lists RunAPI's business and Hailuo tools, the Hailuo ones with prices and limits in their descriptions", async () => {
     const { key } = await proxy.tenantWithKey({ limits: { max_concurrent_tasks: 3, requests_per_minute: 20 } });
     const client = await connect(key);
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(["check_pricing", "get_budget", "get_task", "image_to_video", "text_to_video"]);
+    expect(tools.map((t) => t.name).sort()).toEqual([
+      "check_balance",
+      "check_pricing",
+      "create_task",
+      "get_budget",
+      "get_model_info",
+      "get_task",
+      "image_to_video",
+      "list_actions",
+      "list_models",
+      "text_to_video",
+    ]);
     const t2v = tools.find((t) => t.name === "text_to_video")!;
     expect(t2v.description).toContain("hailuo-02-text-to-video-standard: $0.30–$0.50");
     expect(t2v.description).toContain("3 unfinished tasks at once, 20 requests per minute");
@@ -97,5 +108,158 @@ describe("MCP server at /mcp", () => {
     });
     expect(res.status).toBe(401);
     await expect(connect("sk_not_a_real_key_at_all_000000")).rejects.toThrow();
+  });
+});
+
+describe("MCP server at /mcp: RunAPI's business tools", () => {
+  test("describe prices in the caller's terms and its limits; list_models and list_actions answer the catalog", async () => {
+    const { key } = await proxy.tenantWithKey({ markup_percent: 100, limits: { max_concurrent_tasks: 4, requests_per_minute: 30 } });
+    const client = await connect(key);
+    const { tools } = await client.listTools();
+    const create = tools.find((t) => t.name === "create_task")!;
+    expect(create.description).toMatch(/image \$0\.\d\d–\$\d+\.\d\d/);
+    expect(create.description).toContain("4 unfinished tasks at once, 30 requests per minute");
+    expect(Object.keys((create.inputSchema as { properties: object }).properties).sort()).toEqual(
+      ["action", "idempotency_key", "model", "params", "poll_interval_ms", "service", "timeout_ms", "wait"].sort(),
+    );
+    expect((create.inputSchema as { required?: string[] }).required?.sort()).toEqual(["action", "idempotency_key", "service"]);
+
+    const images = jsonOf(await call(client, "list_models", { modality: "image" }));
+    expect(images.count).toBe(images.models.length);
+    expect(images.models.every((m: { modality: string }) => m.modality === "image")).toBe(true);
+    // flux-dev is 7 ¢ at RunAPI; this tenant pays double.
+    expect(images.models.find((m: { model: string; action: string }) => m.model === "flux-dev" && m.action === "text_to_image")).toMatchObject({
+      service: "flux",
+      model_line: expect.any(String),
+      required_fields: ["prompt"],
+      price: { min_cents: 14, max_cents: 14 },
+    });
+    const { groups } = jsonOf(await call(client, "list_actions", {}));
+    expect(groups.find((g: { modality: string }) => g.modality === "video").actions).toEqual(expect.arrayContaining(["text_to_video", "image_to_video"]));
+    await client.close();
+  });
+
+  test("get_model_info gives a Kling model's fields, its input rules and its price; an unknown model is a tool error", async () => {
+    const { key } = await proxy.tenantWithKey();
+    const client = await connect(key);
+    const info = jsonOf(await call(client, "get_model_info", { model: "kling-v3-turbo-image-to-video", service: "kling", action: "image_to_video" }));
+    expect(info).toMatchObject({
+      model: "kling-v3-turbo-image-to-video",
+      service: "kling",
+      action: "image_to_video",
+      modality: "video",
+      task_type: "asynchronous",
+    });
+    expect(info.fields).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: "first_frame_image_url", required: true }),
+        expect.objectContaining({ name: "output_resolution", enum: ["720p", "1080p"] }),
+      ]),
+    );
+    expect(info.input_rules).toEqual([{ when: { model: "kling-v3-turbo-image-to-video" }, forbidden: expect.arrayContaining(["enable_sound", "cfg_scale"]) }]);
+    expect(info.price).toMatchObject({
+      min_cents: expect.any(Number),
+      price_schedule: { service: "kling", action: "image_to_video", model: "kling-v3-turbo-image-to-video" },
+    });
+
+    const several = jsonOf(await call(client, "get_model_info", { model: "kling-v2.6" }));
+    expect(several.ambiguous).toBe(true);
+    expect(several.matches.map((m: { action: string }) => m.action).sort()).toEqual(["image_to_video", "motion_control", "text_to_video"]);
+
+    const unknown = await call(client, "get_model_info", { model: "kling-v9-imaginary" });
+    expect(unknown.isError).toBe(true);
+    expect(jsonOf(unknown).error).toBe("Unknown RunAPI model: kling-v9-imaginary");
+    await client.close();
+  });
+
+  test("check_pricing with RunAPI's arguments prices a matrix model: its range, its schedule entry and an exact quote", async () => {
+    const { key } = await proxy.tenantWithKey({ markup_percent: 50 });
+    const client = await connect(key);
+    // kling-v2.6: mode × enable_sound, 12 ¢ to 40 ¢ at RunAPI; this tenant pays 1.5×.
+    const range = jsonOf(await call(client, "check_pricing", { service: "kling", action: "text_to_video", model: "kling-v2.6" }));
+    expect(range).toMatchObject({
+      supported: true,
+      model: "kling-v2.6",
+      price: {
+        min_cents: 18,
+        max_cents: 60,
+        varies_with: ["mode", "enable_sound"],
+        price_schedule: { billing_config: { keys: ["mode", "enable_sound"], matrix: { std: { false: 18 }, pro: { false: 30, true: 60 } } } },
+      },
+    });
+    const exact = jsonOf(
+      await call(client, "check_pricing", { service: "kling", action: "text_to_video", model: "kling-v2.6", params: { mode: "pro", enable_sound: false } }),
+    );
+    expect(exact.quote).toMatchObject({ reservation_amount_cents: 30 });
+    const byModel = jsonOf(await call(client, "check_pricing", { model: "flux-dev" }));
+    expect(byModel).toMatchObject({ supported: true, model: "flux-dev", ambiguous: true, price: { min_cents: 10.5 } });
+    expect(byModel.matches.map((m: { action: string }) => m.action).sort()).toEqual(["remix_image", "text_to_image"]);
+    const unsupported = jsonOf(await call(client, "check_pricing", { service: "kling", action: "text_to_music" }));
+    expect(unsupported).toMatchObject({ supported: false });
+    await client.close();
+  });
+
+  test("create_task runs a Flux image to completion with wait, then get_task (RunAPI's arguments) and check_balance see it", async () => {
+    const { key } = await proxy.tenantWithKey();
+    const client = await connect(key);
+    const progress: { progress: number; message?: string }[] = [];
+    const args = {
+      service: "flux",
+      action: "text_to_image",
+      model: "flux-dev",
+      params: { prompt: "a red bicycle leaning on a wall" },
+      idempotency_key: `mcp-${crypto.randomUUID()}`,
+      wait: true,
+      poll_interval_ms: 300,
+    };
+    const done = await call(client, "create_task", args, (p) => progress.push(p));
+    expect(done.isError).toBeFalsy();
+    const result = jsonOf(done);
+    expect(result).toMatchObject({ status: "completed", completed: true, result: { status: "completed", model: "flux-dev", charged_usd: 0.07 } });
+    expect(result.result.images.length).toBeGreaterThan(0);
+    expect(progress.length).toBeGreaterThan(0);
+    expect(progress[0]!.message).toContain(result.task_id);
+
+    const read = jsonOf(await call(client, "get_task", { service: "flux", action: "text_to_image", task_id: result.task_id }));
+    expect(read).toMatchObject({ task_id: result.task_id, status: "completed", task: { id: result.task_id, images: result.result.images } });
+    const wrongService = await call(client, "get_task", { service: "kling", task_id: result.task_id });
+    expect(wrongService.isError).toBe(true);
+
+    // The same key and params replay the task: no second charge.
+    const replay = jsonOf(await call(client, "create_task", { ...args, wait: false }));
+    expect(replay.task_id).toBe(result.task_id);
+    expect(jsonOf(await call(client, "check_balance", {}))).toMatchObject({ spent_cents_today: 7, reserved_cents: 0 });
+    await client.close();
+  });
+
+  test("create_task answers a synchronous action at once; an invalid one is a tool error naming the field and reserves nothing", async () => {
+    const { key } = await proxy.tenantWithKey();
+    const client = await connect(key);
+    const spoken = await call(client, "create_task", {
+      service: "openai-tts",
+      action: "text_to_speech",
+      model: "tts-1",
+      params: { text: "hello there" },
+      idempotency_key: `sync-${crypto.randomUUID()}`,
+    });
+    expect(spoken.isError).toBeFalsy();
+    expect(jsonOf(spoken).result).toBeTypeOf("object");
+
+    const bad = await call(client, "create_task", {
+      service: "flux",
+      action: "text_to_image",
+      model: "flux-dev",
+      params: { prompt: "a cat", aspect_ratio: "7:3" },
+      idempotency_key: `bad-${crypto.randomUUID()}`,
+    });
+    expect(bad.isError).toBe(true);
+    const error = jsonOf(bad);
+    expect(error.error).toContain("invalid_request");
+    expect(error.issues.map((i: { field: string }) => i.field)).toEqual(["aspect_ratio"]);
+    const unknown = await call(client, "create_task", { service: "flux", action: "make_coffee", params: {}, idempotency_key: "k-1" });
+    expect(unknown.isError).toBe(true);
+    expect(unknown.content[0]!.text).toContain("make_coffee");
+    expect(jsonOf(await call(client, "check_balance", {}))).toMatchObject({ spent_cents_today: 4, reserved_cents: 0 });
+    await client.close();
   });
 });

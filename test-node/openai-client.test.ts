@@ -28,11 +28,16 @@ async function reservedUsd(tenantId: string): Promise<number> {
 }
 
 describe("openai package through the proxy", () => {
-  test("lists models and answers a plain completion, with the tenant key swapped for the upstream key", async () => {
+  test("lists and retrieves chat models, and answers a plain completion with the tenant key swapped for the upstream key", async () => {
     const { key } = await proxy.tenantWithKey();
     const client = openai(key);
+    // Chat models only (media models are in /api/v1/models), one retrievable by id; a media model is OpenAI's 404.
     const models = await client.models.list();
-    expect(models.data.map((m) => m.id)).toContain("gpt-4o-mini");
+    expect(models.data.map((m) => m.id)).toEqual(["gpt-4o", "gpt-4o-mini"]);
+    expect(await client.models.retrieve("gpt-4o-mini")).toMatchObject({ id: "gpt-4o-mini", object: "model", owned_by: "runapi" });
+    const missing = await client.models.retrieve("hailuo-02-text-to-video-standard").catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(OpenAI.NotFoundError);
+    expect((missing as InstanceType<typeof OpenAI.NotFoundError>).type).toBe("not_found_error");
     const marker = `plain-${crypto.randomUUID()}`;
     const completion = await client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: marker }], temperature: 0 });
     expect(completion.choices[0]!.message.content).toBe(`Simulated reply to: ${marker}`);

@@ -50,7 +50,7 @@ describe("plain chat", () => {
     await audited(tenantId);
   });
 
-  it("lists RunAPI's models with the upstream key", async () => {
+  it("lists the chat models, public but refusing a wrong key", async () => {
     const { key } = await tenantWithKey();
     const body = await json(await api(key, "/v1/models"));
     expect(body.object).toBe("list");

@@ -1,5 +1,5 @@
-import { fieldsFor, type CatalogAction } from "./catalog";
-import { overlayFor, withOverlay } from "./overlays";
+import type { CatalogAction } from "./catalog";
+import { modelFields, overlayFor } from "./overlays";
 import { TASK_REFERENCE_FIELDS } from "./request";
 import type { ContractRule, FieldSpec, RuleCondition, Scalar } from "./types";
 
@@ -89,7 +89,7 @@ interface Constraints {
 export function choicesFor(action: CatalogAction, model: string, priced: ReadonlySet<string> = new Set()): ModelChoices | null {
   if (action.sync || !action.models.includes(model)) return null;
   const overlay = overlayFor(action.service);
-  const fields = withOverlay(fieldsFor(action, model), overlay, model);
+  const fields = modelFields(action, model);
   const rules: readonly ContractRule[] = [...action.rules, ...(overlay?.rules?.(model) ?? [])];
   const defaults = overlay?.effective ? overlay.effective(model, {}) : {};
   const c: Constraints = { required: new Set(), forbidden: new Set(), limited: new Map() };

@@ -1,3 +1,4 @@
+import { fieldsFor, type CatalogAction } from "./catalog";
 import { HAILUO } from "./hailuo";
 import type { ContractRule, FieldSpec } from "./types";
 
@@ -34,9 +35,10 @@ export function overlayFor(service: string): Overlay | undefined {
   return OVERLAYS[service];
 }
 
-/** A model's fields with its service's overlay applied: stricter specs replace the contract's, `null` removes a field. */
-export function withOverlay(fields: ReadonlyMap<string, FieldSpec>, overlay: Overlay | undefined, model: string | undefined): ReadonlyMap<string, FieldSpec> {
-  const extra = overlay?.fields?.(model);
+/** The fields a request for a model is validated against: the contract's roster with the service's overlay applied. */
+export function modelFields(action: CatalogAction, model: string | undefined): ReadonlyMap<string, FieldSpec> {
+  const fields = fieldsFor(action, model ?? null);
+  const extra = overlayFor(action.service)?.fields?.(model);
   if (!extra) return fields;
   const merged = new Map(fields);
   for (const [key, spec] of Object.entries(extra)) {

@@ -1,7 +1,7 @@
 import type { FieldIssue } from "../lib/errors";
 import { unsafeTargetReason } from "../domain/url-safety";
-import { actionsOf, actionTakes, fieldsFor, requiredByAll, type CatalogAction } from "./catalog";
-import { overlayFor, withOverlay, type Overlay } from "./overlays";
+import { actionsOf, actionTakes, requiredByAll, type CatalogAction } from "./catalog";
+import { modelFields, overlayFor, type Overlay } from "./overlays";
 import { TASK_REFERENCE_FIELDS, type CatalogRequest } from "./request";
 import type { ContractRule, FieldSpec, RuleCondition, Scalar } from "./types";
 
@@ -50,7 +50,7 @@ export function validateRequest(action: CatalogAction, body: unknown, opts: Vali
 
   const model = pickModel(action, input, overlay, issue);
   const forModel = model.name ? ` for ${model.name}` : "";
-  const fields = withOverlay(fieldsFor(model.servedBy, model.name ?? null), overlay, model.name);
+  const fields = modelFields(model.servedBy, model.name);
   const params: Record<string, unknown> = {};
   let callbackUrl: string | undefined;
   const references: Record<string, string> = {};

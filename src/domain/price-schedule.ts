@@ -144,6 +144,41 @@ export function maxCents(entry: PriceSchedule): number | null {
   return finite.length ? Math.max(...finite) : null;
 }
 
+/** What one request of an entry can cost, in (possibly fractional) cents, as the catalog shows it. */
+export type PriceRange =
+  | { kind: "free" }
+  /** The least and the most one request can cost; `max` null when the schedule sets no bound (RunAPI quotes it). */
+  | { kind: "range"; min: number | null; max: number | null; varies_with: string[] }
+  | { kind: "unavailable"; reason: string };
+
+/**
+ * The range of an entry's prices: the least and the most cell of its overrides or matrix (with the base price
+ * where a missing override falls back to it); per-unit and unknown strategies have no upper bound.
+ */
+export function priceRange(entry: PriceSchedule | undefined): PriceRange {
+  if (!entry) return { kind: "unavailable", reason: "the price schedule has no price for it" };
+  if (entry.pricing_status !== undefined && entry.pricing_status !== "available")
+    return { kind: "unavailable", reason: `its price is ${entry.pricing_status}` };
+  if (entry.catalog_status === "disabled") return { kind: "unavailable", reason: "RunAPI has disabled it" };
+  const strategy = entry.billing_strategy ?? "per_task";
+  if (strategy === "free") return { kind: "free" };
+  const config = (entry.billing_config ?? {}) as Record<string, unknown>;
+  const values: number[] = [];
+  const walk = (v: unknown): void => {
+    if (typeof v === "number") values.push(v);
+    else if (v && typeof v === "object") for (const x of Object.values(v)) walk(x);
+  };
+  const matrix = Array.isArray(config.keys) && config.matrix && typeof config.matrix === "object";
+  if (matrix) walk(config.matrix);
+  else if (typeof config.key === "string") walk(config.overrides);
+  if (!matrix && typeof entry.unit_price_cents === "number") values.push(entry.unit_price_cents);
+  const finite = values.filter((v) => Number.isFinite(v) && v >= 0);
+  const varies_with = matrix ? (config.keys as unknown[]).map(String) : typeof config.key === "string" ? [config.key] : [];
+  if (!finite.length)
+    return strategy === "per_task" ? { kind: "unavailable", reason: "the schedule gives no price" } : { kind: "range", min: null, max: null, varies_with };
+  return { kind: "range", min: Math.min(...finite), max: maxCents(entry), varies_with };
+}
+
 /** A nested matrix looked up by each key's value ("any" matches every value); booleans and numbers as their strings. */
 function lookupMatrix(matrix: Record<string, unknown>, values: unknown[]): number | undefined {
   let node: unknown = matrix;

@@ -93,6 +93,12 @@ export const tenantAuth = createMiddleware<AppEnv>(async function tenantAuth(c, 
   await next();
 });
 
+/** Tenant authentication when a key is sent (and then it must be valid); a public route answers a caller without one in the default terms. */
+export const optionalTenantAuth = createMiddleware<AppEnv>(async function optionalTenantAuth(c, next) {
+  if (c.req.header("authorization") || c.req.header("x-api-key")) return tenantAuth(c, next);
+  await next();
+});
+
 /** The key behind a presented credential: an API key (by its hash) or an end-user token (by its signed claims). */
 async function resolveCredential(kv: KVNamespace, signingSecret: string, presented: string) {
   if (presented.startsWith(END_USER_TOKEN_PREFIX)) {

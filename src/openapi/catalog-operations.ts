@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { allActions, fieldsFor, type CatalogAction } from "../catalog/catalog";
-import { overlayFor } from "../catalog/overlays";
+import { allActions, type CatalogAction } from "../catalog/catalog";
+import { modelFields, overlayFor } from "../catalog/overlays";
 import type { FieldSpec, Scalar } from "../catalog/types";
 import type { ErrorCode } from "../lib/errors";
 import { type Operation, TAGS } from "./operation";
@@ -69,15 +69,7 @@ function optional(spec: FieldSpec): z.ZodType {
 export function catalogBody(action: CatalogAction): z.ZodType {
   const overlay = overlayFor(action.service);
   // Each model's fields as validation sees them: the contract's, with the service's overlay on top.
-  const withOverlay = (model: string | null) => {
-    const fields = new Map(fieldsFor(action, model));
-    for (const [name, spec] of Object.entries(overlay?.fields?.(model ?? undefined) ?? {})) {
-      if (spec === null) fields.delete(name);
-      else fields.set(name, spec);
-    }
-    return fields;
-  };
-  const rosters = action.models.length ? action.models.map(withOverlay) : [withOverlay(null)];
+  const rosters = action.models.length ? action.models.map((m) => modelFields(action, m)) : [modelFields(action, undefined)];
   const shape: Record<string, z.ZodType> = {};
   for (const fields of rosters) {
     for (const [name, spec] of fields) {

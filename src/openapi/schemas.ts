@@ -228,9 +228,44 @@ export const PriceQuoteRequest = z.object({
 export const PriceQuote = z.object({ price_quote: z.object({ reservation_amount_cents: z.number() }).loose() });
 export const PriceSchedules = z.object({ as_of: z.string(), price_schedules: z.array(PriceScheduleEntry) });
 
-export const Models = z.object({
-  object: z.literal("list"),
-  data: z.array(z.object({ id: z.string(), object: z.literal("model"), owned_by: z.string().optional() }).loose()),
+/** An OpenAI model object: a chat model the schedule prices. */
+export const ChatModel = z.object({ id: z.string(), object: z.literal("model"), created: z.number().int(), owned_by: z.string() });
+/** OpenAI's model list. */
+export const Models = z.object({ object: z.literal("list"), data: z.array(ChatModel) });
+
+const CatalogPrice = z.object({
+  currency: z.literal("USD"),
+  min_cents: z.number().nullable().describe("The least one request costs, in your terms (per billing unit for per-unit strategies)"),
+  max_cents: z
+    .union([z.number(), z.literal("quote")])
+    .nullable()
+    .describe('The most one request costs; "quote" when the schedule sets no bound'),
+  billing_strategy: z.string(),
+  billing_unit: z.string(),
+  varies_with: z.array(z.string()).optional().describe("The request fields the price depends on"),
+  source: z.enum(["published", "provisional"]).optional(),
+  unavailable: z.string().optional().describe("Why there is no price (a create is refused pricing_unavailable)"),
+});
+/** `GET /api/v1/models`: the media catalog with price ranges. */
+export const CatalogModels = z.object({
+  count: z.number().int(),
+  source: z.string(),
+  as_of: z.string().describe("The date of RunAPI's contract the catalog comes from"),
+  prices_as_of: z.string(),
+  currency: z.literal("USD"),
+  models: z.array(
+    z.object({
+      model: z.string().nullable().describe("null for an action that takes no model"),
+      service: z.string(),
+      action: z.string(),
+      modality: z.enum(["video", "image", "audio", "utility"]),
+      model_line: z.string(),
+      task_type: z.enum(["asynchronous", "synchronous"]),
+      path: z.string().describe("Where to POST a create; status reads at {path}/{id}"),
+      required_fields: z.array(z.string()),
+      price: CatalogPrice,
+    }),
+  ),
 });
 export const ChatRequest = z
   .object({

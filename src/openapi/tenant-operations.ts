@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { TokenRequest } from "../routes/end-user-tokens";
+import { ModelsQuery } from "../routes/model-views";
 import { ListQuery as TaskListQuery } from "../routes/tasks";
 import { type Operation, TAGS } from "./operation";
 import * as S from "./schemas";
@@ -106,12 +107,35 @@ export const TENANT_OPERATIONS: Operation[] = [
   },
   {
     method: "get",
+    path: "/api/v1/models",
+    summary: "The media catalog: every model × action with modality, task type, required fields and price range",
+    description:
+      "Public like RunAPI's catalog; with a key, your prices (your markup) and only the models you may use (`allowed_models`). Chat models are at `GET /v1/models`. `ETag`/`If-None-Match` → 304.",
+    tag: TAGS.catalog,
+    auth: "none",
+    query: ModelsQuery,
+    response: { description: "The catalog", schema: S.CatalogModels },
+    errors: ["unauthorized", "forbidden"],
+  },
+  {
+    method: "get",
     path: "/v1/models",
-    summary: "OpenAI-compatible model list",
+    summary: "OpenAI-compatible model list: the chat models the price schedule prices",
+    description: "Public like RunAPI's list (a key, when sent, must be valid). Media models are in `GET /api/v1/models`.",
     tag: TAGS.openai,
-    auth: "tenant",
-    response: { description: "Models", schema: S.Models },
-    errors: ["upstream_error", "upstream_unavailable"],
+    auth: "none",
+    response: { description: "Chat models", schema: S.Models },
+    errors: ["unauthorized", "forbidden"],
+  },
+  {
+    method: "get",
+    path: "/v1/models/{id}",
+    summary: "One chat model",
+    tag: TAGS.openai,
+    auth: "none",
+    params: { id: "A chat model id (gpt-4o-mini)" },
+    response: { description: "The model", schema: S.ChatModel },
+    errors: ["unauthorized", "forbidden", "not_found"],
   },
   {
     method: "post",
@@ -129,7 +153,8 @@ export const TENANT_OPERATIONS: Operation[] = [
     method: "post",
     path: "/mcp",
     summary: "MCP Streamable HTTP: JSON-RPC requests",
-    description: "Tools: text_to_video, image_to_video, get_task, check_pricing, get_budget.",
+    description:
+      "RunAPI's business tools (list_models, get_model_info, list_actions, check_pricing, create_task, get_task, check_balance), its Hailuo tools (text_to_video, image_to_video) and get_budget.",
     tag: TAGS.mcp,
     auth: "tenant",
     body: S.JsonRpc,

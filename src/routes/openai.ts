@@ -13,14 +13,12 @@ import { meterSse, parseJson, type StreamOutcome } from "../lib/sse-meter";
 import { refusal } from "../lib/refusal";
 import { ledgerStub } from "../lib/stubs";
 import { verifyHuman } from "../lib/turnstile";
-import { tenantAuth } from "../middleware/auth";
+import { activeSchedule } from "../lib/price-store";
+import { optionalTenantAuth, tenantAuth } from "../middleware/auth";
 import { readText, UpstreamBodyError } from "../upstream/read";
 import { refusedByRunApi, RunApiClient } from "../upstream/runapi";
 import { openAiError } from "../lib/openai-errors";
-
-/** The model list, shared by every caller of this isolate for a minute (an unauthenticated route must not amplify). */
-const MODELS_TTL_MS = 60_000;
-let models: { body: string; type: string; at: number } | null = null;
+import { chatModels } from "./model-views";
 
 type ChatBody = Record<string, unknown> & { model: string; messages: unknown[]; stream?: boolean; stream_options?: Record<string, unknown> | null };
 
@@ -75,21 +73,19 @@ function chargedError(err: AppError, reserved: Micros): AppError {
 
 /** OpenAI-compatible chat for agents (SPEC §8): the tenant's key in, the upstream key out, every chat metered. */
 export const openai = new Hono<AppEnv>()
-  // RunAPI's model list is public (its MCP servers call it without a key): a key, when sent, must be valid.
-  .get(
-    "/models",
-    (c, next) => (c.req.header("authorization") || c.req.header("x-api-key") ? tenantAuth(c, next) : next()),
-    async (c) => {
-      if (!models || Date.now() - models.at > MODELS_TTL_MS) {
-        const res = await new RunApiClient(c.var.config, c.env.RUNAPI).openAi("GET", "/v1/models");
-        const body = await readText(res, c.var.config.upstreamMaxJsonBytes).catch((err: unknown) => {
-          throw new AppError("upstream_error", `RunAPI's model list could not be read: ${err instanceof Error ? err.message : "error"}`);
-        });
-        models = { body, type: res.headers.get("content-type") ?? "application/json", at: Date.now() };
-      }
-      return new Response(models.body, { status: 200, headers: { "Content-Type": models.type } });
-    },
-  )
+  // Chat models only, from the price schedule (media models are in GET /api/v1/models). Public as RunAPI's list is
+  // (its MCP servers call it without a key): a key, when sent, must be valid.
+  .get("/models", optionalTenantAuth, async (c) => {
+    c.header("Cache-Control", "public, max-age=60");
+    return c.json({ object: "list", data: chatModels(await activeSchedule(c.env.TENANTS)) });
+  })
+  .get("/models/:id{.+}", optionalTenantAuth, async (c) => {
+    const id = c.req.param("id");
+    const model = chatModels(await activeSchedule(c.env.TENANTS)).find((m) => m.id === id);
+    if (!model) throw new AppError("not_found", `The model '${id}' does not exist on this proxy; GET /v1/models lists the chat models`);
+    c.header("Cache-Control", "public, max-age=60");
+    return c.json(model);
+  })
   .use(tenantAuth)
   .post("/chat/completions", async (c) => {
     const { config, auth } = c.var;

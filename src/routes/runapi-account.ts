@@ -1,4 +1,4 @@
-import { Hono, type Context } from "hono";
+import { Hono } from "hono";
 import { findAction, isService } from "../catalog/catalog";
 import { chatCostMicros, outputTokenBound } from "../domain/chat-pricing";
 import { withMarkup } from "../domain/markup";
@@ -11,7 +11,7 @@ import { readJsonBody } from "../lib/body";
 import { invalidRequest, type FieldIssue } from "../lib/errors";
 import { activeMarkup, activeSchedule } from "../lib/price-store";
 import { ledgerStub } from "../lib/stubs";
-import { tenantAuth } from "../middleware/auth";
+import { optionalTenantAuth, tenantAuth } from "../middleware/auth";
 import { chatPricing } from "../lib/pricing";
 import { priceFor, quotedRequest } from "./catalog";
 import { filterSchedules, scheduleEtag, tenantSchedules } from "./price-views";
@@ -22,10 +22,6 @@ export const CHAT_ACTION = "chat_completions";
 
 /** Micro-dollars → RunAPI's cents (a number; fractional where the price is). */
 const cents = (micros: Micros) => micros / MICROS_PER_CENT;
-
-/** A key, when sent, must be valid; without one the route answers in the operator's default terms. */
-const optionalAuth = (c: Context<AppEnv>, next: () => Promise<void>) =>
-  c.req.header("authorization") || c.req.header("x-api-key") ? tenantAuth(c, next) : next();
 
 /** RunAPI's account and pricing endpoints, as its SDKs and MCP servers call them, answered from the proxy's own state. */
 export const runapiAccount = new Hono<AppEnv>()
@@ -58,7 +54,7 @@ export const runapiAccount = new Hono<AppEnv>()
     });
   })
   // Public, as RunAPI's is (its MCP servers read it without a key): a caller with a key sees its own prices.
-  .get("/price_schedules", optionalAuth, async (c) => {
+  .get("/price_schedules", optionalTenantAuth, async (c) => {
     const [active, markup] = await Promise.all([activeSchedule(c.env.TENANTS), activeMarkup(c.env.TENANTS)]);
     const own = c.get("auth") ? tenantMarkup(c.var.auth.tenant) : undefined;
     const etag = await scheduleEtag(active, markup, own);
