@@ -221,6 +221,39 @@ describe("the tenant object's answer to a create is lost after it held it", () =
     expect((await me(key)).budgets.tenant.reserved_usd).toBe(0.3);
   });
 
+  it("if the withdrawal is lost too, a retry WITHOUT an Idempotency-Key gets the task the client was told of, never a second one (issue 17 #4)", async () => {
+    const { key, tenantId } = await tenantWithKey();
+    const marker = nonce();
+    const send = () => api(key, CREATE, { body: t2v(marker) });
+    const lost = await losing(tenantId, ["createTasks", "submitRefused"], send);
+    const error = await expectError(lost, 503, "service_unavailable");
+    const told = error.details.task_id as string;
+    expect(error.message).toContain(`GET /api/v1/tasks/${told}`);
+    // The client retries after Retry-After (1 s); meanwhile the object's alarm sends the held create.
+    await new Promise((r) => setTimeout(r, 1_000));
+    await advanceClock(tenantId, LONGEST_CREATE_MS);
+    const retried = await send();
+    expect(retried.status).toBe(200);
+    expect(retried.headers.get("Idempotent-Replayed")).toBe("true");
+    expect((await json(retried)).id).toBe(told);
+    expect(await upstreamCreates(marker)).toEqual({ sent: 1, keys: new Set([told]) });
+    expect((await me(key)).budgets.tenant.reserved_usd).toBe(0.3);
+  });
+
+  it("without an Idempotency-Key, the same request again after its client heard the answer is a new task", async () => {
+    const { key } = await tenantWithKey();
+    const body = t2v(nonce());
+    const first = await json(await api(key, CREATE, { body }));
+    await new Promise((r) => setTimeout(r, 1_000));
+    const second = await api(key, CREATE, { body });
+    expect(second.status).toBe(200);
+    expect(second.headers.get("Idempotent-Replayed")).toBeNull();
+    expect((await json(second)).id).not.toBe(first.id);
+    // And two identical requests at the same moment are two tasks too.
+    const [a, b] = await Promise.all([api(key, CREATE, { body }), api(key, CREATE, { body })]);
+    expect((await json(a)).id).not.toBe((await json(b)).id);
+  });
+
   it("if the withdrawal is lost too, the client is told the outcome is unknown, and a retry with the same Idempotency-Key gets the one task", async () => {
     const { key, tenantId } = await tenantWithKey();
     const marker = nonce();

@@ -2,6 +2,16 @@
 export const RPM_WINDOW_MS = 60_000;
 /** How long an Idempotency-Key is remembered (SPEC §3: 24 h). */
 export const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
+/**
+ * A key the proxy derives for a create sent without an Idempotency-Key lives this long: long enough for a client
+ * told "could not be confirmed" to retry, short enough that a deliberate repeat later makes a new task (SPEC §13).
+ */
+export const DERIVED_KEY_TTL_MS = 10 * 60_000;
+/**
+ * A retry with a derived key replays only a create at least this old whose outcome the Worker never reported: an
+ * identical request sent at the same moment is a second request, not a retry (a retry follows `Retry-After: 1`).
+ */
+export const DERIVED_REPLAY_MIN_AGE_MS = 750;
 /** Retry-After for `max_concurrent_tasks`: tasks end at unknown times, so ask for a short wait. */
 export const CONCURRENCY_RETRY_AFTER_SECONDS = 5;
 
@@ -42,8 +52,9 @@ export function idempotencyDecision(
   row: IdempotencyRecord | null,
   bodyHash: string,
   now: number,
+  ttlMs = IDEMPOTENCY_TTL_MS,
 ): { kind: "new" } | { kind: "replay"; taskId: string } | { kind: "conflict" } {
-  if (!row || row.created_at <= now - IDEMPOTENCY_TTL_MS) return { kind: "new" };
+  if (!row || row.created_at <= now - ttlMs) return { kind: "new" };
   return row.body_hash === bodyHash ? { kind: "replay", taskId: row.task_id } : { kind: "conflict" };
 }
 

@@ -50,8 +50,11 @@ export interface ReserveRequest {
   endUserRequestsPerMinute?: number | null;
   /** Percent thresholds at which the tenant's webhook hears of a scope's spend (none without a webhook). */
   alertThresholds?: readonly number[];
-  /** The Idempotency-Key already scoped to the credential that sent it (see `idempotencyScope`). */
-  idempotency: { key: string; bodyHash: string } | null;
+  /**
+   * The Idempotency-Key already scoped to the credential that sent it (see `idempotencyScope`); `derived` when the
+   * client sent none and the proxy derived one from the request (a short window, see DERIVED_KEY_TTL_MS).
+   */
+  idempotency: { key: string; bodyHash: string; derived?: boolean } | null;
 }
 
 /** The answer to a reservation: held, or the first reason it was refused. */

@@ -77,6 +77,8 @@ export interface TaskRecord {
   submit: SubmitState;
   /** Re-sends of the create made to learn an unknown outcome. */
   submit_attempts: number;
+  /** The Worker that made the create said how it ended (accepted, unknown, refused): its client was told. */
+  reported?: boolean;
   /** When to re-send the create next (outcome unknown). */
   next_submit_at: number | null;
   upstream_id: string | null;

@@ -135,6 +135,14 @@ export function idempotencyScope(auth: AuthContext, key: string): string {
   return compositeKey(auth.key.id, isBackend(auth) ? null : auth.endUser, key);
 }
 
+/**
+ * The key the proxy derives for a create sent without an Idempotency-Key (SPEC §13): the credential, its end user
+ * and the request's hash. Four parts where a client's scoped key has three, so the two never meet.
+ */
+export function derivedIdempotencyScope(auth: AuthContext, bodyHash: string): string {
+  return compositeKey("derived", auth.key.id, isBackend(auth) ? null : auth.endUser, bodyHash);
+}
+
 /** The budget scopes a caller may see: a browser-side caller sees its own (key, end user), never the tenant's. */
 export function visibleScopes<T extends { scope: string }>(auth: AuthContext, scopes: T[]): T[] {
   return isBackend(auth) ? scopes : scopes.filter((s) => s.scope !== "tenant");

@@ -38,7 +38,7 @@ export interface CreateInput {
   /** Percent thresholds for budget alerts (none without a tenant webhook). */
   alertThresholds: readonly number[];
   /** The Idempotency-Key scoped to the credential, and the hash of the normalised body. */
-  idempotency: { key: string; bodyHash: string } | null;
+  idempotency: { key: string; bodyHash: string; derived?: boolean } | null;
   /** Where the tenant wants the terminal task (the request's callback_url or the tenant's webhook_url). */
   notifyUrl: string | null;
   /** The proxy's public origin, for the callback URL given to RunAPI. */
@@ -111,7 +111,7 @@ export async function createTask(env: Bindings, config: Config, waitUntil: (p: P
       () => true,
       () => false,
     );
-    throw withdrawn ? notStarted() : err;
+    throw withdrawn ? notStarted() : unconfirmed(taskId);
   }
   if (!held.ok) {
     if (held.code === "failed") throw notStarted();
@@ -162,6 +162,20 @@ const NOT_SENT = {
   code: "service_unavailable" as const,
   message: "The task could not be started: nothing was sent to RunAPI and nothing is held. Retry shortly.",
 };
+
+/**
+ * Neither the hold's answer nor its withdrawal came back: the create may be held, and then the object's alarm sends it.
+ * The client learns the task's id, and a retry of the same request (with its Idempotency-Key, or without one within
+ * minutes) gets that task, never a second one (SPEC §13).
+ */
+function unconfirmed(taskId: string): AppError {
+  return new AppError(
+    "service_unavailable",
+    `The task ${taskId} could not be confirmed: it may be held and sent shortly. Read it at GET /api/v1/tasks/${taskId}; a retry of the same request gets this task, never a second one.`,
+    { task_id: taskId },
+    { "Retry-After": "1" },
+  );
+}
 
 function notStarted(): AppError {
   return new AppError(NOT_SENT.code, NOT_SENT.message, undefined, { "Retry-After": "1" });

@@ -20,6 +20,7 @@ import { compositeKey } from "../domain/composite-key";
 import {
   concurrencyFits,
   CONCURRENCY_RETRY_AFTER_SECONDS,
+  DERIVED_KEY_TTL_MS,
   IDEMPOTENCY_TTL_MS,
   idempotencyDecision,
   RPM_WINDOW_MS,
@@ -69,7 +70,8 @@ export class LedgerStore {
       return { ok: false, code: "key_revoked" };
     if (req.idempotency) {
       const row = this.sql.exec<IdempotencyRecord>("SELECT body_hash, task_id, created_at FROM idempotency WHERE key = ?", req.idempotency.key).toArray()[0];
-      const seen = idempotencyDecision(row ?? null, req.idempotency.bodyHash, req.now);
+      const ttl = req.idempotency.derived ? DERIVED_KEY_TTL_MS : IDEMPOTENCY_TTL_MS;
+      const seen = idempotencyDecision(row ?? null, req.idempotency.bodyHash, req.now, ttl);
       if (seen.kind === "replay") return { ok: false, code: "idempotent_replay", taskId: seen.taskId };
       if (seen.kind === "conflict") return { ok: false, code: "idempotency_conflict" };
     }

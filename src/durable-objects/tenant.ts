@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { adjustmentBuckets, assertMicros, type ReserveRequest, type ReserveResult, type ScopeBudget, type ScopeState } from "../domain/ledger";
 import type { AuditResult } from "../domain/ledger-audit";
-import type { TaskPage } from "../domain/ledger-limits";
+import { DERIVED_REPLAY_MIN_AGE_MS, type TaskPage } from "../domain/ledger-limits";
 import {
   applyObservation,
   newTaskRecord,
@@ -45,6 +45,14 @@ const REPLAY_WAIT_MS = 2_000;
 const WORK_BATCH = 25;
 /** A hold (one chat request) still open after this long lost its request (a crash mid-stream): it is charged. */
 export const HOLD_MAX_MS = 15 * 60_000;
+/**
+ * Whether a create sent without an Idempotency-Key repeats one whose client was never told how it ended (the
+ * Worker's answers were lost, SPEC §13): then it gets that task, never a second one.
+ */
+function retriesUnreported(earlier: TaskRecord | undefined, now: number): boolean {
+  return earlier !== undefined && !earlier.reported && now - earlier.created_at >= DERIVED_REPLAY_MIN_AGE_MS;
+}
+
 /** After a task's work threw, its next try. */
 const WORK_RETRY_MS = 5_000;
 
@@ -125,7 +133,16 @@ export class TenantLedger extends DurableObject<Bindings> {
     const pollAfter = loadConfig(this.env).taskPollAfterMs;
     const now = this.clock();
     const changed = this.ctx.storage.transactionSync(() =>
-      accepted.map(({ taskId, upstreamId }) => this.change(taskId, (t) => this.work.accepted(t, upstreamId, now + pollAfter), now)),
+      accepted.map(({ taskId, upstreamId }) =>
+        this.change(
+          taskId,
+          (t) => {
+            t.reported = true;
+            this.work.accepted(t, upstreamId, now + pollAfter);
+          },
+          now,
+        ),
+      ),
     );
     for (const out of changed) if (out) await this.announce(out, now);
     for (const { taskId } of accepted) this.waiters.settled(taskId);
@@ -133,13 +150,17 @@ export class TenantLedger extends DurableObject<Bindings> {
 
   /** The create's answer was lost: keep the money and the Idempotency-Key, and find out by re-sending it. */
   async submitUnknown(taskId: string): Promise<void> {
-    await this.update(taskId, (t, now) => this.work.unknown(t, now));
+    await this.update(taskId, (t, now) => {
+      t.reported = true;
+      this.work.unknown(t, now);
+    });
     this.waiters.settled(taskId);
   }
 
   /** RunAPI refused the create, or the Worker never sent it: failed, money released, Idempotency-Key freed. */
   async submitRefused(taskId: string, error: { code: string; message: string }): Promise<void> {
     await this.update(taskId, (t) => {
+      t.reported = true;
       if (t.submit !== "submitting" || isTerminal(t.status)) return; // re-sent by the alarm since, or already ended
       t.notify_url = null; // the client hears of it in the response; no webhook for a create that never began
       return { status: "failed", source: "submit", error };
@@ -402,8 +423,13 @@ export class TenantLedger extends DurableObject<Bindings> {
     }
     const refs = this.resolveReferences(req.init.references, req.viewer);
     if (!refs.ok) return refs;
-    const refused = this.ledger.admit(req, "task");
-    if (refused?.code === "idempotent_replay") return this.replay(refused.taskId);
+    let refused = this.ledger.admit(req, "task");
+    if (refused?.code === "idempotent_replay") {
+      if (!req.idempotency?.derived || retriesUnreported(this.tasks.get(refused.taskId), req.now)) return this.replay(refused.taskId);
+      // The derived key names a create its client heard about, or one still in flight: this one is a request of its own.
+      refused = this.ledger.admit({ ...req, idempotency: null }, "task");
+    }
+    if (refused?.code === "idempotent_replay") return this.replay(refused.taskId); // not with idempotency null; for the types
     if (refused) return refused;
     const budgets = this.ledger.hold(req, "task");
     this.tasks.insert(newTaskRecord(req.init, refs.upstreamRefs));

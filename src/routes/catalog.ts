@@ -9,6 +9,7 @@ import { formatUsd, microsToUsd } from "../domain/money";
 import { UUID } from "../domain/task-state";
 import {
   alertThresholds,
+  derivedIdempotencyScope,
   endUserRequestsPerMinute,
   idempotencyScope,
   isBackend,
@@ -137,18 +138,13 @@ export const catalogRoutes = new Hono<AppEnv>()
     const bodyHash = await sha256Hex(`${action.service}/${action.action}\n${canonicalJson(valid.request)}`);
     const outcome = await createTask(c.env, config, waitUntil, {
       ...common,
-      idempotency: idempotencyKey ? { key: idempotencyScope(auth, idempotencyKey), bodyHash } : null,
+      // Without a key the proxy derives one from the request, for a short window: a retry after a create whose outcome
+      // could not be confirmed gets that task, never a second one (SPEC §13).
+      idempotency: idempotencyKey
+        ? { key: idempotencyScope(auth, idempotencyKey), bodyHash }
+        : { key: derivedIdempotencyScope(auth, bodyHash), bodyHash, derived: true },
       notifyUrl: valid.callbackUrl ?? auth.tenant.webhook_url,
       origin: config.publicBaseUrl ?? new URL(c.req.url).origin,
-    }).catch((err: unknown) => {
-      if (err instanceof AppError) throw err;
-      // The tenant's object failed to answer: the create may or may not be held; a retry with the same Idempotency-Key is safe.
-      throw new AppError(
-        "service_unavailable",
-        "The task could not be confirmed; retry shortly (with the same Idempotency-Key a retry never makes a second task)",
-        undefined,
-        { "Retry-After": "1" },
-      );
     });
 
     if (outcome.kind === "replayed") {
