@@ -275,11 +275,12 @@ export function nextDueAt(task: TaskRecord, timing: TaskTiming): number | null {
 /** The public view of a task; `backend` (the tenant's own servers) also sees its webhook deliveries. */
 export function taskView(task: TaskRecord, opts: { backend: boolean } = { backend: true }): TaskView {
   const view: TaskView = {
-    ...(task.result ?? {}),
     id: task.id,
     task_id: task.id,
     status: task.status,
     model: task.model,
+    // RunAPI's outputs (`images`, `audios`, …) after the task's identity; the proxy's own fields win any clash.
+    ...(task.result ?? {}),
     estimated_cost_usd: microsToUsd(task.estimate_micros),
     charged_usd: task.charge_micros === null ? null : microsToUsd(task.charge_micros),
     created_at: new Date(task.created_at).toISOString(),
