@@ -103,7 +103,7 @@ export async function createTask(env: Bindings, config: Config, waitUntil: (p: P
     });
     // A replay of a create still with RunAPI: this call waits (briefly) for its outcome.
     if (!held.ok && held.code === "idempotency_in_progress") held = await tenant.createTask(req);
-  } catch (err) {
+  } catch {
     // The object's answer is lost, but it may have held the create. This Worker never sent it to RunAPI, so it withdraws
     // it: the money is free now, and the alarm will not send a create the client was told failed.
     // If that call fails too, the create may still be held: the route says so, and the alarm sends it later.
