@@ -137,6 +137,21 @@ describe("openai package through the proxy", () => {
     expect(await simRequests(marker)).toHaveLength(0);
   });
 
+  test("Hermes' max_completion_tokens: 65536 on every turn fits a small budget: the reservation stops at the model's output cap", async () => {
+    // 65 536 output tokens of gpt-4o would reserve $0.66 and refuse a $0.50 tenant; gpt-4o writes at most 16 384.
+    const { key, tenantId } = await proxy.tenantWithKey({ budget: { limit_usd: 0.5, period: "day" } });
+    const client = openai(key);
+    for (let turn = 0; turn < 2; turn++) {
+      const reply = await client.chat.completions.create({
+        model: "gpt-4o",
+        max_completion_tokens: 65_536,
+        messages: [{ role: "user", content: `turn ${turn} hermes-${crypto.randomUUID()}` }],
+      });
+      expect(reply.choices[0]?.message.content).toMatch(/^Simulated reply to: turn/);
+    }
+    expect(await reservedUsd(tenantId)).toBe(0);
+  });
+
   test("a stream the client abandons mid-way is settled and leaves no open reservation", async () => {
     const { key, tenantId } = await proxy.tenantWithKey();
     const stream = await openai(key).chat.completions.create({
