@@ -194,3 +194,39 @@ test("a viewer token sees everything and changes nothing: every control is off, 
   expect(tenant.json.tenant.status).toBe("active");
   await page.close();
 });
+
+test("prices: a billing operator syncs RunAPI's schedule, sets the markup and sees the margins; a viewer cannot change them", async () => {
+  const made = await proxy.admin("POST", "/admin/v1/operators", { name: "Bill (finance)", role: "billing" });
+  expect(made.status).toBe(201);
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+  await signIn(page, made.json.token);
+  await page.getByRole("tab", { name: "Prices" }).click();
+  await expect.poll(() => page.locator("#price-summary").textContent()).toMatch(/\d+ prices from/);
+  await page.getByRole("button", { name: "Sync now" }).click();
+  await expect.poll(() => page.locator("#status").textContent()).toMatch(/Synced|has not changed/);
+  await expect.poll(() => page.locator("#price-summary").textContent()).toContain("RunAPI's live schedule");
+  await page.getByRole("button", { name: "Edit markup" }).click();
+  await fillForm(page, { percent: "15", overrides: "kling 30\nhailuo/text_to_video 0" }, "Save markup");
+  await expect.poll(() => page.locator("#price-summary").textContent()).toContain("15 %");
+  expect((await proxy.admin("GET", "/admin/v1/prices")).json.markup).toEqual({
+    markup_percent: 15,
+    overrides: [
+      { service: "kling", markup_percent: 30 },
+      { service: "hailuo", action: "text_to_video", markup_percent: 0 },
+    ],
+  });
+  await expect.poll(() => page.locator("#margin-rows").textContent()).toContain("Totals");
+  await screenshot(page, "console-prices.png");
+  await page.getByRole("tab", { name: "Audit log" }).click();
+  await expect.poll(() => page.locator('#audit-rows tr[data-action="prices.markup"]').count()).toBe(1);
+  expect(await page.locator('#audit-rows tr[data-action="prices.markup"]').textContent()).toContain("billing");
+  await page.close();
+
+  const viewer = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+  await signIn(viewer, viewerToken);
+  await viewer.getByRole("tab", { name: "Prices" }).click();
+  await expect.poll(() => viewer.locator("#price-summary").textContent()).toContain("15 %");
+  for (const name of ["Sync now", "Edit markup"]) expect(await viewer.getByRole("button", { name }).isDisabled(), name).toBe(true);
+  await viewer.close();
+  await proxy.admin("PUT", "/admin/v1/prices", { markup_percent: 0 });
+});

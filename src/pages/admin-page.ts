@@ -1,4 +1,5 @@
 import { ADMIN_ACCESS_SCRIPT } from "./admin-access-script";
+import { ADMIN_PRICES_SCRIPT } from "./admin-prices-script";
 import { ADMIN_CORE_SCRIPT, ADMIN_START_SCRIPT } from "./admin-script";
 import { ADMIN_TENANT_SCRIPT } from "./admin-tenant-script";
 import { KIT_SCRIPT, PAGE_CSS } from "./kit";
@@ -66,6 +67,7 @@ export const ADMIN_PAGE = `<!doctype html>
   <div class="bar-row">
     <nav id="tabs" role="tablist" aria-label="Console">
       <button type="button" role="tab" data-tab="tenants" aria-selected="true">Tenants</button>
+      <button type="button" role="tab" data-tab="prices" aria-selected="false">Prices</button>
       <button type="button" role="tab" data-tab="audit" aria-selected="false">Audit log</button>
       <button type="button" role="tab" data-tab="operators" aria-selected="false">Operators</button>
     </nav>
@@ -79,6 +81,14 @@ export const ADMIN_PAGE = `<!doctype html>
       <div id="tenants"></div>
     </div>
     <section id="detail" hidden></section>
+  </div>
+  <div id="tab-prices" class="tab" hidden>
+    <div class="card">
+      <div class="card-head"><h3>Prices: RunAPI's schedule and your markup</h3>
+        <span><button id="price-sync" type="button" class="small secondary" data-needs="billing">Sync now</button> <button id="price-markup" type="button" class="small" data-needs="billing">Edit markup</button></span></div>
+      <div id="price-summary"></div>
+    </div>
+    <div class="card"><div class="card-head"><h3>Margins, last 30 days</h3></div><div id="margin-rows"></div></div>
   </div>
   <div id="tab-audit" class="tab" hidden>
     <div class="card"><div class="card-head"><h3>Audit log: every operator write</h3></div><div id="audit-rows"></div>
@@ -95,7 +105,7 @@ export const ADMIN_PAGE = `<!doctype html>
 </main>
 <script>(function () {
 "use strict";
-${KIT_SCRIPT}${ADMIN_CORE_SCRIPT}${ADMIN_TENANT_SCRIPT}${ADMIN_ACCESS_SCRIPT}${ADMIN_START_SCRIPT}
+${KIT_SCRIPT}${ADMIN_CORE_SCRIPT}${ADMIN_TENANT_SCRIPT}${ADMIN_ACCESS_SCRIPT}${ADMIN_PRICES_SCRIPT}${ADMIN_START_SCRIPT}
 })();</script>
 </body>
 </html>`;

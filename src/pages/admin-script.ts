@@ -122,6 +122,7 @@ export const ADMIN_CORE_SCRIPT = `
     $$("#tabs button").forEach(function (b) { b.setAttribute("aria-selected", String(b.getAttribute("data-tab") === name)); });
     $$(".tab").forEach(function (t) { t.hidden = t.id !== "tab-" + name; });
     if (name === "audit") loadAudit();
+    if (name === "prices") loadPrices();
     if (name === "operators") loadOperators();
   }
 

@@ -20,6 +20,7 @@ export const ADMIN_TENANT_SCRIPT = String.raw`
       { name: "rpm", label: "Requests per minute (per key)", type: "number", value: t ? t.limits.requests_per_minute : "", help: "Empty: no limit" },
       { name: "models", label: "Allowed models", type: "textarea", value: t && t.allowed_models ? t.allowed_models.join(", ") : "", help: "Comma-separated; empty: every model" },
       { name: "webhook", label: "Webhook URL", type: "url", value: t ? t.webhook_url : "", help: "Finished tasks and budget alerts, signed" },
+      { name: "markup", label: "Markup on RunAPI's prices (%)", type: "number", value: t && t.markup_percent != null ? t.markup_percent : "", help: "Empty: the default (Prices tab)" },
       { name: "eu_limit", label: "Budget per end user (USD)", type: "number", value: t && t.end_user_budget ? t.end_user_budget.limit_usd : "", help: "Empty: none" },
       { name: "eu_period", label: "End-user budget period", type: "select", options: PERIODS, value: t && t.end_user_budget ? t.end_user_budget.period : "day" },
     ];
@@ -31,6 +32,7 @@ export const ADMIN_TENANT_SCRIPT = String.raw`
         limits: { max_concurrent_tasks: numOrNull(v.concurrent), requests_per_minute: numOrNull(v.rpm) },
         allowed_models: v.models ? list(v.models) : null,
         webhook_url: v.webhook || null,
+        markup_percent: v.markup === "" ? null : Number(v.markup),
         end_user_budget: v.eu_limit === "" ? null : { limit_usd: Number(v.eu_limit), period: v.eu_period },
       };
       if (!t && v.id) body.id = v.id;
