@@ -271,6 +271,8 @@ describe("operator pricing: RunAPI's schedule with a markup", () => {
     ["3 decimals", { markup_percent: 1.005 }, "markup_percent"],
     ["an override without a service", { overrides: [{ markup_percent: 5 }] }, "overrides[0].service"],
     ["an unknown field", { prices: [] }, "prices"],
+    // Chat prices come from RunAPI's schedule now: a body that once replaced them (and dropped the models it did not name) is refused.
+    ["the old chat_prices", { chat_prices: [{ model: "gpt-4o", input_usd_per_1m_tokens: 1, output_usd_per_1m_tokens: 2 }] }, "chat_prices"],
   ])("rejects %s, naming the field", async (_name, body, field) => {
     expect(issueFields(await expectError(await admin("/admin/v1/prices", { method: "PUT", body }), 400, "invalid_request"))).toEqual([field]);
   });
