@@ -1,5 +1,4 @@
 import { videoObjectKey } from "../domain/video-url";
-import { byteLimit } from "../upstream/read";
 import { fetchSource, type Fetcher, type SourcePolicy } from "./source";
 
 /** What to copy: one video of one task, from RunAPI's URL into the archive. */
@@ -54,17 +53,16 @@ export async function copyVideo(bucket: R2Bucket, fetcher: Fetcher, job: CopyJob
   };
   // Counted as it streams, whatever the source declared: a declared length (within the cap) is held to exactly by
   // the runtime's FixedLengthStream, which refuses a byte more; an undeclared one is counted here.
-  let over = false;
   try {
     const object =
       length !== null
         ? await bucket.put(key, res.body.pipeThrough(new FixedLengthStream(length)), options)
-        : await withPartSlot(() => putInParts(bucket, key, res.body!.pipeThrough(byteLimit(policy.maxBytes, () => (over = true))), options));
+        : await withPartSlot(() => putInParts(bucket, key, res.body!, policy.maxBytes, options));
     if (!object) return { ok: false, retryable: true, reason: "R2 did not store the object" };
     if (length !== null && object.size !== length) return { ok: false, retryable: true, reason: `stored ${object.size} of ${length} bytes` };
     return { ok: true, bytes: object.size, etag: object.httpEtag };
   } catch (err) {
-    if (over) return tooLarge;
+    if (err instanceof TooLarge) return tooLarge;
     // A body cut short, an R2 hiccup: both pass.
     return { ok: false, retryable: true, reason: `copy interrupted (${err instanceof Error ? err.name : "error"})` };
   }
@@ -86,39 +84,75 @@ async function withPartSlot<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** A stream of unknown length into R2, one 8 MiB part at a time (a short one is a plain put). */
-async function putInParts(bucket: R2Bucket, key: string, body: ReadableStream<Uint8Array>, options: R2PutOptions): Promise<R2Object | null> {
-  const reader = body.getReader();
+/** The body grew past the archive's cap while being cut into parts. */
+class TooLarge extends Error {}
+
+/**
+ * A stream of unknown length into R2, one 8 MiB part at a time (a short one is a plain put), counted against
+ * `maxBytes` as it arrives. The body is read straight into the one part buffer (a BYOB read where the stream
+ * is a byte stream, as a fetch body is): no chunk is allocated, copied and left for the garbage collector.
+ */
+async function putInParts(bucket: R2Bucket, key: string, body: ReadableStream<Uint8Array>, maxBytes: number, options: R2PutOptions): Promise<R2Object | null> {
+  const source = partSource(body);
   let upload: R2MultipartUpload | null = null;
   const parts: R2UploadedPart[] = [];
   // One buffer for every part: uploadPart has sent it by the time it resolves.
-  const buffer = new Uint8Array(PART_BYTES);
-  let filled = 0;
+  let part: Uint8Array = new Uint8Array(PART_BYTES);
+  let total = 0;
   try {
     for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      let offset = 0;
-      while (offset < value.byteLength) {
-        const n = Math.min(PART_BYTES - filled, value.byteLength - offset);
-        buffer.set(value.subarray(offset, offset + n), filled);
-        filled += n;
-        offset += n;
-        if (filled === PART_BYTES) {
-          upload ??= await bucket.createMultipartUpload(key, options);
-          parts.push(await upload.uploadPart(parts.length + 1, buffer));
-          filled = 0;
-        }
+      const read = await source.fill(part);
+      part = read.part;
+      total += read.filled;
+      if (total > maxBytes) throw new TooLarge();
+      if (read.filled < PART_BYTES) {
+        if (!upload) return await bucket.put(key, part.subarray(0, read.filled), options);
+        if (read.filled > 0) parts.push(await upload.uploadPart(parts.length + 1, part.subarray(0, read.filled)));
+        return await upload.complete(parts);
       }
+      upload ??= await bucket.createMultipartUpload(key, options);
+      parts.push(await upload.uploadPart(parts.length + 1, part));
     }
-    if (!upload) return await bucket.put(key, buffer.subarray(0, filled), options);
-    if (filled > 0) parts.push(await upload.uploadPart(parts.length + 1, buffer.subarray(0, filled)));
-    return await upload.complete(parts);
   } catch (err) {
-    await reader.cancel().catch(() => undefined);
+    await source.cancel();
     await upload?.abort().catch(() => undefined);
     throw err;
   }
+}
+
+/** Fills a part buffer from a body: a BYOB reader into the buffer itself where the stream allows it, else chunk by chunk. */
+function partSource(body: ReadableStream<Uint8Array>) {
+  let byob: ReadableStreamBYOBReader | null = null;
+  try {
+    byob = body.getReader({ mode: "byob" });
+  } catch {
+    // Not a byte stream (one a test made in JS): read its chunks and copy them in.
+  }
+  const reader = byob ?? body.getReader();
+  let pending: Uint8Array | null = null;
+  return {
+    cancel: () => reader.cancel().catch(() => undefined),
+    /** Reads until `part` is full or the body ends; returns the buffer (a BYOB read hands it back transferred) and its fill. */
+    async fill(part: Uint8Array): Promise<{ part: Uint8Array; filled: number }> {
+      let filled = 0;
+      while (filled < part.byteLength) {
+        if (byob) {
+          const { done, value } = await byob.read(part.subarray(filled));
+          if (value) part = new Uint8Array(value.buffer, 0, PART_BYTES);
+          if (done) break;
+          filled += value.byteLength;
+          continue;
+        }
+        const chunk = pending ?? (await (reader as ReadableStreamDefaultReader<Uint8Array>).read()).value;
+        if (!chunk) break;
+        const n = Math.min(part.byteLength - filled, chunk.byteLength);
+        part.set(chunk.subarray(0, n), filled);
+        filled += n;
+        pending = n < chunk.byteLength ? chunk.subarray(n) : null;
+      }
+      return { part, filled };
+    },
+  };
 }
 
 function parseLength(header: string | null): number | null {
