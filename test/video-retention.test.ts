@@ -32,14 +32,14 @@ async function cronAt(at: number) {
 describe("video retention", () => {
   it("keeps a video for VIDEO_RETENTION_DAYS, then the scheduled sweep deletes it and its link answers 404", async () => {
     const { key, tenantId, id, url } = await archivedTask();
-    const storedAt = Date.parse((await env.VIDEOS.head(`videos/${id}/0.mp4`))!.customMetadata!.stored_at!);
+    const storedAt = Date.parse((await env.VIDEOS.head(`media/${id}/0.mp4`))!.customMetadata!.stored_at!);
 
     await cronAt(storedAt + 89 * DAY);
-    expect(await env.VIDEOS.head(`videos/${id}/0.mp4`)).not.toBeNull();
+    expect(await env.VIDEOS.head(`media/${id}/0.mp4`)).not.toBeNull();
     expect((await exports.default.fetch(new Request(url))).status).toBe(200);
 
     await cronAt(storedAt + 90 * DAY + 1000);
-    expect(await env.VIDEOS.head(`videos/${id}/0.mp4`)).toBeNull();
+    expect(await env.VIDEOS.head(`media/${id}/0.mp4`)).toBeNull();
     const fresh = (await getTask(key, id)).videos[0].url as string;
     const error = await expectError(await exports.default.fetch(new Request(fresh)), 404, "not_found");
     expect(error.message).toMatch(/90 days/);
@@ -50,12 +50,12 @@ describe("video retention", () => {
 
   it("deletes only what is old: a video stored later stays", async () => {
     const old = await archivedTask();
-    const oldAt = Date.parse((await env.VIDEOS.head(`videos/${old.id}/0.mp4`))!.customMetadata!.stored_at!);
+    const oldAt = Date.parse((await env.VIDEOS.head(`media/${old.id}/0.mp4`))!.customMetadata!.stored_at!);
     // A newer object, stored (by its metadata) 30 days after the first.
-    const newerKey = `videos/${crypto.randomUUID()}/0.mp4`;
+    const newerKey = `media/${crypto.randomUUID()}/0.png`;
     await env.VIDEOS.put(newerKey, "x", { customMetadata: { stored_at: new Date(oldAt + 30 * DAY).toISOString() } });
     await cronAt(oldAt + 91 * DAY);
-    expect(await env.VIDEOS.head(`videos/${old.id}/0.mp4`)).toBeNull();
+    expect(await env.VIDEOS.head(`media/${old.id}/0.mp4`)).toBeNull();
     expect(await env.VIDEOS.head(newerKey)).not.toBeNull();
   });
 });

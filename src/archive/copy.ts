@@ -1,17 +1,25 @@
-import { videoObjectKey } from "../domain/video-url";
+import type { ArchiveAddress, StoredCopy } from "../domain/media-archive";
+import { archiveObjectKey } from "../domain/media-url";
+import { mediaTypeOf, type MediaType } from "../domain/media-types";
 import { fetchSource, type Fetcher, type SourcePolicy } from "./source";
 
-/** What to copy: one video of one task, from RunAPI's URL into the archive. */
+/** What to copy: one output file of one task, from RunAPI's URL into the archive. */
 export interface CopyJob {
   tenantId: string;
+  /** The key that created the task: stored with the object, so its links stop when the key is revoked. */
+  keyId: string;
   taskId: string;
   index: number;
+  address: ArchiveAddress;
   sourceUrl: string;
   now: number;
 }
 
-/** The result of one attempt: stored, or why not and whether trying again could help. */
-export type CopyOutcome = { ok: true; bytes: number; etag: string } | { ok: false; retryable: boolean; reason: string };
+/** The result of one attempt: stored (with the type it is served as), or why not and whether trying again could help. */
+export type CopyOutcome = ({ ok: true } & StoredCopy) | { ok: false; retryable: boolean; reason: string };
+
+/** What archives made when only videos were archived hold: MP4 at `videos/…`. */
+const VIDEO: MediaType = { ext: "mp4", contentType: "video/mp4" };
 
 /** A single download may take this long (a 60 MB file at 1 MB/s); the alarm that runs it allows 15 min. */
 const DOWNLOAD_TIMEOUT_MS = 5 * 60_000;
@@ -19,13 +27,14 @@ const DOWNLOAD_TIMEOUT_MS = 5 * 60_000;
 export const PART_BYTES = 8 * 1024 * 1024;
 
 /**
- * Downloads one video and writes it to R2 as it arrives, never holding it whole in memory:
+ * Downloads one file and writes it to R2 as it arrives, never holding it whole in memory, under its own type
+ * (the response's Content-Type when it is a known media type, else its URL's extension; see `mediaTypeOf`):
  * with a known Content-Length the response body streams straight into `put`; without one, it is
  * cut into 8 MiB parts of a multipart upload. Only URLs (and redirect hops) the policy allows are
  * fetched, and no more than its `maxBytes`, counted as they stream. 408, 429, 5xx and network
  * failures are retryable; other statuses (a link that is gone or refused), refusals and oversize are not.
  */
-export async function copyVideo(bucket: R2Bucket, fetcher: Fetcher, job: CopyJob, policy: SourcePolicy): Promise<CopyOutcome> {
+export async function copyFile(bucket: R2Bucket, fetcher: Fetcher, job: CopyJob, policy: SourcePolicy): Promise<CopyOutcome> {
   let res: Response;
   try {
     const answer = await fetchSource(fetcher, job.sourceUrl, policy, AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS));
@@ -46,10 +55,17 @@ export async function copyVideo(bucket: R2Bucket, fetcher: Fetcher, job: CopyJob
     await res.body.cancel();
     return tooLarge;
   }
-  const key = videoObjectKey(job.taskId, job.index);
+  const type = job.address === "videos" ? VIDEO : mediaTypeOf(res.headers.get("content-type"), res.url || job.sourceUrl);
+  const key = archiveObjectKey({ address: job.address, taskId: job.taskId, index: job.index, ext: type.ext });
   const options: R2PutOptions = {
-    httpMetadata: { contentType: "video/mp4" },
-    customMetadata: { tenant: job.tenantId, task: job.taskId, source_url: job.sourceUrl.slice(0, 1024), stored_at: new Date(job.now).toISOString() },
+    httpMetadata: { contentType: type.contentType },
+    customMetadata: {
+      tenant: job.tenantId,
+      key: job.keyId,
+      task: job.taskId,
+      source_url: job.sourceUrl.slice(0, 1024),
+      stored_at: new Date(job.now).toISOString(),
+    },
   };
   // Counted as it streams, whatever the source declared: a declared length (within the cap) is held to exactly by
   // the runtime's FixedLengthStream, which refuses a byte more; an undeclared one is counted here.
@@ -60,7 +76,7 @@ export async function copyVideo(bucket: R2Bucket, fetcher: Fetcher, job: CopyJob
         : await withPartSlot(() => putInParts(bucket, key, res.body!, policy.maxBytes, options));
     if (!object) return { ok: false, retryable: true, reason: "R2 did not store the object" };
     if (length !== null && object.size !== length) return { ok: false, retryable: true, reason: `stored ${object.size} of ${length} bytes` };
-    return { ok: true, bytes: object.size, etag: object.httpEtag };
+    return { ok: true, bytes: object.size, etag: object.httpEtag, ext: type.ext, content_type: type.contentType };
   } catch (err) {
     if (err instanceof TooLarge) return tooLarge;
     // A body cut short, an R2 hiccup: both pass.

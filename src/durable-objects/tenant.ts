@@ -81,7 +81,7 @@ export class TenantLedger extends DurableObject<Bindings> {
       update: (id, change) => this.update(id, change),
       timing: () => this.timing(),
       now: () => this.clock(),
-      videoStored: (taskId, v) => tallyStored(ctx.storage.sql, { taskId, index: v.index, bytes: v.bytes, storedAt: v.storedAt }),
+      fileStored: (taskId, f) => tallyStored(ctx.storage.sql, { taskId, index: f.index, bytes: f.bytes, storedAt: f.storedAt }),
     });
     void ctx.blockConcurrencyWhile(async () => {
       migrate(ctx.storage);
