@@ -159,6 +159,11 @@ export class TenantLedger extends DurableObject<Bindings> {
     return archiveUsage(this.ctx.storage.sql, now, retentionMs);
   }
 
+  /** The key that created a task, or null: archive links of files stored before their objects named it check it (SPEC §13). */
+  taskKeyId(taskId: string): string | null {
+    return this.tasks.get(taskId)?.key_id ?? null;
+  }
+
   /**
    * Server-sent events of a task's state: the current state, then every change, ending after a terminal state. Null when
    * `viewer` may not see it; a refusal when the task or the tenant has as many open streams as SSE_MAX_STREAMS_* allow.

@@ -1,4 +1,5 @@
 import { type Context, Hono } from "hono";
+import { linkRefusal } from "../archive/access";
 import type { AppEnv } from "../env";
 import { archiveObjectKey, type ArchivedObject, verifyMediaUrl } from "../domain/media-url";
 import { parseRange } from "../lib/byte-range";
@@ -20,7 +21,8 @@ const REFUSALS = {
 } as const;
 
 /**
- * Streams an archived file from R2 once its link checks out: signed and unexpired. Seekable (`Range` → 206), cacheable until the link expires.
+ * Streams an archived file from R2 once its link checks out: signed and unexpired, and its owner still allowed
+ * (the tenant enabled, the task's key not revoked). Seekable (`Range` → 206), cacheable until the link expires.
  */
 async function serveArchived(c: Context<AppEnv>, file: ArchivedObject): Promise<Response> {
   const now = Date.now();
@@ -32,6 +34,10 @@ async function serveArchived(c: Context<AppEnv>, file: ArchivedObject): Promise<
   const key = archiveObjectKey(file);
   const head = await bucket.head(key);
   if (!head) throw new AppError("not_found", `No such file (archived files are kept for ${c.var.config.videoRetentionMs / 86_400_000} days)`);
+  const meta = head.customMetadata ?? {};
+  if (await linkRefusal(c.env, { tenantId: meta.tenant, keyId: meta.key, taskId: file.taskId }, now)) {
+    throw new AppError("forbidden", "This link has been revoked");
+  }
   const contentType = file.address === "videos" ? "video/mp4" : (head.httpMetadata?.contentType ?? "application/octet-stream");
   const headers = new Headers({
     "Content-Type": contentType,
