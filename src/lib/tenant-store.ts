@@ -24,7 +24,8 @@ const memo = new Map<string, { value: unknown; at: number }>();
 
 async function memoised<T>(cacheKey: string, load: () => Promise<T>, now = Date.now()): Promise<T> {
   const hit = memo.get(cacheKey);
-  if (hit && now - hit.at < MEMO_MS) return hit.value as T;
+  // An entry from the future (another clock: a test's, or a request that saw a later time) is not trusted.
+  if (hit && now >= hit.at && now - hit.at < MEMO_MS) return hit.value as T;
   const value = await load();
   if (memo.size >= MEMO_MAX) memo.delete(memo.keys().next().value!);
   memo.set(cacheKey, { value, at: now });
