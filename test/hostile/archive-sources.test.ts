@@ -13,6 +13,18 @@ import { advanceUpstream, api, deliverCallbacks, eventually, getTask, json, ledg
 const SIGNING_SECRET = "signing-secret-for-tests-7c1d";
 const SECRET = "INTERNAL-ONLY: the metadata service's credentials";
 
+/** A stream of these chunks, made in JavaScript. */
+function jsStream(chunks: string[]): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  return new ReadableStream({
+    pull(controller) {
+      const next = chunks.shift();
+      if (next === undefined) controller.close();
+      else controller.enqueue(encoder.encode(next));
+    },
+  });
+}
+
 /**
  * The network as the tenant's object sees it: an internal service on loopback that would hand out secrets, and a
  * public CDN whose links redirect inward. Redirects are followed unless the caller asks for them by hand, as fetch does.
@@ -28,6 +40,8 @@ function network() {
       const hops = Number(url.searchParams.get("hops") ?? 0);
       if (hops > 0) return new Response(null, { status: 302, headers: { Location: `https://cdn.example/v.mp4?hops=${hops - 1}` } });
       if (url.searchParams.has("inward")) return new Response(null, { status: 302, headers: { Location: "http://127.0.0.1:9/secret" } });
+      // A body made in JavaScript, no length declared: not a byte stream, so it is read chunk by chunk.
+      if (url.searchParams.has("js")) return new Response(jsStream(["public ", "image ", "bytes"]), { headers: { "Content-Type": "image/webp" } });
       return new Response("public video bytes", { headers: { "Content-Type": "video/mp4", "Content-Length": "18" } });
     }
     return null;
@@ -148,6 +162,9 @@ describe("every modality is fetched by the same rules", () => {
     const fine = await taskWithVideo("https://cdn.example/v.png", "image");
     expect(fine.video).toMatchObject({ state: "stored", ext: "mp4", content_type: "video/mp4" });
     expect(await signedLink(fine.id, "mp4")).toEqual({ status: 200, body: "public video bytes" });
+    const streamed = await taskWithVideo("https://cdn.example/s?js=1", "audio");
+    expect(streamed.video).toMatchObject({ state: "stored", ext: "webp", content_type: "image/webp", bytes: 18 });
+    expect(await signedLink(streamed.id, "webp")).toEqual({ status: 200, body: "public image bytes" });
   });
 });
 
