@@ -98,7 +98,7 @@ function archiveCase(name, videoUrl) {
       await sleep(1_500); // the archive's attempt
       task = (await ctx.api.get(`/api/v1/tasks/${created.json.id}`, t.key)).json;
       const link = task.videos?.[0]?.url ?? "";
-      const served = link.startsWith(`${ctx.base}/videos/`) ? await (await fetch(link)).text() : "";
+      const served = link.startsWith(`${ctx.base}/media/`) || link.startsWith(`${ctx.base}/videos/`) ? await (await fetch(link)).text() : "";
       const internalBytes = served.includes(ctx.secret) ? served.length : 0;
       const hits = ctx.internal.seen.requests - hitsBefore;
       const outcome = `task ${task.status}; ${link.startsWith(ctx.base) ? "archived link served" : "not archived (keeps RunAPI's URL)"}; internal service called ${hits}×`;

@@ -18,7 +18,7 @@ import { operatorApi } from "./routes/operator-api";
 import { runapiAccount } from "./routes/runapi-account";
 import { tasks } from "./routes/tasks";
 import { files, uploads } from "./routes/uploads";
-import { videos } from "./routes/videos";
+import { media, videos } from "./routes/media";
 import { runapiCallbacks } from "./routes/webhooks";
 
 // Front-end apps call with publishable keys; their origins are checked per key by tenantAuth.
@@ -57,6 +57,7 @@ export const app = new Hono<AppEnv>()
     mcp((request, env, ctx): Promise<Response> => Promise.resolve(app.fetch(request, env, ctx))),
   )
   .route("/webhooks", runapiCallbacks)
+  .route("/media", media)
   .route("/videos", videos)
   .route("/admin/v1", operatorApi)
   .route("/", docs)

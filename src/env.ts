@@ -12,9 +12,9 @@ export type Bindings = Env & {
   TURNSTILE?: Fetcher;
   /** Base delay of the upstream create retry (default 250 ms). */
   UPSTREAM_RETRY_BASE_MS?: string;
-  /** The video archive (SPEC §11); without it tasks keep RunAPI's links. */
+  /** The archive of output files of every modality (SPEC §11, §12); without it tasks keep RunAPI's links. */
   VIDEOS?: R2Bucket;
-  /** First retry delay of a failed video copy (default 10 s, then ×4 per attempt). */
+  /** First retry delay of a failed archive copy (default 10 s, then ×4 per attempt). */
   VIDEO_COPY_RETRY_BASE_MS?: string;
   /** Optional Workers Analytics Engine dataset: the metrics' events, one data point each. */
   ANALYTICS?: AnalyticsEngineDataset;

@@ -29,7 +29,7 @@ test("Chromium plays an archived video from the proxy's signed URL, after RunAPI
     video = ((await (await fetch(`${proxy.base}/api/v1/tasks/${id}`, { headers: auth })).json()) as { videos?: { url: string; source_url?: string }[] })
       .videos?.[0];
   }
-  expect(video?.url.startsWith(`${proxy.base}/videos/${id}/0.mp4?exp=`)).toBe(true);
+  expect(video?.url.startsWith(`${proxy.base}/media/${id}/0.mp4?exp=`)).toBe(true);
   // RunAPI's link dies; the archived one lives on.
   const upstreamId = /videos\/([0-9a-f-]{36})\.mp4$/.exec(video!.source_url!)![1];
   expect((await fetch(`${proxy.simBase}/__sim/videos/${upstreamId}/vanish`, { method: "POST" })).status).toBe(200);
@@ -38,7 +38,7 @@ test("Chromium plays an archived video from the proxy's signed URL, after RunAPI
   const page = await browser.newPage();
   const statuses: number[] = [];
   page.on("response", (r) => {
-    if (r.url().includes("/videos/")) statuses.push(r.status());
+    if (r.url().includes("/media/")) statuses.push(r.status());
   });
   await page.goto(`${proxy.base}/health`);
   const played = await page.evaluate(async (src) => {

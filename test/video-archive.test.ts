@@ -1,7 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { signVideoUrl } from "../src/domain/video-url";
+import { signMediaUrl } from "../src/domain/media-url";
 import { syntheticByte } from "../sim/videos";
 import { tinyMp4 } from "../sim/video-fixture";
 import {
@@ -24,7 +24,9 @@ import {
 
 // SPEC §11: completed tasks' videos are copied into R2 (Miniflare's real local R2) and served by the proxy.
 const SIGNING_SECRET = "signing-secret-for-tests-7c1d";
-const VIDEO_URL = /^https:\/\/proxy\.test\/videos\/([0-9a-f-]{36})\/0\.mp4\?exp=(\d+)&sig=([A-Za-z0-9_-]{43})$/;
+const VIDEO_URL = /^https:\/\/proxy\.test\/media\/([0-9a-f-]{36})\/0\.mp4\?exp=(\d+)&sig=([A-Za-z0-9_-]{43})$/;
+/** The proxy's signed link to file 0 (an MP4) of a task, expiring at `exp`. */
+const signedMp4 = (taskId: string, exp: number) => signMediaUrl(SIGNING_SECRET, "https://proxy.test", { address: "media", taskId, index: 0, ext: "mp4" }, exp);
 
 /** Creates a task with `prompt`, completes it at RunAPI and delivers RunAPI's callback. */
 async function completedTask(prompt: string) {
@@ -81,7 +83,7 @@ describe("video archive: copy and download", () => {
     expect(await bytesOf(res)).toEqual(tinyMp4());
 
     // The object records whose it is and where it came from.
-    const object = await env.VIDEOS.head(`videos/${id}/0.mp4`);
+    const object = await env.VIDEOS.head(`media/${id}/0.mp4`);
     expect(object?.customMetadata).toMatchObject({ tenant: tenantId, task: id, source_url: video.source_url });
     expect(Date.parse(object!.customMetadata!.stored_at!)).toBeGreaterThan(Date.now() - 60_000);
 
@@ -172,6 +174,9 @@ describe("video archive: links are credentials", () => {
       url.replace(`exp=${exp}`, `exp=${Number(exp) + 3600}`),
       url.replace(`/${id}/0.mp4`, `/${other}/0.mp4`),
       url.replace(`/${id}/0.mp4`, `/${id}/1.mp4`),
+      url.replace(`/${id}/0.mp4`, `/${id}/0.png`),
+      // The same signature on the older /videos address: signed under another label, never valid there.
+      url.replace("/media/", "/videos/"),
       url.split("?")[0]!,
     ];
     for (const bad of refused) {
@@ -179,15 +184,15 @@ describe("video archive: links are credentials", () => {
       expect(error.message).toMatch(/read the task again/);
     }
     // A link that was signed correctly but whose time is up.
-    const expired = await signVideoUrl(SIGNING_SECRET, "https://proxy.test", id, 0, Math.floor(Date.now() / 1000) - 1);
+    const expired = await signedMp4(id, Math.floor(Date.now() / 1000) - 1);
     const error = await expectError(await fetchProxy(expired), 403, "forbidden");
     expect(error.message).toMatch(/expired/);
     // The same link with an expiry ahead works: the signature, not the task id, is what is checked.
-    expect((await fetchProxy(await signVideoUrl(SIGNING_SECRET, "https://proxy.test", id, 0, Math.floor(Date.now() / 1000) + 60))).status).toBe(200);
+    expect((await fetchProxy(await signedMp4(id, Math.floor(Date.now() / 1000) + 60))).status).toBe(200);
   });
 
   it("a correctly signed link to a video that is not in the archive is a 404", async () => {
-    const url = await signVideoUrl(SIGNING_SECRET, "https://proxy.test", crypto.randomUUID(), 0, Math.floor(Date.now() / 1000) + 60);
+    const url = await signedMp4(crypto.randomUUID(), Math.floor(Date.now() / 1000) + 60);
     await expectError(await fetchProxy(url), 404, "not_found");
   });
 });
@@ -215,12 +220,12 @@ describe("video archive: failed downloads", () => {
     expect(after.videos).toEqual([{ url: sourceUrl }]);
     expect((await me(key)).budgets.tenant).toMatchObject({ spent_usd: 0.3, reserved_usd: 0 });
     expect((await me(key)).video_storage).toMatchObject({ videos: 0, bytes: 0 });
-    const lines = warn.mock.calls.map((c) => String(c[0])).filter((l) => l.includes("video_archive_gave_up") && l.includes(id));
+    const lines = warn.mock.calls.map((c) => String(c[0])).filter((l) => l.includes("archive_gave_up") && l.includes(id));
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0]!)).toMatchObject({
       level: "warn",
       task_id: id,
-      video_index: 0,
+      file_index: 0,
       attempts: 8,
       source_host: "runapi.test",
       reason: "the source answered 503",

@@ -5,7 +5,7 @@ import worker from "../src/index";
 import type { Bindings } from "../src/env";
 import { advanceUpstream, api, deliverCallbacks, eventually, expectError, getTask, json, ledgerObject, nonce, t2v, tenantWithKey } from "./helpers";
 
-// VIDEO_RETENTION_DAYS (default 90): the daily cron deletes older archived videos. Time is moved, not waited for:
+// VIDEO_RETENTION_DAYS (default 90): the daily cron deletes older archived files. Time is moved, not waited for:
 // the sweep judges age by the trigger's scheduledTime.
 const DAY = 86_400_000;
 
@@ -30,16 +30,16 @@ async function cronAt(at: number) {
 }
 
 describe("video retention", () => {
-  it("keeps a video for VIDEO_RETENTION_DAYS, then the scheduled sweep deletes it and its link answers 404", async () => {
+  it("keeps a file for VIDEO_RETENTION_DAYS, then the scheduled sweep deletes it and its link answers 404", async () => {
     const { key, tenantId, id, url } = await archivedTask();
-    const storedAt = Date.parse((await env.VIDEOS.head(`videos/${id}/0.mp4`))!.customMetadata!.stored_at!);
+    const storedAt = Date.parse((await env.VIDEOS.head(`media/${id}/0.mp4`))!.customMetadata!.stored_at!);
 
     await cronAt(storedAt + 89 * DAY);
-    expect(await env.VIDEOS.head(`videos/${id}/0.mp4`)).not.toBeNull();
+    expect(await env.VIDEOS.head(`media/${id}/0.mp4`)).not.toBeNull();
     expect((await exports.default.fetch(new Request(url))).status).toBe(200);
 
     await cronAt(storedAt + 90 * DAY + 1000);
-    expect(await env.VIDEOS.head(`videos/${id}/0.mp4`)).toBeNull();
+    expect(await env.VIDEOS.head(`media/${id}/0.mp4`)).toBeNull();
     const fresh = (await getTask(key, id)).videos[0].url as string;
     const error = await expectError(await exports.default.fetch(new Request(fresh)), 404, "not_found");
     expect(error.message).toMatch(/90 days/);
@@ -48,14 +48,21 @@ describe("video retention", () => {
     expect(await ledgerObject(tenantId).videoStorage(storedAt + 90 * DAY + 1000, 90 * DAY)).toMatchObject({ videos: 0, bytes: 0 });
   });
 
-  it("deletes only what is old: a video stored later stays", async () => {
+  it("deletes only what is old, under media/ and under videos/ (archives made when only videos were): a file stored later stays", async () => {
     const old = await archivedTask();
-    const oldAt = Date.parse((await env.VIDEOS.head(`videos/${old.id}/0.mp4`))!.customMetadata!.stored_at!);
-    // A newer object, stored (by its metadata) 30 days after the first.
-    const newerKey = `videos/${crypto.randomUUID()}/0.mp4`;
-    await env.VIDEOS.put(newerKey, "x", { customMetadata: { stored_at: new Date(oldAt + 30 * DAY).toISOString() } });
+    const oldAt = Date.parse((await env.VIDEOS.head(`media/${old.id}/0.mp4`))!.customMetadata!.stored_at!);
+    const at = (ms: number) => ({ customMetadata: { stored_at: new Date(ms).toISOString() } });
+    // An image and a video of the earlier kind as old as the first, and newer objects of both, stored 30 days later.
+    const oldImage = `media/${crypto.randomUUID()}/0.png`;
+    const oldVideo = `videos/${crypto.randomUUID()}/0.mp4`;
+    const newerImage = `media/${crypto.randomUUID()}/0.png`;
+    const newerVideo = `videos/${crypto.randomUUID()}/0.mp4`;
+    await env.VIDEOS.put(oldImage, "x", at(oldAt));
+    await env.VIDEOS.put(oldVideo, "x", at(oldAt));
+    await env.VIDEOS.put(newerImage, "x", at(oldAt + 30 * DAY));
+    await env.VIDEOS.put(newerVideo, "x", at(oldAt + 30 * DAY));
     await cronAt(oldAt + 91 * DAY);
-    expect(await env.VIDEOS.head(`videos/${old.id}/0.mp4`)).toBeNull();
-    expect(await env.VIDEOS.head(newerKey)).not.toBeNull();
+    for (const gone of [`media/${old.id}/0.mp4`, oldImage, oldVideo]) expect(await env.VIDEOS.head(gone), gone).toBeNull();
+    for (const kept of [newerImage, newerVideo]) expect(await env.VIDEOS.head(kept), kept).not.toBeNull();
   });
 });

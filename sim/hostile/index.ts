@@ -10,7 +10,8 @@ import { Hono } from "hono";
 //          [hostile:truncated]        answers 200 with half a JSON body, ended as if complete
 //          [hostile:500-empty]        answers 500 with no body
 //   create [hostile:create-flood=MB]  a 200 answer of MB megabytes of JSON
-//          [hostile:video-url=URL]    the task is made by the simulator, but every status read shows URL as its video
+//          [hostile:video-url=URL]    the task is made by the simulator, but every status read shows URL as each of its
+//                                     files (`videos[].url`, `images[].url`, `audios[].audio_url`)
 //   files  GET /__hostile/redirect?to=URL&hops=N   N redirects (302) through this origin, the last to URL
 //          GET /__hostile/stats                    what it was asked to do, for reports
 //
@@ -145,8 +146,10 @@ export const app = new Hono<{ Bindings: HostileEnv }>()
     const id = UUID.exec(new URL(c.req.url).pathname)?.[0];
     const url = id ? videoUrls.get(id) : undefined;
     if (!url || !res.ok) return res;
-    const task = (await res.json()) as { videos?: { url: string }[] };
+    const task = (await res.json()) as { videos?: { url: string }[]; images?: { url: string }[]; audios?: { audio_url: string }[] };
     if (task.videos) task.videos = task.videos.map(() => ({ url }));
+    if (task.images) task.images = task.images.map(() => ({ url }));
+    if (task.audios) task.audios = task.audios.map((a) => ({ ...a, audio_url: url }));
     return Response.json(task, { headers: { "Content-Type": "application/json" } });
   })
   .all("*", (c) => c.env.UPSTREAM.fetch(c.req.raw));

@@ -1,11 +1,12 @@
-/** Per-tenant archive usage, kept in the tenant object's SQLite: one row per stored video. */
+/** Per-tenant archive usage, kept in the tenant object's SQLite: one row per stored file, of any modality (the table kept its first name). */
 
 const SCHEMA = `CREATE TABLE IF NOT EXISTS archived_videos (task_id TEXT NOT NULL, idx INTEGER NOT NULL, bytes INTEGER NOT NULL,
   stored_at INTEGER NOT NULL, PRIMARY KEY (task_id, idx)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS archived_videos_age ON archived_videos (stored_at);`;
 
-/** Archive usage as `/me` and the operator's usage show it. */
+/** Archive usage as `/me` and the operator's usage show it (`video_storage`, named when only videos were archived). */
 export interface VideoStorage {
+  /** Files stored, of every modality. */
   videos: number;
   bytes: number;
   retention_days: number;
@@ -16,13 +17,13 @@ export function ensureArchiveTally(sql: SqlStorage): void {
   sql.exec(SCHEMA);
 }
 
-/** Records a stored video (a repeated copy of the same one replaces its row). */
+/** Records a stored file (a repeated copy of the same one replaces its row). */
 export function tallyStored(sql: SqlStorage, row: { taskId: string; index: number; bytes: number; storedAt: number }): void {
   sql.exec("INSERT OR REPLACE INTO archived_videos (task_id, idx, bytes, stored_at) VALUES (?, ?, ?, ?)", row.taskId, row.index, row.bytes, row.storedAt);
 }
 
 /**
- * What the tenant has stored at `now`: videos within retention. Rows past it are forgotten here,
+ * What the tenant has stored at `now`: files within retention. Rows past it are forgotten here,
  * as the retention sweep deletes their objects.
  */
 export function archiveUsage(sql: SqlStorage, now: number, retentionMs: number): VideoStorage {

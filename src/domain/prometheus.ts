@@ -17,7 +17,7 @@ export const METRICS = {
   runapi_proxy_webhook_failures_total: { type: "counter", help: "Webhook deliveries to tenants that failed (each attempt), by kind" },
   runapi_proxy_archive_failures_total: {
     type: "counter",
-    help: "Video copies into the archive that failed, by outcome (retry: tried again later; gave_up: the task keeps RunAPI's link)",
+    help: "Copies of output files into the archive that failed, by outcome (retry: tried again later; gave_up: the task keeps RunAPI's link)",
   },
   runapi_proxy_tenant_budget_usd: { type: "gauge", help: "A tenant's budget limit in its period" },
   runapi_proxy_tenant_spent_usd: { type: "gauge", help: "A tenant's spend (net of credits, never below 0) in the current window of the period" },

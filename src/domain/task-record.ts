@@ -1,7 +1,7 @@
 import { upstreamBody, type CatalogRequest } from "../catalog/request";
 import { formatUsd, microsToUsd, type Micros } from "./money";
 import { withMarkup } from "./markup";
-import { nextArchiveAt, webhookReleaseAt, type VideoArchive } from "./video-archive";
+import { nextArchiveAt, upgradeArchive, webhookReleaseAt, type MediaArchive, type StoredArchive } from "./media-archive";
 import { canTransition, isTerminal, nextPollDelayMs, reconcileDelayMs, WAKE_MIN_GAP_MS, type TaskStatus, type TransitionSource } from "./task-state";
 
 /** Where and how RunAPI is asked about a task: its action's path, and whether the body names the model. */
@@ -99,8 +99,8 @@ export interface TaskRecord {
   wake_requested: boolean;
   notify_url: string | null;
   webhook: { state: "none" | "pending" | "delivered" | "failed"; next_at: number | null; deliveries: WebhookDelivery[] };
-  /** The copy of its videos into R2 (SPEC §11), from completion on when the archive is bound. */
-  archive?: VideoArchive;
+  /** The copy of its output files into R2 (SPEC §11, §12), from completion on when the archive is bound. */
+  archive?: MediaArchive;
 }
 
 /** A task as the API shows it (SPEC §3). */
@@ -109,7 +109,7 @@ export interface TaskView {
   task_id: string;
   status: TaskStatus;
   model: string;
-  /** RunAPI's links, or the proxy's signed ones once archived (RunAPI's then in `source_url`). */
+  /** RunAPI's links, or the proxy's signed ones once archived (RunAPI's then in `source_url`); other outputs alike. */
   videos?: { url: string; source_url?: string }[];
   /** What went wrong, as RunAPI's task shows it: a message string (RunAPI's SDKs read `error` so). */
   error?: string;
@@ -313,11 +313,20 @@ export function createBody(task: TaskRecord): Record<string, unknown> {
   return { ...upstreamBody(task.request, task.route.sendsModel), ...task.upstream_refs };
 }
 
+/** A record as stored: this shape, or an earlier one (Hailuo only, with `endpoint`; an archive of `videos`). */
+export type StoredRecord = Omit<TaskRecord, "archive"> & { endpoint?: string; archive?: StoredArchive };
+
 /**
  * A record as stored, brought up to this shape. Records made before the whole catalog (Hailuo only)
  * carried `endpoint` and Hailuo's own request fields; they read as the same request in the one shape.
+ * Archives made when only videos were archived read as archives of files at `videos/…`.
  */
-export function upgradeRecord(stored: TaskRecord & { endpoint?: string }): TaskRecord {
+export function upgradeRecord(stored: StoredRecord): TaskRecord {
+  const record = upgradeRequest(stored);
+  return record.archive ? { ...record, archive: upgradeArchive(record.archive) } : (record as TaskRecord);
+}
+
+function upgradeRequest(stored: StoredRecord): StoredRecord {
   if (stored.service !== undefined) return stored;
   const endpoint = stored.endpoint ?? "text_to_video";
   const { endpoint: _e, model, callback_url: _c, ...fields } = stored.request as unknown as Record<string, unknown>;

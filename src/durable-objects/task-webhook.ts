@@ -1,5 +1,4 @@
-import type { TaskRecord } from "../domain/task-record";
-import { taskView } from "../domain/task-record";
+import type { TaskRecord, TaskView } from "../domain/task-record";
 import { webhookRetryDelayMs } from "../domain/task-state";
 import { signWebhook } from "../domain/webhook-signing";
 import { log } from "../lib/log";
@@ -43,11 +42,11 @@ export async function postSignedWebhook(url: string, secret: string, msgId: stri
 }
 
 /**
- * One attempt to deliver a terminal task to the tenant's webhook, signed per Standard Webhooks.
+ * One attempt to deliver a terminal task (`view`, as the tenant's reads show it) to the tenant's webhook, signed per Standard Webhooks.
  * Returns the task's new webhook state: delivered on 2xx, else pending with the next retry time,
  * or failed once the retry schedule is used up. Every attempt is recorded.
  */
-export async function deliverWebhook(task: TaskRecord, secret: string | null, now: number): Promise<TaskRecord["webhook"]> {
+export async function deliverWebhook(task: TaskRecord, view: TaskView, secret: string | null, now: number): Promise<TaskRecord["webhook"]> {
   const attempt = task.webhook.deliveries.length + 1;
   const url = task.notify_url;
   if (!url || !secret) {
@@ -58,8 +57,9 @@ export async function deliverWebhook(task: TaskRecord, secret: string | null, no
       deliveries: [...task.webhook.deliveries, { attempt, at: new Date(now).toISOString(), status: null, duration_ms: 0, error }],
     };
   }
-  // The body is the terminal task itself, as RunAPI's own callback is, so a receiver written for RunAPI works as is.
-  const body = JSON.stringify(taskView({ ...task, notify_url: null }));
+  // The body is the terminal task itself (`view`: as a read shows it, archived links included), as RunAPI's own
+  // callback is, so a receiver written for RunAPI works as is.
+  const body = JSON.stringify(view);
   const result = await postSignedWebhook(url, secret, `msg_${task.id}`, body, now);
   const deliveries = [...task.webhook.deliveries, { attempt, at: new Date(now).toISOString(), ...result }];
   if (result.status !== null && result.status >= 200 && result.status < 300) return { state: "delivered", next_at: null, deliveries };

@@ -16,10 +16,10 @@ import { AppError } from "../lib/errors";
 import { log } from "../lib/log";
 import { isLostAnswer, RunApiClient, type UpstreamTask } from "../upstream/runapi";
 import { deliverWebhook } from "./task-webhook";
-import { applyAttempts, copyDueVideos, sourceFetcher, type StoredVideo } from "../archive/run";
+import { applyAttempts, copyDueFiles, sourceFetcher, type StoredFile } from "../archive/run";
 import { sourcePolicy } from "../archive/source";
-import { publicVideos, signerFor } from "../archive/view";
-import { newArchive, webhookReleaseAt } from "../domain/video-archive";
+import { publicTaskView } from "../archive/view";
+import { newArchive, taskOutputs, webhookReleaseAt } from "../domain/media-archive";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -29,8 +29,8 @@ export interface TaskHost {
   update(taskId: string, change: TaskChange): Promise<TaskRecord | undefined>;
   timing(): TaskTiming;
   now(): number;
-  /** A video of the task landed in the archive (the tenant's stored-bytes tally). */
-  videoStored(taskId: string, video: StoredVideo): void;
+  /** A file of the task landed in the archive (the tenant's stored-bytes tally). */
+  fileStored(taskId: string, file: StoredFile): void;
 }
 
 /**
@@ -45,7 +45,7 @@ export class TaskWork {
     private readonly host: TaskHost,
   ) {}
 
-  /** Tasks whose videos this instance is copying now (a second run leaves them to it). */
+  /** Tasks whose files this instance is copying now (a second run leaves them to it). */
   private readonly archiving = new Set<string>();
 
   /** RunAPI gave its id for the task (first create, re-send, or a confirmed callback). */
@@ -155,25 +155,28 @@ export class TaskWork {
   private async deliver(task: TaskRecord): Promise<void> {
     const tenant = await this.env.TENANTS.get<{ webhook_secret: string | null }>(`tenant:${task.tenant_id}`, "json");
     // The payload shows the archived links (when the copies landed), as a read of the task would.
-    const videos = await publicVideos(task.id, task.videos, task.archive, signerFor(loadConfig(this.env)), this.host.now());
-    const outcome = await deliverWebhook({ ...task, videos: videos ?? null }, tenant?.webhook_secret ?? null, this.host.now());
+    const view = await publicTaskView({ ...task, notify_url: null }, true, loadConfig(this.env), this.host.now());
+    const outcome = await deliverWebhook(task, view, tenant?.webhook_secret ?? null, this.host.now());
     await this.host.update(task.id, (t) => {
       t.webhook = outcome;
     });
   }
 
   /**
-   * Copies a completed task's due videos into R2 (SPEC §11) and records the outcome: stored, retried
+   * Copies a completed task's due output files into R2 (SPEC §11, §12) and records the outcome: stored, retried
    * with backoff, or given up (RunAPI's link stays). The task stays completed throughout.
    */
   private async archive(taskId: string, now: number): Promise<void> {
     const bucket = this.env.VIDEOS;
     const task = this.host.get(taskId)!;
-    if (!bucket || task.status !== "completed" || !task.videos?.length || this.archiving.has(taskId)) return;
-    if (!task.archive)
+    if (!bucket || task.status !== "completed" || this.archiving.has(taskId)) return;
+    if (!task.archive) {
+      const outputs = taskOutputs(task);
+      if (!outputs.length) return;
       await this.host.update(taskId, (t) => {
-        t.archive ??= newArchive(t.videos ?? [], new URL(t.callback_url).origin, now);
+        t.archive ??= newArchive(outputs, new URL(t.callback_url).origin, now);
       });
+    }
     const config = loadConfig(this.env);
     const deps = {
       bucket,
@@ -182,15 +185,14 @@ export class TaskWork {
       policy: sourcePolicy(config),
     };
     this.archiving.add(taskId);
-    const results = await copyDueVideos(deps, { tenantId: task.tenant_id, taskId }, this.host.get(taskId)!.archive!, now).finally(() =>
-      this.archiving.delete(taskId),
-    );
+    const owner = { tenantId: task.tenant_id, keyId: task.key_id, taskId };
+    const results = await copyDueFiles(deps, owner, this.host.get(taskId)!.archive!, now).finally(() => this.archiving.delete(taskId));
     if (!results.length) return;
-    let stored: StoredVideo[] = [];
+    let stored: StoredFile[] = [];
     await this.host.update(taskId, (t, at) => {
       stored = applyAttempts(t.archive!, taskId, results, at, config.videoCopyRetryBaseMs);
     });
-    for (const video of stored) this.host.videoStored(taskId, video);
+    for (const file of stored) this.host.fileStored(taskId, file);
   }
 
   private client(): RunApiClient {

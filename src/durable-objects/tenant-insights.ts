@@ -1,5 +1,5 @@
 import { microsToUsd } from "../domain/money";
-import type { TaskRecord } from "../domain/task-record";
+import { upgradeRecord, type StoredRecord, type TaskRecord } from "../domain/task-record";
 
 const DAY_MS = 86_400_000;
 
@@ -67,7 +67,7 @@ export class TenantInsights {
     }));
   }
 
-  /** Tasks whose webhook delivery failed (or is being retried after a failure) or whose video copy failed, newest change first; and failing budget alerts. */
+  /** Tasks whose webhook delivery failed (or is being retried after a failure) or whose archive copy failed, newest change first; and failing budget alerts. */
   failures(limit: number): { tasks: TaskFailure[]; alerts: AlertFailure[] } {
     const n = Math.min(Math.max(Math.trunc(limit) || 1, 1), 200);
     const records = this.sql
@@ -75,6 +75,7 @@ export class TenantInsights {
         `SELECT record FROM tasks WHERE record IS NOT NULL AND (
            json_extract(record, '$.webhook.state') = 'failed'
            OR (json_extract(record, '$.webhook.state') = 'pending' AND json_array_length(record, '$.webhook.deliveries') > 0)
+           OR EXISTS (SELECT 1 FROM json_each(record, '$.archive.files') WHERE json_extract(value, '$.error') IS NOT NULL)
            OR EXISTS (SELECT 1 FROM json_each(record, '$.archive.videos') WHERE json_extract(value, '$.error') IS NOT NULL))
          ORDER BY updated_at DESC LIMIT ?`,
         n,
@@ -97,7 +98,7 @@ export class TenantInsights {
       )
       .toArray();
     return {
-      tasks: records.map((r) => taskFailure(JSON.parse(r.record) as TaskRecord)),
+      tasks: records.map((r) => taskFailure(upgradeRecord(JSON.parse(r.record) as StoredRecord))),
       alerts: alerts.map((a) => ({
         scope: a.scope,
         subject: a.subject,
@@ -136,9 +137,9 @@ function taskFailure(t: TaskRecord): TaskFailure {
   const deliveries = t.webhook.deliveries;
   const last = deliveries[deliveries.length - 1];
   const webhookFailing = t.webhook.state === "failed" || (t.webhook.state === "pending" && deliveries.length > 0);
-  const videos = t.archive?.videos ?? [];
-  const failed = videos.filter((v) => v.state === "failed").length;
-  const retrying = videos.filter((v) => v.state === "pending" && v.error !== null).length;
+  const files = t.archive?.files ?? [];
+  const failed = files.filter((v) => v.state === "failed").length;
+  const retrying = files.filter((v) => v.state === "pending" && v.error !== null).length;
   return {
     task_id: t.id,
     key_id: t.key_id,
@@ -148,7 +149,7 @@ function taskFailure(t: TaskRecord): TaskFailure {
     webhook: webhookFailing
       ? { state: t.webhook.state, attempts: deliveries.length, last_status: last?.status ?? null, last_error: last?.error ?? null, host: hostOf(t.notify_url) }
       : null,
-    archive: failed || retrying ? { failed, retrying, last_error: videos.find((v) => v.error !== null)?.error ?? null } : null,
+    archive: failed || retrying ? { failed, retrying, last_error: files.find((v) => v.error !== null)?.error ?? null } : null,
   };
 }
 

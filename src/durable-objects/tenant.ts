@@ -89,7 +89,7 @@ export class TenantLedger extends DurableObject<Bindings> {
       update: (id, change) => this.update(id, change),
       timing: () => this.timing(),
       now: () => this.clock(),
-      videoStored: (taskId, v) => tallyStored(ctx.storage.sql, { taskId, index: v.index, bytes: v.bytes, storedAt: v.storedAt }),
+      fileStored: (taskId, f) => tallyStored(ctx.storage.sql, { taskId, index: f.index, bytes: f.bytes, storedAt: f.storedAt }),
     });
     void ctx.blockConcurrencyWhile(async () => {
       migrate(ctx.storage);
@@ -178,6 +178,11 @@ export class TenantLedger extends DurableObject<Bindings> {
   /** The tenant's archived videos at `now` (those within retention). */
   videoStorage(now: number, retentionMs: number): VideoStorage {
     return archiveUsage(this.ctx.storage.sql, now, retentionMs);
+  }
+
+  /** The key that created a task, or null: archive links of files stored before their objects named it check it (SPEC §13). */
+  taskKeyId(taskId: string): string | null {
+    return this.tasks.get(taskId)?.key_id ?? null;
   }
 
   /**

@@ -73,7 +73,7 @@ export const metrics = {
     count("runapi_proxy_webhook_failures_total", { kind });
     point(["webhook_failure", kind], [1]);
   },
-  /** A video copy into the archive that failed: to be retried, or given up. */
+  /** A copy of an output file into the archive that failed: to be retried, or given up. */
   archiveFailure(outcome: "retry" | "gave_up"): void {
     count("runapi_proxy_archive_failures_total", { outcome });
     point(["archive_failure", outcome], [1]);

@@ -8,29 +8,33 @@ import { sha256Hex } from "./crypto";
  *   tkey:{tenantId}:{kid}  → { hash }  (to list and revoke a tenant's keys)
  * KV is eventually consistent (≈60 s): budgets and revocation of billable use live in the ledger object.
  */
-const READ_CACHE_TTL = 30; // seconds; KV's minimum edge cache
+
+/** Seconds KV's edge may serve a tenant or key record after a change (its minimum cacheTtl). */
+export const READ_CACHE_TTL = 30;
 
 /**
- * Auth lookups are also memoised in the isolate for a few seconds: well inside KV's own
+ * Lookups are also memoised in the isolate for a few seconds: well inside KV's own
  * propagation delay, and billable use is re-checked by the tenant's ledger (revocation, suspension).
- * Writes made through this module drop their entries at once.
+ * Writes made through this module drop their entries at once. A write elsewhere is seen here within
+ * MEMO_MS + READ_CACHE_TTL (40 s): archive links rely on it (SPEC §13, docs/video-archive.md).
  */
-const MEMO_MS = 10_000;
+export const MEMO_MS = 10_000;
 const MEMO_MAX = 5_000;
 const memo = new Map<string, { value: unknown; at: number }>();
 
-async function memoised<T>(cacheKey: string, load: () => Promise<T>): Promise<T> {
+async function memoised<T>(cacheKey: string, load: () => Promise<T>, now = Date.now()): Promise<T> {
   const hit = memo.get(cacheKey);
-  if (hit && Date.now() - hit.at < MEMO_MS) return hit.value as T;
+  // An entry from the future (another clock: a test's, or a request that saw a later time) is not trusted.
+  if (hit && now >= hit.at && now - hit.at < MEMO_MS) return hit.value as T;
   const value = await load();
   if (memo.size >= MEMO_MAX) memo.delete(memo.keys().next().value!);
-  memo.set(cacheKey, { value, at: Date.now() });
+  memo.set(cacheKey, { value, at: now });
   return value;
 }
 
-/** Reads a tenant, or null. */
-export async function getTenant(kv: KVNamespace, id: string): Promise<TenantRecord | null> {
-  return memoised(`tenant:${id}`, () => kv.get<TenantRecord>(`tenant:${id}`, { type: "json", cacheTtl: READ_CACHE_TTL }));
+/** Reads a tenant, or null (`now`: the memo's clock, for tests). */
+export async function getTenant(kv: KVNamespace, id: string, now?: number): Promise<TenantRecord | null> {
+  return memoised(`tenant:${id}`, () => kv.get<TenantRecord>(`tenant:${id}`, { type: "json", cacheTtl: READ_CACHE_TTL }), now);
 }
 
 /** Writes a tenant. */
@@ -60,6 +64,7 @@ export async function putKey(kv: KVNamespace, key: KeyRecord, hash: string): Pro
   await kv.put(`key:${hash}`, JSON.stringify(key));
   await kv.put(`tkey:${key.tenant_id}:${key.id}`, JSON.stringify({ hash }));
   memo.delete(`key:${hash}`);
+  memo.delete(`tkey:${key.tenant_id}:${key.id}`);
 }
 
 /** Reads one of a tenant's keys by id, with its hash. */
@@ -68,6 +73,15 @@ export async function getKeyById(kv: KVNamespace, tenantId: string, keyId: strin
   if (!index) return null;
   const key = await kv.get<KeyRecord>(`key:${index.hash}`, "json");
   return key ? { key, hash: index.hash } : null;
+}
+
+/** One of a tenant's keys by id, read as auth reads keys (memoised, edge-cached), or null (`now`: the memo's clock, for tests). */
+export async function findKeyById(kv: KVNamespace, tenantId: string, keyId: string, now?: number): Promise<KeyRecord | null> {
+  const name = `tkey:${tenantId}:${keyId}`;
+  const index = await memoised(name, () => kv.get<{ hash: string }>(name, { type: "json", cacheTtl: READ_CACHE_TTL }), now);
+  if (!index) return null;
+  const key = `key:${index.hash}`;
+  return memoised(key, () => kv.get<KeyRecord>(key, { type: "json", cacheTtl: READ_CACHE_TTL }), now);
 }
 
 /** Rewrites a key record in place (revocation). */

@@ -17,7 +17,7 @@ const TAG_DESCRIPTIONS: Record<string, string> = {
   [TAGS.operator]:
     "Tenants, keys, budgets, the ledger, prices, operator tokens, the audit log and metrics. Bearer ADMIN_TOKEN or an operator token: `viewer` reads, `billing` also credits, sets prices and exports ledgers, `admin` does everything (403 `forbidden` otherwise).",
   [TAGS.pages]: "HTML pages served by the proxy.",
-  [TAGS.system]: "Health, RunAPI's callback, archived videos, this document.",
+  [TAGS.system]: "Health, RunAPI's callback, archived files, this document.",
 };
 
 /** zod → JSON Schema (2020-12, what OpenAPI 3.1 uses); refinements and transforms cannot be expressed and are left out. */

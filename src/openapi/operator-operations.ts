@@ -193,7 +193,7 @@ export const OPERATOR_OPERATIONS: Operation[] = [
   },
 ];
 
-/** RunAPI's callback, health, archived videos, this document, and the HTML pages. */
+/** RunAPI's callback, health, archived files, this document, and the HTML pages. */
 export const SYSTEM_OPERATIONS: Operation[] = [
   {
     method: "post",
@@ -217,10 +217,23 @@ export const SYSTEM_OPERATIONS: Operation[] = [
   },
   {
     method: "get",
-    path: "/videos/{taskId}/{file}",
-    summary: "Download an archived video (signed URL)",
+    path: "/media/{taskId}/{file}",
+    summary: "Download an archived output file of any modality (signed URL)",
     description:
-      "No API key: the signed link is the credential. Streams from R2 with `Accept-Ranges`; `Range` answers 206 with `Content-Range` (416 past the end); `ETag`; cached at most until `exp`. A bad or expired signature is 403; a video not (or no longer) archived is 404. HEAD answers the headers.",
+      "No API key: the signed link is the credential. Served with the Content-Type it was stored with (`video/mp4`, `image/png`, `audio/mpeg`, …; anything else as `application/octet-stream`), streamed from R2 with `Accept-Ranges`; `Range` answers 206 with `Content-Range` (416 past the end); `ETag`; cached at most until `exp`. A bad or expired signature is 403, as is a link whose tenant was disabled or whose task's key was revoked (within a minute); a file not (or no longer) archived is 404. HEAD answers the headers.",
+    tag: TAGS.system,
+    auth: "none",
+    params: { taskId: "The proxy's task id", file: "`{i}.{ext}`" },
+    query: z.object({ exp: z.string(), sig: z.string() }),
+    response: { description: "The file", contentType: "application/octet-stream" },
+    errors: ["forbidden", "not_found", "range_not_satisfiable"],
+  },
+  {
+    method: "get",
+    path: "/videos/{taskId}/{file}",
+    summary: "Download a video archived before every modality was (signed URL)",
+    description:
+      "Links issued for videos archived when only videos were keep working, as `/media/…` links do (the same signature check, revocation, ranges and caching).",
     tag: TAGS.system,
     auth: "none",
     params: { taskId: "The proxy's task id", file: "`{i}.mp4`" },

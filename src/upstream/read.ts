@@ -56,19 +56,3 @@ export async function readBytes(res: Response, maxBytes: number): Promise<Uint8A
 export async function readText(res: Response, maxBytes: number): Promise<string> {
   return new TextDecoder().decode(await readBytes(res, maxBytes));
 }
-
-/**
- * A pass-through stream that counts bytes and errors (cancelling its source) once more than
- * `maxBytes` have passed (telling `onExceeded` first), for bodies streamed on rather than read whole (archive downloads).
- */
-export function byteLimit(maxBytes: number, onExceeded?: () => void): TransformStream<Uint8Array, Uint8Array> {
-  let seen = 0;
-  return new TransformStream<Uint8Array, Uint8Array>({
-    transform(chunk, controller) {
-      seen += chunk.byteLength;
-      if (seen <= maxBytes) return controller.enqueue(chunk);
-      onExceeded?.();
-      controller.error(new UpstreamBodyError("too_large", maxBytes));
-    },
-  });
-}

@@ -2,8 +2,8 @@ import { env, exports } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { refusedSource, type SourcePolicy } from "../../src/archive/source";
-import type { VideoArchive } from "../../src/domain/video-archive";
-import { signVideoUrl } from "../../src/domain/video-url";
+import type { MediaArchive } from "../../src/domain/media-archive";
+import { signMediaUrl } from "../../src/domain/media-url";
 import { advanceUpstream, api, deliverCallbacks, eventually, getTask, json, ledgerObject, me, nonce, t2v, tenantWithKey } from "../helpers";
 
 // SPEC §13 "Fetching outputs": the archive downloads only what URL safety allows, checks every redirect hop,
@@ -12,6 +12,18 @@ import { advanceUpstream, api, deliverCallbacks, eventually, getTask, json, ledg
 
 const SIGNING_SECRET = "signing-secret-for-tests-7c1d";
 const SECRET = "INTERNAL-ONLY: the metadata service's credentials";
+
+/** A stream of these chunks, made in JavaScript. */
+function jsStream(chunks: string[]): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  return new ReadableStream({
+    pull(controller) {
+      const next = chunks.shift();
+      if (next === undefined) controller.close();
+      else controller.enqueue(encoder.encode(next));
+    },
+  });
+}
 
 /**
  * The network as the tenant's object sees it: an internal service on loopback that would hand out secrets, and a
@@ -28,6 +40,8 @@ function network() {
       const hops = Number(url.searchParams.get("hops") ?? 0);
       if (hops > 0) return new Response(null, { status: 302, headers: { Location: `https://cdn.example/v.mp4?hops=${hops - 1}` } });
       if (url.searchParams.has("inward")) return new Response(null, { status: 302, headers: { Location: "http://127.0.0.1:9/secret" } });
+      // A body made in JavaScript, no length declared: not a byte stream, so it is read chunk by chunk.
+      if (url.searchParams.has("js")) return new Response(jsStream(["public ", "image ", "bytes"]), { headers: { "Content-Type": "image/webp" } });
       return new Response("public video bytes", { headers: { "Content-Type": "video/mp4", "Content-Length": "18" } });
     }
     return null;
@@ -49,29 +63,40 @@ function network() {
 
 afterEach(() => vi.restoreAllMocks());
 
-/** A task made with `prompt`, completed at RunAPI; once the archive has stored its video or given up on it, that video's record. */
-async function completedTask(prompt: string) {
+/** How a test task is made: a Hailuo video by default; an image (Seedream) or a song (Suno) to show every modality is held to the same rules. */
+const CREATES = {
+  video: (prompt: string) => ({ path: "/api/v1/hailuo/text_to_video", body: t2v(prompt) }),
+  image: (prompt: string) => ({
+    path: "/api/v1/seedream/edit_image",
+    body: { model: "seedream-v4-edit", prompt, source_image_urls: ["https://img.test/a.png"] },
+  }),
+  audio: (prompt: string) => ({ path: "/api/v1/suno/text_to_music", body: { model: "suno-v5", vocal_mode: "auto_lyrics", prompt } }),
+};
+
+/** A task made with `prompt`, completed at RunAPI; once the archive has stored its first file or given up on it, that file's record. */
+async function completedTask(prompt: string, kind: keyof typeof CREATES = "video") {
   const { key, tenantId } = await tenantWithKey();
-  const res = await api(key, "/api/v1/hailuo/text_to_video", { body: t2v(`${nonce()} ${prompt}`) });
+  const create = CREATES[kind](`${nonce()} ${prompt}`);
+  const res = await api(key, create.path, { body: create.body });
   expect(res.status).toBe(200);
   const id = (await json(res)).id as string;
   await deliverCallbacks(await advanceUpstream(id, { status: "completed" }));
   // The archive's record is private to the tenant's object; read from inside, as runInDurableObject allows.
-  const archiveOf = (o: unknown) => (o as { tasks: { get(id: string): { archive?: VideoArchive } | undefined } }).tasks.get(id)?.archive;
+  const archiveOf = (o: unknown) => (o as { tasks: { get(id: string): { archive?: MediaArchive } | undefined } }).tasks.get(id)?.archive;
   const video = await eventually(async () => {
-    const v = (await runInDurableObject(ledgerObject(tenantId), archiveOf))?.videos[0];
+    const v = (await runInDurableObject(ledgerObject(tenantId), archiveOf))?.files[0];
     expect(v?.state).toMatch(/stored|failed/);
     return v!;
   }, 10_000);
   return { key, id, video };
 }
 
-/** A completed task whose status reads show `videoUrl` as its video. */
-const taskWithVideo = (videoUrl: string) => completedTask(`[hostile:video-url=${videoUrl}]`);
+/** A completed task whose status reads show `videoUrl` as its video (as each of its files, for `kind`). */
+const taskWithVideo = (videoUrl: string, kind: keyof typeof CREATES = "video") => completedTask(`[hostile:video-url=${videoUrl}]`, kind);
 
-/** What the proxy's own signed link for the task's video serves (a 404 when nothing was archived). */
-async function signedLink(id: string): Promise<{ status: number; body: string }> {
-  const url = await signVideoUrl(SIGNING_SECRET, "https://proxy.test", id, 0, Math.floor(Date.now() / 1000) + 600);
+/** What the proxy's own signed link for the task's first file serves (a 404 when nothing was archived). */
+async function signedLink(id: string, ext = "mp4"): Promise<{ status: number; body: string }> {
+  const url = await signMediaUrl(SIGNING_SECRET, "https://proxy.test", { address: "media", taskId: id, index: 0, ext }, Math.floor(Date.now() / 1000) + 600);
   const res = await exports.default.fetch(new Request(url));
   return { status: res.status, body: new TextDecoder().decode(await res.arrayBuffer()) };
 }
@@ -120,12 +145,35 @@ describe("the archive never fetches an inward URL", () => {
   });
 });
 
+describe("every modality is fetched by the same rules", () => {
+  it("an image's and a song's output URLs on loopback, or redirecting there, are refused like a video's; a public one is copied with its own type", async () => {
+    const hits = network();
+    for (const kind of ["image", "audio"] as const) {
+      const inward = await taskWithVideo("http://127.0.0.1:9/secret", kind);
+      expect(inward.video, kind).toMatchObject({ state: "failed", attempts: 1, error: expect.stringMatching(/^refused: http: URLs are not downloaded/) });
+      const redirected = await taskWithVideo("https://cdn.example/v.png?inward=1", kind);
+      expect(redirected.video, kind).toMatchObject({ state: "failed", error: expect.stringMatching(/^refused after 1 redirect: http: URLs/) });
+      const metadata = await taskWithVideo("https://169.254.169.254/latest/meta-data", kind);
+      expect(metadata.video, kind).toMatchObject({ state: "failed", error: expect.stringContaining("host 169.254.169.254") });
+      for (const t of [inward, redirected, metadata]) expect((await signedLink(t.id, "bin")).body).not.toContain(SECRET);
+    }
+    expect(hits).toEqual([]);
+    // The same CDN's public file is copied; it declared itself video/mp4, so that is what the proxy serves it as.
+    const fine = await taskWithVideo("https://cdn.example/v.png", "image");
+    expect(fine.video).toMatchObject({ state: "stored", ext: "mp4", content_type: "video/mp4" });
+    expect(await signedLink(fine.id, "mp4")).toEqual({ status: 200, body: "public video bytes" });
+    const streamed = await taskWithVideo("https://cdn.example/s?js=1", "audio");
+    expect(streamed.video).toMatchObject({ state: "stored", ext: "webp", content_type: "image/webp", bytes: 18 });
+    expect(await signedLink(streamed.id, "webp")).toEqual({ status: 200, body: "public image bytes" });
+  });
+});
+
 describe("the archive caps a file at ARCHIVE_MAX_BYTES", () => {
   it("a declared length over the cap is refused before reading; an undeclared one is counted as it streams and refused", async () => {
     for (const marker of ["[sim:video-mb=2]", "[sim:video-mb=2] [sim:video-chunked]"]) {
       const { id, video } = await completedTask(marker);
       expect(video, marker).toMatchObject({ state: "failed", attempts: 1, error: "the source is larger than ARCHIVE_MAX_BYTES (1048576 bytes)" });
-      expect(await env.VIDEOS!.head(`videos/${id}/0.mp4`)).toBeNull();
+      expect(await env.VIDEOS!.head(`media/${id}/0.mp4`)).toBeNull();
     }
   });
 });
