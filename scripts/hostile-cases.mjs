@@ -143,8 +143,12 @@ export const CASES = [
         prompt: `${randomUUID()} [hostile:create-flood=300]`,
         duration_seconds: 6,
       });
-      // This stand-in makes no task upstream for a flooded create: there is no work to bill.
-      return { status: res.status, outcome: `${res.json?.error?.code}: ${res.json?.error?.message}`, violation: res.status === 500 ? "a 500" : null };
+      // RunAPI said yes to something unreadable: outcome unknown, the money held while the proxy finds out (SPEC §13).
+      const outcome =
+        res.status === 202
+          ? `read no further than the limit; task ${res.json?.submission === "unknown" ? "held, outcome unknown" : res.json?.status}, $${res.json?.estimated_cost_usd} reserved`
+          : `${res.json?.error?.code}: ${res.json?.error?.message}`;
+      return { status: res.status, outcome, violation: res.status === 500 ? "a 500" : res.status === 200 ? "taken as created" : null };
     },
   },
   archiveCase("archive: video URL on loopback", (ctx) => ctx.internal.url),
