@@ -28,24 +28,31 @@ export const CreateResponse = z.object({
   estimated_cost_usd: usd,
 });
 
-export const Task = z.object({
-  id: z.uuid(),
-  task_id: z.uuid(),
-  status: z.enum(TASK_STATUSES as [string, ...string[]]),
-  model: z.string(),
-  videos: z.array(z.object({ url: z.string(), source_url: z.string().optional() })).optional(),
-  error: z.string().optional(),
-  error_code: z.string().optional(),
-  estimated_cost_usd: usd,
-  charged_usd: usd.nullable(),
-  created_at: isoTime,
-  updated_at: isoTime,
-  service: z.string().optional(),
-  action: z.string().optional(),
-  webhook_deliveries: z
-    .array(z.object({ attempt: z.number().int(), at: isoTime, status: z.number().int().nullable(), duration_ms: z.number(), error: z.string().optional() }))
-    .optional(),
-});
+export const Task = z
+  .object({
+    id: z.uuid(),
+    task_id: z.uuid(),
+    status: z.enum(TASK_STATUSES as [string, ...string[]]),
+    model: z.string(),
+    videos: z.array(z.object({ url: z.string(), source_url: z.string().optional() }).loose()).optional(),
+    images: z.array(z.object({ url: z.string(), source_url: z.string().optional() }).loose()).optional(),
+    audios: z.array(z.object({ audio_url: z.string(), source_audio_url: z.string().optional() }).loose()).optional(),
+    error: z.string().optional(),
+    error_code: z.string().optional(),
+    estimated_cost_usd: usd,
+    charged_usd: usd.nullable(),
+    created_at: isoTime,
+    updated_at: isoTime,
+    service: z.string().optional(),
+    action: z.string().optional(),
+    webhook_deliveries: z
+      .array(z.object({ attempt: z.number().int(), at: isoTime, status: z.number().int().nullable(), duration_ms: z.number(), error: z.string().optional() }))
+      .optional(),
+  })
+  .loose()
+  .describe(
+    "RunAPI's result fields as its status read shows them (videos, images, audios, video_url, lyrics…); each archived file's URL is the proxy's signed /media link, RunAPI's beside it as source_<name>",
+  );
 
 export const TaskList = z.object({
   tasks: z.array(z.object({ id: z.uuid(), status: z.string(), model: z.string(), key_id: z.string(), created_at: isoTime })),
