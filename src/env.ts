@@ -18,6 +18,8 @@ export type Bindings = Env & {
   HISTORY?: R2Bucket;
   /** First retry delay of a failed video copy (default 10 s, then ×4 per attempt). */
   VIDEO_COPY_RETRY_BASE_MS?: string;
+  /** "true" only under `npm run bench`: the tenant object answers the bench's hooks (seed history, run alarms, count rows). */
+  BENCH_HOOKS?: string;
   /** Optional Workers Analytics Engine dataset: the metrics' events, one data point each. */
   ANALYTICS?: AnalyticsEngineDataset;
 };

@@ -21,6 +21,7 @@ import { withUpstreamMeter } from "../lib/upstream-meter";
 import { archiveUsage, tallyStored, type VideoStorage } from "../archive/tally";
 import { awaitingArchive, publicTaskView } from "../archive/view";
 import { HOLD_MAX_MS, HoldDesk, type Held, type HoldClose, type HoldRefs, type HoldRequest, type HoldResult } from "./holds";
+import { benchHook, type BenchOp } from "./bench-hooks";
 import { LedgerHistory } from "./history";
 import type { EntryQuery } from "./ledger-entries";
 import { LedgerStore } from "./ledger-store";
@@ -356,6 +357,12 @@ export class TenantLedger extends DurableObject<Bindings> {
     const history = more ? this.clock() + 1_000 : this.history.nextMove();
     await this.alarm_.reset([this.tasks.nextDue(), this.ledger.nextHoldDeadline(), this.alerts.nextDue(), history]);
     flushSoon(this.env, this.ctx);
+  }
+
+  /** `npm run bench`'s hooks (see bench-hooks.ts); refused unless the deployment sets BENCH_HOOKS=true. */
+  async bench(op: BenchOp): Promise<number | { total: number; completions: number[] }> {
+    if (this.env.BENCH_HOOKS !== "true") throw new Error("bench hooks are off (BENCH_HOOKS)");
+    return benchHook(this.ctx.storage, op, () => this.alarm(), this.clock());
   }
 
   /** Applies a change to a task in one transaction (its settlement too, when it ends), tells listeners, and keeps the alarm in time. */
