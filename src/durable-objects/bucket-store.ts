@@ -39,9 +39,9 @@ export class BucketStore {
   totals(b: BucketKey): BucketTotals {
     const row = this.sql.exec<BucketTotals>(BUCKET_SQL.totals, b.scope, b.subject, b.period, b.window_start).toArray()[0];
     if (row) return row;
+    if (b.window_start < this.historyCutoff && b.period !== "total") return this.fromEntries(b).totals; // a window gone by: read only
     const tracked = this.tracked(b).find((t) => t.period === b.period);
     if (tracked && b.window_start > tracked.since) return ZERO; // no entry of its subject was booked in it yet
-    if (b.window_start < this.historyCutoff && b.period !== "total") return this.fromEntries(b).totals; // a window gone by: read only
     const made = this.fromEntries(b);
     this.sql.exec(BUCKET_SQL.add, b.scope, b.subject, b.period, b.window_start, made.totals.spent_micros, made.totals.reserved_micros);
     if (!tracked) {
@@ -61,13 +61,14 @@ export class BucketStore {
     for (const subject of entrySubjects(who)) {
       for (const t of this.tracked(subject)) {
         const b = bucketAt(subject, t.period, bookedAt);
+        if (b.period !== "total" && b.window_start < this.historyCutoff) continue; // a window gone by keeps no bucket
         if (b.window_start > t.since) {
           this.sql.exec(BUCKET_SQL.add, b.scope, b.subject, b.period, b.window_start, delta.spent_micros, delta.reserved_micros);
           continue;
         }
         const moved = this.sql.exec(BUCKET_SQL.update, delta.spent_micros, delta.reserved_micros, b.scope, b.subject, b.period, b.window_start).rowsWritten;
         // A window begun before tracking, with no bucket yet: made from the entries (this one included).
-        if (moved === 0 && (b.window_start >= this.historyCutoff || b.period === "total")) this.totals(b);
+        if (moved === 0) this.totals(b);
       }
     }
   }

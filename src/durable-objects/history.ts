@@ -81,22 +81,23 @@ export class LedgerHistory {
   /** One page of entries in append order, those moved out first; see `TenantLedger.entries`. */
   async entries(opts: EntryQuery): Promise<{ entries: LedgerEntry[]; next_after_id: number | null }> {
     const limit = entryLimit(opts.limit);
+    const [from, to] = [opts.from ?? 0, opts.to ?? Number.MAX_SAFE_INTEGER];
+    const time = (r: { at: number; booked_at: number }) => (opts.by === "booked_at" ? r.booked_at : r.at);
     const page: EntryRow[] = [];
     let afterId = opts.afterId ?? 0;
-    const inRange = (r: EntryRow) => {
-      const t = opts.by === "booked_at" ? r.booked_at : r.at;
-      return t >= (opts.from ?? 0) && t < (opts.to ?? Number.MAX_SAFE_INTEGER);
-    };
-    for (const chunk of this.chunksAfter(afterId)) {
-      if (page.length > limit) break;
+    while (page.length <= limit) {
+      // The next chunk that moved out, looked up right before the hot rows are read (no await between): entries that
+      // move meanwhile are read from their chunk, never skipped.
+      const chunk = this.chunksAfter(afterId)[0];
+      if (!chunk) {
+        page.push(...hotEntries(this.storage.sql, { ...opts, afterId }, limit + 1 - page.length));
+        break;
+      }
       const [lo, hi] = opts.by === "booked_at" ? [chunk.min_booked, chunk.max_booked] : [chunk.min_at, chunk.max_at];
-      if (hi >= (opts.from ?? 0) && lo < (opts.to ?? Number.MAX_SAFE_INTEGER)) {
-        for (const r of await this.read<EntryRow>(chunk.object)) if (r.id > afterId && inRange(r) && page.length <= limit) page.push(r);
+      if (hi >= from && lo < to) {
+        for (const r of await this.read<EntryRow>(chunk.object)) if (r.id > afterId && time(r) >= from && time(r) < to && page.length <= limit) page.push(r);
       }
       afterId = Math.max(afterId, chunk.last_id);
-    }
-    if (page.length <= limit) {
-      page.push(...hotEntries(this.storage.sql, { ...opts, afterId }, limit + 1 - page.length));
     }
     const shown = page.slice(0, limit);
     return { entries: shown.map(entryView), next_after_id: page.length > limit ? shown[shown.length - 1]!.id : null };
@@ -104,18 +105,18 @@ export class LedgerHistory {
 
   /** Charged and RunAPI's cost per model over settled entries in `from` ≤ at < `to`, those moved out included. */
   async margins(from: number, to: number): Promise<Margin[]> {
-    const sums = new Map(hotMargins(this.storage.sql, from, to).map((m) => [m.model, { ...m }]));
-    for (const chunk of this.chunksAfter(0)) {
+    const sums = new Map<string, Margin>();
+    let afterId = 0;
+    for (let chunk = this.chunksAfter(afterId)[0]; chunk; chunk = this.chunksAfter(afterId)[0]) {
+      afterId = chunk.last_id;
       if (chunk.max_at < from || chunk.min_at >= to) continue;
       for (const r of await this.read<EntryRow>(chunk.object)) {
-        if (r.type !== "settle" || r.at < from || r.at >= to) continue;
-        const m = sums.get(r.model ?? "") ?? { model: r.model ?? "", requests: 0, charged_micros: 0, cost_micros: 0 };
-        m.requests += 1;
-        m.charged_micros += r.amount_micros;
-        m.cost_micros += r.cost_micros ?? r.amount_micros;
-        sums.set(m.model, m);
+        if (r.type === "settle" && r.at >= from && r.at < to)
+          addMargin(sums, { model: r.model ?? "", requests: 1, charged_micros: r.amount_micros, cost_micros: r.cost_micros ?? r.amount_micros });
       }
     }
+    // No chunk left to read, and no await since that was checked: the hot rows are exactly the rest.
+    for (const m of hotMargins(this.storage.sql, from, to)) addMargin(sums, m);
     return [...sums.values()].sort((a, b) => (a.model < b.model ? -1 : a.model > b.model ? 1 : 0));
   }
 
@@ -213,6 +214,8 @@ export class LedgerHistory {
     }
     this.storage.transactionSync(() => {
       for (const { task, object } of placed) {
+        // Changed while its copy was written (a late callback): it stays, and moves next time.
+        if (sql.exec("DELETE FROM tasks WHERE task_id = ? AND updated_at = ? AND next_due_at IS NULL", task.id, task.updated_at).rowsWritten === 0) continue;
         sql.exec(
           "INSERT OR REPLACE INTO archived_tasks (task_id, object, tenant_id, key_id, end_user, upstream_id) VALUES (?, ?, ?, ?, ?, ?)",
           task.id,
@@ -222,7 +225,6 @@ export class LedgerHistory {
           task.end_user,
           task.upstream_id,
         );
-        sql.exec("DELETE FROM tasks WHERE task_id = ?", task.id);
       }
     });
     return rows.length === TASK_BATCH;
@@ -243,6 +245,21 @@ export class LedgerHistory {
       .filter(Boolean)
       .map((line) => JSON.parse(line) as T);
   }
+}
+
+function addMargin(sums: Map<string, Margin>, m: Margin): void {
+  const was = sums.get(m.model);
+  sums.set(
+    m.model,
+    was
+      ? {
+          model: m.model,
+          requests: was.requests + m.requests,
+          charged_micros: was.charged_micros + m.charged_micros,
+          cost_micros: was.cost_micros + m.cost_micros,
+        }
+      : { ...m },
+  );
 }
 
 /** How many leading items pass `test`. */

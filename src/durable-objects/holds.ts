@@ -2,6 +2,7 @@ import { assertMicros, type ReserveRequest, type ReserveResult } from "../domain
 import type { TaskViewer } from "../domain/tenant";
 import type { LedgerStore } from "./ledger-store";
 import type { TaskStore } from "./task-store";
+import { LATE_CALL_MS } from "./tenant-api";
 
 /** A hold still open after this long lost its request (a crash mid-stream): the alarm charges it. */
 export const HOLD_MAX_MS = 15 * 60_000;
@@ -30,7 +31,25 @@ export class HoldDesk {
     private readonly storage: DurableObjectStorage,
     private readonly ledger: LedgerStore,
     private readonly tasks: TaskStore,
+    private readonly now: () => number,
+    /** What the object does once holds are made: count them, keep its alarm in time for their deadline. */
+    private readonly held: (reqs: ReserveRequest[], holdUntil: number) => Promise<void>,
   ) {}
+
+  /** One hold (see `reserve`), then what follows a hold. */
+  async reserveOne(req: ReserveRequest, refs?: HoldRefs): Promise<Held> {
+    return (await this.reserveMany([{ req, refs }]))[0] as Held;
+  }
+
+  /** Holds gathered by the Worker, each in its own transaction, all in one commit; a call delivered too late (`sentAt`) holds none. */
+  async reserveMany(items: HoldRequest[], sentAt?: number): Promise<HoldResult[]> {
+    if (sentAt !== undefined && Date.now() - sentAt > LATE_CALL_MS) return items.map(() => ({ ok: false, code: "failed" as const }));
+    const holdUntil = this.now() + HOLD_MAX_MS;
+    const results = items.map(({ req, refs }) => this.reserve(req, refs, holdUntil));
+    const made = items.filter((_, i) => results[i]!.ok).map((i) => i.req);
+    if (made.length) await this.held(made, holdUntil);
+    return results;
+  }
 
   /** Holds `req.amountMicros` until `holdUntil` (the object's clock) unless a limit or a budget refuses it; a retried id holds nothing more. */
   reserve(req: ReserveRequest, refs: HoldRefs | undefined, holdUntil: number): Held {

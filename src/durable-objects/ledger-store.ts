@@ -245,6 +245,9 @@ export class LedgerStore {
 
   /** An operator's credit (positive lowers the tenant's spent) or debit (negative); returns the entry id. */
   adjust(amountMicros: number, reason: string, now: number): number {
+    assertMicros("amountMicros", amountMicros, { nonNegative: false });
+    if (amountMicros === 0) throw new RangeError("an adjustment must not be zero");
+    if (!reason.trim()) throw new RangeError("an adjustment needs a reason");
     return this.append(now, "adjust", null, amountMicros, 0, reason, now, null);
   }
 

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { assertMicros, type ReserveRequest, type ScopeBudget, type ScopeState } from "../domain/ledger";
+import type { ReserveRequest, ScopeBudget, ScopeState } from "../domain/ledger";
 import type { AuditResult } from "../domain/ledger-audit";
 import type { TaskPage } from "../domain/ledger-limits";
 import {
@@ -80,7 +80,17 @@ export class TenantLedger extends DurableObject<Bindings> {
     this.ledger = new LedgerStore(ctx.storage.sql, () => this.clock());
     this.uploads = new UploadOwners(ctx.storage.sql);
     this.tasks = new TaskStore(ctx.storage.sql, () => this.timing());
-    this.holds = new HoldDesk(ctx.storage, this.ledger, this.tasks);
+    this.holds = new HoldDesk(
+      ctx.storage,
+      this.ledger,
+      this.tasks,
+      () => this.clock(),
+      async (reqs, holdUntil) => {
+        for (const req of reqs) metrics.create({ service: "chat", model: req.model, tenantId: req.budgets.find((b) => b.scope === "tenant")?.subject ?? "" });
+        flushSoon(this.env, this.ctx);
+        await this.alarm_.atMost(Math.min(holdUntil, this.alerts.nextDue() ?? Number.POSITIVE_INFINITY));
+      },
+    );
     this.history = new LedgerHistory(ctx.storage, this.ledger, env.HISTORY, `ledger/${ctx.id.toString()}`, () => loadConfig(this.env).ledgerHotMs);
     this.alerts = new AlertOutbox(ctx.storage.sql);
     this.alarm_ = new AlarmSchedule(ctx.storage);
@@ -204,33 +214,12 @@ export class TenantLedger extends DurableObject<Bindings> {
    * the request ends. `refs` names earlier tasks of the caller's the request points at: answered as RunAPI's ids.
    */
   async reserve(req: ReserveRequest, refs?: HoldRefs): Promise<Held> {
-    const holdUntil = this.clock() + HOLD_MAX_MS;
-    const result = this.holds.reserve(req, refs, holdUntil);
-    await this.held([req], [result], holdUntil);
-    return result;
+    return this.holds.reserveOne(req, refs);
   }
 
   /** Holds gathered by the Worker (chats of one tenant), each in its own transaction, all in one commit; a call delivered too late holds none. */
-  async reserveMany(items: HoldRequest[], sentAt?: number): Promise<HoldResult[]> {
-    if (sentAt !== undefined && Date.now() - sentAt > LATE_CALL_MS) return items.map(() => ({ ok: false, code: "failed" as const }));
-    const holdUntil = this.clock() + HOLD_MAX_MS;
-    const results = items.map(({ req, refs }) => this.holds.reserve(req, refs, holdUntil));
-    await this.held(
-      items.map((i) => i.req),
-      results,
-      holdUntil,
-    );
-    return results;
-  }
-
-  /** Counts the holds made and keeps the alarm in time for their deadline and the budget alerts they set off. */
-  private async held(reqs: ReserveRequest[], results: HoldResult[], holdUntil: number): Promise<void> {
-    if (!results.some((r) => r.ok)) return;
-    reqs.forEach((req, i) => {
-      if (results[i]!.ok) metrics.create({ service: "chat", model: req.model, tenantId: req.budgets.find((b) => b.scope === "tenant")?.subject ?? "" });
-    });
-    flushSoon(this.env, this.ctx);
-    await this.alarm_.atMost(Math.min(holdUntil, this.alerts.nextDue() ?? Number.POSITIVE_INFINITY));
+  reserveMany(items: HoldRequest[], sentAt?: number): Promise<HoldResult[]> {
+    return this.holds.reserveMany(items, sentAt);
   }
 
   /**
@@ -267,9 +256,6 @@ export class TenantLedger extends DurableObject<Bindings> {
 
   /** An operator's credit (positive: lowers the tenant scope's spent in every period's current window) or debit (negative). */
   adjust(amountMicros: number, reason: string, now: number, budgets?: ScopeBudget[]): { entry_id: number; budgets: ScopeState[] } {
-    assertMicros("amountMicros", amountMicros, { nonNegative: false });
-    if (amountMicros === 0) throw new RangeError("an adjustment must not be zero");
-    if (!reason.trim()) throw new RangeError("an adjustment needs a reason");
     return this.ctx.storage.transactionSync(() => {
       const entryId = this.ledger.adjust(amountMicros, reason, now);
       return { entry_id: entryId, budgets: budgets ? this.ledger.usage(now, budgets) : [] };
