@@ -1,5 +1,6 @@
 // Issue 20's measurements, called from scripts/bench.mjs after its ledger check, in the same run:
-//   chat     POST /v1/chat/completions: proxy vs. the reference (vs. Portkey when installed) vs. the simulator directly,
+//   chat     POST /v1/chat/completions: proxy vs. the reference vs. the simulator directly (Portkey, optional in the
+//            issue, is not run here: it is not a dependency),
 //            at 1 connection (latency, one request at a time, timed exactly) and at N (autocannon): interleaved rounds
 //   create   POST /api/v1/hailuo/text_to_video on a tenant with 0 and one with 100 000 stored tasks, interleaved rounds
 //   alarm    the tenant object's alarm, run ALARMS times on each of those tenants: workerd CPU per alarm
@@ -95,16 +96,6 @@ async function latency(targets, { seconds, warmup }) {
   );
 }
 
-/** Portkey's gateway, when its npm package is installed (it is optional): null otherwise. */
-async function portkeyInstalled() {
-  try {
-    await import("@portkey-ai/gateway");
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Runs every measurement of issue 20 and returns its figures. `ctx`: { mf, workerName, api, adminToken, ensureTenant,
  * issueKey, proxyBase, refBase, simBase, upstreamKey, createBody, seconds, warmup, connections, cpuMs, finishTask }.
@@ -115,9 +106,7 @@ export async function benchFlat(ctx) {
   const proxyChat = { url: `${ctx.proxyBase}/v1/chat/completions`, headers: { ...json, authorization: `Bearer ${key}` }, body: CHAT };
   const refChat = { url: `${ctx.refBase}/v1/chat/completions`, headers: { ...json, authorization: `Bearer ${ctx.upstreamKey}` }, body: CHAT };
   const directChat = { url: `${ctx.simBase}/v1/chat/completions`, headers: { ...json, authorization: `Bearer ${ctx.upstreamKey}` }, body: CHAT };
-  const portkey = await portkeyInstalled();
-
-  console.log(`\nissue 20: ${ROUNDS} interleaved rounds per figure${portkey ? "" : " (Portkey: not installed, not measured)"}`);
+  console.log(`\nissue 20: ${ROUNDS} interleaved rounds per figure`);
   const chat1 = await latency(
     [
       { name: "proxy", ...proxyChat },
@@ -196,7 +185,6 @@ export async function benchFlat(ctx) {
   return {
     rounds: ROUNDS,
     seeded_tasks: SEED_TASKS,
-    portkey: portkey ? "installed" : "not installed",
     chat_1conn: chat1,
     chat_many: { connections: ctx.connections, ...chatN },
     create_1conn: create1,
@@ -217,7 +205,7 @@ export async function benchFlat(ctx) {
 /** The figures as the README shows them. */
 export function printFlat(f) {
   const line = (cells) => console.log(`| ${cells.join(" | ")} |`);
-  console.log(`\nissue 20 (${f.rounds} interleaved rounds; Portkey ${f.portkey}):\n`);
+  console.log(`\nissue 20 (${f.rounds} interleaved rounds; Portkey is not run by this bench):\n`);
   line(["", "proxy", "reference", "direct", "proxy ÷ reference"]);
   line(["---", "---:", "---:", "---:", "---:"]);
   const c1 = f.chat_1conn;

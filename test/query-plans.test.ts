@@ -2,7 +2,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ALERT_SQL } from "../src/durable-objects/alerts";
-import { BUCKET_SQL } from "../src/durable-objects/bucket-store";
+import { BUCKET_SQL, trackedOfSql } from "../src/durable-objects/bucket-store";
 import { HISTORY_SQL } from "../src/durable-objects/history";
 import { LEDGER_SQL } from "../src/durable-objects/ledger-store";
 import { TASK_SQL } from "../src/durable-objects/task-store";
@@ -14,6 +14,7 @@ const HOT: Record<string, string> = {
   ...prefixed("buckets", BUCKET_SQL),
   ...prefixed("alerts", ALERT_SQL),
   ...prefixed("history", HISTORY_SQL),
+  "buckets.trackedOf": trackedOfSql(3),
 };
 
 function prefixed(prefix: string, queries: Record<string, string>): Record<string, string> {
@@ -67,6 +68,7 @@ describe("the hot path and the alarm read through indexes (issue 20)", () => {
     expect(found["tasks.nextDue"]!.join(" ")).toMatch(/USING COVERING INDEX tasks_due/);
     expect(found["ledger.nextHoldDeadline"]!.join(" ")).toMatch(/USING COVERING INDEX reservations_holds/);
     expect(found["ledger.openTasks"]!.join(" ")).toMatch(/reservations_open_tasks/);
+    expect(found["buckets.trackedOf"]!.join(" ")).toMatch(/SEARCH tracked USING PRIMARY KEY \(scope=\? AND subject=\?\)/);
   });
 
   it("the check catches a scan: the alarm's old next-due query and a hold query without its index's condition", async () => {

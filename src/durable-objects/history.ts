@@ -30,6 +30,8 @@ const BATCHES_PER_RUN = 10;
  */
 export class LedgerHistory {
   private movedAt = 0;
+  /** When history may next move, as last looked up (after the move-out run at `lookedAt`). */
+  private next: { at: number | null; lookedAt: number } | null = null;
 
   constructor(
     private readonly storage: DurableObjectStorage,
@@ -67,9 +69,18 @@ export class LedgerHistory {
     return true;
   }
 
-  /** When the oldest entry or task may move out (the alarm comes back then), or null with nothing that will. */
+  /** When the oldest entry or task may move out (the alarm comes back then), or null with nothing that will yet. */
   nextMove(): number | null {
     if (!this.bucket) return null;
+    // The oldest rows change only when history moves: looked up again at most once an hour, so an alarm reads
+    // no index of the big tables (its cost stays flat as history grows).
+    if (this.next && this.next.lookedAt === this.movedAt) return this.next.at;
+    const at = this.oldest();
+    this.next = { at, lookedAt: this.movedAt };
+    return at;
+  }
+
+  private oldest(): number | null {
     const sql = this.storage.sql;
     // The newest entry never moves (ids are never reused): only an entry before it counts.
     const [oldest, second] = sql.exec<{ at: number }>(HISTORY_SQL.oldestEntries, 0).toArray();
@@ -208,7 +219,8 @@ export class LedgerHistory {
     if (!done.length) return false;
     const placed: { task: TaskRecord; object: string }[] = [];
     for (const run of byDay(done, (t) => t.created_at)) {
-      const object = `${this.prefix}/tasks/${dayName(run[0]!.created_at)}/${run[0]!.id}.ndjson.gz`;
+      // A name of its own: a task that changed while this was written stays, and may lead a later run's object.
+      const object = `${this.prefix}/tasks/${dayName(run[0]!.created_at)}/${crypto.randomUUID()}.ndjson.gz`;
       await this.write(object, run);
       for (const task of run) placed.push({ task, object });
     }

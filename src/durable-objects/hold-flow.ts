@@ -9,6 +9,10 @@ import { TenantBatch } from "./tenant-batch";
 /** This isolate's holds (chat completions) and their closings, gathered per tenant: one call to its object for many. */
 const reserves = new TenantBatch<HoldRequest, HoldResult>(STALE_CALL_MS);
 const closes = new TenantBatch<HoldClose, boolean>();
+/** Closings waiting to ride in the tenant's next hold call (one call for both), per tenant. */
+const riding = new Map<string, HoldClose[]>();
+/** A closing that found no hold call to ride within this long goes on its own. */
+const RIDE_MS = 50;
 
 /**
  * Holds the most a request can cost before it goes to RunAPI (SPEC §8), in the one call to the tenant's object on
@@ -18,9 +22,11 @@ const closes = new TenantBatch<HoldClose, boolean>();
 export async function holdGathered(env: Bindings, tenantId: string, req: ReserveRequest, waitUntil: (p: Promise<unknown>) => void): Promise<HoldResult> {
   const tenant = ledgerStub(env, tenantId);
   return reserves.call(tenantId, { req }, (items) => {
-    // The call carries other requests' holds too: it must end even if this request's client goes away.
-    const call = tenant.reserveMany(items, Date.now());
-    waitUntil(call.catch(() => undefined));
+    // The call carries other requests' holds too, and closings of ended ones: it must end even if this request's client goes away.
+    const carried = riding.get(tenantId) ?? [];
+    riding.delete(tenantId);
+    const call = tenant.reserveMany(items, Date.now(), carried);
+    waitUntil(call.catch(() => (carried.length ? sendCloses(env, tenantId, carried) : undefined)));
     return call;
   });
 }
@@ -30,12 +36,29 @@ export async function holdGathered(env: Bindings, tenantId: string, req: Reserve
  * does not wait for it. A closing whose call fails is left to the object's alarm, which charges a hold still open
  * at its deadline what it reserved (SPEC §13: work done is billed).
  */
-export function closeGathered(env: Bindings, tenantId: string, close: HoldClose): Promise<void> {
+export async function closeGathered(env: Bindings, tenantId: string, close: HoldClose): Promise<void> {
+  if (!reserves.busy(tenantId)) return sendCloses(env, tenantId, [close]);
+  // Other holds of this tenant are on their way to its object: this closing rides in their next call, or goes alone soon.
+  const list = riding.get(tenantId) ?? [];
+  list.push(close);
+  riding.set(tenantId, list);
+  await new Promise((resolve) => setTimeout(resolve, RIDE_MS));
+  const left = riding.get(tenantId);
+  if (!left?.includes(close)) return;
+  riding.delete(tenantId);
+  await sendCloses(env, tenantId, left);
+}
+
+function sendCloses(env: Bindings, tenantId: string, items: HoldClose[]): Promise<void> {
   const tenant = ledgerStub(env, tenantId);
-  return closes.post(
-    tenantId,
-    close,
-    (items) => tenant.closeHolds(items),
-    (err, items) => log.error("hold_close_failed", { holds: items.length, error: err instanceof Error ? err.name : "unknown" }),
-  );
+  return Promise.all(
+    items.map((item) =>
+      closes.post(
+        tenantId,
+        item,
+        (batch) => tenant.closeHolds(batch),
+        (err, batch) => log.error("hold_close_failed", { holds: batch.length, error: err instanceof Error ? err.name : "unknown" }),
+      ),
+    ),
+  ).then(() => undefined);
 }

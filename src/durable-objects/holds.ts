@@ -33,7 +33,7 @@ export class HoldDesk {
     private readonly tasks: TaskStore,
     private readonly now: () => number,
     /** What the object does once holds are made: count them, keep its alarm in time for their deadline. */
-    private readonly held: (reqs: ReserveRequest[], holdUntil: number) => Promise<void>,
+    private readonly held: (reqs: ReserveRequest[], holdUntil: number, alerted: boolean) => Promise<void>,
   ) {}
 
   /** One hold (see `reserve`), then what follows a hold. */
@@ -41,13 +41,18 @@ export class HoldDesk {
     return (await this.reserveMany([{ req, refs }]))[0] as Held;
   }
 
-  /** Holds gathered by the Worker, each in its own transaction, all in one commit; a call delivered too late (`sentAt`) holds none. */
-  async reserveMany(items: HoldRequest[], sentAt?: number): Promise<HoldResult[]> {
+  /**
+   * Holds gathered by the Worker, each in its own transaction, all in one commit, after the closings of ended holds that
+   * rode in the same call; a call delivered too late (`sentAt`) holds none.
+   */
+  async reserveMany(items: HoldRequest[], sentAt?: number, closes: HoldClose[] = []): Promise<HoldResult[]> {
+    this.close(closes); // closings of ended requests that rode along: never late, each exactly once
     if (sentAt !== undefined && Date.now() - sentAt > LATE_CALL_MS) return items.map(() => ({ ok: false, code: "failed" as const }));
     const holdUntil = this.now() + HOLD_MAX_MS;
+    const alertsBefore = this.ledger.alertsQueued;
     const results = items.map(({ req, refs }) => this.reserve(req, refs, holdUntil));
     const made = items.filter((_, i) => results[i]!.ok).map((i) => i.req);
-    if (made.length) await this.held(made, holdUntil);
+    if (made.length) await this.held(made, holdUntil, this.ledger.alertsQueued > alertsBefore);
     return results;
   }
 
@@ -72,7 +77,7 @@ export class HoldDesk {
       const r = this.ledger.reservation(holdId);
       if (r?.kind !== "hold") return { settled: false, charged_micros: 0 };
       if (r.state !== "open") return { settled: false, charged_micros: r.charged_micros ?? 0 };
-      this.ledger.close(holdId, "settled", chargeMicros, now, note, costMicros);
+      this.ledger.close(holdId, "settled", chargeMicros, now, note, costMicros, r);
       return { settled: true, charged_micros: chargeMicros };
     });
   }
@@ -81,7 +86,7 @@ export class HoldDesk {
   release(holdId: string, now: number, reason: string): { released: boolean } {
     return this.storage.transactionSync(() => {
       const r = this.ledger.reservation(holdId);
-      return { released: r?.kind === "hold" && this.ledger.close(holdId, "released", 0, now, reason) };
+      return { released: r?.kind === "hold" && this.ledger.close(holdId, "released", 0, now, reason, undefined, r) };
     });
   }
 

@@ -77,6 +77,8 @@ export class LedgerStore {
   /** The budgets' totals `admit` read, for the `hold` that follows it. */
   private admitted: { req: ReserveRequest; totals: BucketTotals[] } | null = null;
   private cleanedAt = 0;
+  /** Budget alerts this object has queued since it started (the alarm is kept in time for them only when some were). */
+  alertsQueued = 0;
 
   constructor(
     private readonly sql: SqlStorage,
@@ -172,6 +174,7 @@ export class LedgerStore {
       const budget = req.budgets[i]!;
       const used = state.spent_micros + state.reserved_micros;
       for (const threshold of crossedThresholds(state.limit_micros, usedBefore[i]!, used, req.alertThresholds!)) {
+        this.alertsQueued += 1;
         this.sql.exec(
           `INSERT OR IGNORE INTO alerts (scope, subject, period, window_start, threshold, body, created_at, state, next_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
@@ -190,11 +193,12 @@ export class LedgerStore {
 
   /**
    * Moves an open reservation to spent at `charge` (settled) or frees it (released), in the buckets it was made in;
-   * `cost` is RunAPI's cost behind the charge (by default the reservation's cost scaled to the charge). False when it was not open.
+   * `cost` is RunAPI's cost behind the charge (by default the reservation's cost scaled to the charge); `row`, the reservation
+   * when the caller has just read it. False when it was not open.
    */
-  close(taskId: string, state: "settled" | "released", charge: number, now: number, reason: string | null, cost?: Cost): boolean {
+  close(taskId: string, state: "settled" | "released", charge: number, now: number, reason: string | null, cost?: Cost, row?: ReservationRow): boolean {
     assertMicros("charge", charge, { nonNegative: true });
-    const r = this.reservation(taskId);
+    const r = row ?? this.reservation(taskId);
     if (r?.state !== "open") return false;
     this.sql.exec("UPDATE reservations SET state = ?, charged_micros = ?, closed_at = ? WHERE task_id = ?", state, charge, now, r.task_id);
     const reservedCost = r.cost_micros ?? r.amount_micros;

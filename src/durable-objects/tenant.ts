@@ -85,10 +85,11 @@ export class TenantLedger extends DurableObject<Bindings> {
       this.ledger,
       this.tasks,
       () => this.clock(),
-      async (reqs, holdUntil) => {
+      async (reqs, holdUntil, alerted) => {
         for (const req of reqs) metrics.create({ service: "chat", model: req.model, tenantId: req.budgets.find((b) => b.scope === "tenant")?.subject ?? "" });
         flushSoon(this.env, this.ctx);
-        await this.alarm_.atMost(Math.min(holdUntil, this.alerts.nextDue() ?? Number.POSITIVE_INFINITY));
+        // Budget alerts these holds set off are due now: the alarm delivers them.
+        await this.alarm_.atMost(Math.min(holdUntil, (alerted && this.alerts.nextDue()) || Number.POSITIVE_INFINITY));
       },
     );
     this.history = new LedgerHistory(ctx.storage, this.ledger, env.HISTORY, `ledger/${ctx.id.toString()}`, () => loadConfig(this.env).ledgerHotMs);
@@ -217,9 +218,9 @@ export class TenantLedger extends DurableObject<Bindings> {
     return this.holds.reserveOne(req, refs);
   }
 
-  /** Holds gathered by the Worker (chats of one tenant), each in its own transaction, all in one commit; a call delivered too late holds none. */
-  reserveMany(items: HoldRequest[], sentAt?: number): Promise<HoldResult[]> {
-    return this.holds.reserveMany(items, sentAt);
+  /** Holds gathered by the Worker (chats of one tenant) and closings of ended ones, each its own transaction, all in one commit; a call delivered too late holds none. */
+  reserveMany(items: HoldRequest[], sentAt?: number, closes?: HoldClose[]): Promise<HoldResult[]> {
+    return this.holds.reserveMany(items, sentAt, closes);
   }
 
   /**
