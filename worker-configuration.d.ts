@@ -8,6 +8,7 @@ declare namespace Cloudflare {
 	interface Env {
 		TENANTS: KVNamespace;
 		VIDEOS: R2Bucket;
+		HISTORY: R2Bucket;
 		BROWSER_RATE_LIMITER: RateLimit;
 		RUNAPI_BASE_URL: string;
 		PUBLIC_BASE_URL: string;
@@ -29,6 +30,7 @@ declare namespace Cloudflare {
 		PRICING_MODE: string;
 		VIDEO_URL_TTL_SECONDS: string;
 		VIDEO_RETENTION_DAYS: string;
+		LEDGER_HOT_DAYS: string;
 		RUNAPI_API_KEY: string;
 		ADMIN_TOKEN: string;
 		SIGNING_SECRET: string;

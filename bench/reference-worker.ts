@@ -1,7 +1,7 @@
 // The bench's reference target (issue 7): the least a gateway of this shape can do per create.
 // Hono + one KV read + one RPC to an existing SQLite Durable Object that updates a counter +
 // the same upstream POST (with an Idempotency-Key and a callback URL, as the proxy sends it). `npm run bench` serves it beside the proxy and reports the proxy's
-// create and status paths as ratios to it.
+// create, status and chat paths as ratios to it.
 import { DurableObject } from "cloudflare:workers";
 import { Hono } from "hono";
 
@@ -35,6 +35,19 @@ const app = new Hono<{ Bindings: Env }>()
       body,
     });
     return new Response(res.body, { status: res.status, headers: { "Content-Type": "application/json" } });
+  })
+  // Chat (issue 20): the same least work per request: the key's KV read, one RPC that writes a counter, the upstream
+  // call with the upstream key, its answer relayed as it comes.
+  .post("/v1/chat/completions", async (c) => {
+    const auth = c.req.header("authorization") ?? "";
+    const seen = await c.env.KV.get(`key:${auth.slice(-16)}`);
+    await c.env.COUNTER.get(c.env.COUNTER.idFromName("tenant")).increment(seen ?? "anonymous");
+    const res = await fetch(`${c.env.RUNAPI_BASE_URL}/v1/chat/completions`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${c.env.RUNAPI_API_KEY}`, "Content-Type": "application/json" },
+      body: await c.req.text(),
+    });
+    return new Response(res.body, { status: res.status, headers: { "Content-Type": res.headers.get("content-type") ?? "application/json" } });
   })
   .get("/health", (c) => c.json({ ok: true }));
 

@@ -14,8 +14,12 @@ export type Bindings = Env & {
   UPSTREAM_RETRY_BASE_MS?: string;
   /** The archive of output files of every modality (SPEC §11, §12); without it tasks keep RunAPI's links. */
   VIDEOS?: R2Bucket;
+  /** Where ledger entries and finished tasks older than LEDGER_HOT_DAYS go (issue 20); without it they stay in the tenant's object. */
+  HISTORY?: R2Bucket;
   /** First retry delay of a failed archive copy (default 10 s, then ×4 per attempt). */
   VIDEO_COPY_RETRY_BASE_MS?: string;
+  /** "true" only under `npm run bench`: the tenant object answers the bench's hooks (seed history, run alarms, count rows). */
+  BENCH_HOOKS?: string;
   /** Optional Workers Analytics Engine dataset: the metrics' events, one data point each. */
   ANALYTICS?: AnalyticsEngineDataset;
 };
@@ -81,6 +85,7 @@ const ConfigSchema = z.object({
   PRICING_MODE: z.enum(["table", "quote"]).default("table"),
   VIDEO_URL_TTL_SECONDS: seconds(7 * 86_400),
   VIDEO_RETENTION_DAYS: seconds(90),
+  LEDGER_HOT_DAYS: seconds(35),
   VIDEO_COPY_RETRY_BASE_MS: z.coerce.number().int().nonnegative().default(10_000),
   TURNSTILE_SECRET_KEY: z.string().max(500, "must be at most 500 characters").optional(),
   TURNSTILE_SITE_KEY: z
@@ -135,6 +140,8 @@ export interface Config {
   pricingMode: "table" | "quote";
   videoUrlTtlSeconds: number;
   videoRetentionMs: number;
+  /** How long ledger entries and finished tasks stay in the tenant's object before they move to R2 (a current budget window always stays). */
+  ledgerHotMs: number;
   videoCopyRetryBaseMs: number;
   /** Set: publishable-key creates need a Turnstile token verified with it. */
   turnstileSecretKey: string | undefined;
@@ -194,6 +201,7 @@ export function loadConfig(env: Bindings): Config {
     pricingMode: v.PRICING_MODE,
     videoUrlTtlSeconds: v.VIDEO_URL_TTL_SECONDS,
     videoRetentionMs: v.VIDEO_RETENTION_DAYS * 86_400_000,
+    ledgerHotMs: v.LEDGER_HOT_DAYS * 86_400_000,
     videoCopyRetryBaseMs: v.VIDEO_COPY_RETRY_BASE_MS,
     turnstileSecretKey: v.TURNSTILE_SECRET_KEY,
     turnstileSiteKey: v.TURNSTILE_SITE_KEY,

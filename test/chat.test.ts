@@ -1,5 +1,20 @@
 import { describe, expect, it } from "vitest";
-import { admin, api, expectError, json, ledgerObject, newKey, nonce, proxy, simRequests, tenantBudget, sseData, tenantWithKey, UPSTREAM_KEY } from "./helpers";
+import {
+  admin,
+  api,
+  eventually,
+  expectError,
+  json,
+  ledgerObject,
+  newKey,
+  nonce,
+  proxy,
+  simRequests,
+  tenantBudget,
+  sseData,
+  tenantWithKey,
+  UPSTREAM_KEY,
+} from "./helpers";
 
 // OpenAI-compatible chat through the proxy: key swap, passthrough, metering (SPEC §8).
 
@@ -125,8 +140,12 @@ describe("budgets", () => {
     for (const r of results) await r.body?.cancel();
     // The simulator saw exactly the forwarded ones.
     expect(await simRequests(n)).toHaveLength(ok);
-    const budget = await tenantBudget(key);
-    expect(budget.reserved_usd).toBe(0);
+    // Each answer went out with its charge fixed; the settlements reach the ledger gathered, just after.
+    const budget = await eventually(async () => {
+      const b = await tenantBudget(key);
+      expect(b.reserved_usd).toBe(0);
+      return b;
+    });
     expect(budget.spent_usd).toBeLessThanOrEqual(limit);
     const settled = (await ledger(tenantId)).filter((e) => e.type === "settle");
     expect(settled).toHaveLength(ok);

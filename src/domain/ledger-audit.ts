@@ -1,19 +1,19 @@
-import { adjustmentBuckets, bucketId, type BucketKey, type BucketTotals, type EntryType } from "./ledger";
+import { bucketAt, bucketId, entryEffect, entrySubjects, type BucketKey, type BucketTotals, type EntryType, type Who } from "./ledger";
 import type { Micros } from "./money";
+import { PERIODS } from "./tenant";
 
 /** The fields of a stored entry that move bucket totals. */
-export interface AuditEntry {
+export interface AuditEntry extends Who {
   type: EntryType;
-  task_id: string | null;
-  at: number;
+  booked_at: number;
   amount_micros: Micros;
   reserved_micros: Micros;
 }
 
-/** An open reservation: what it holds and where. */
-export interface AuditReservation {
+/** An open reservation: what it holds, for whom, booked when. */
+export interface AuditReservation extends Who {
   amount_micros: Micros;
-  buckets: BucketKey[];
+  created_at: number;
 }
 
 /** The result of re-adding the ledger from its entries. */
@@ -25,49 +25,44 @@ export interface AuditResult {
   mismatches: string[];
 }
 
-function add(map: Map<string, BucketTotals>, key: string, spent: Micros, reserved: Micros): void {
-  const t = map.get(key) ?? { spent_micros: 0, reserved_micros: 0 };
-  map.set(key, { spent_micros: t.spent_micros + spent, reserved_micros: t.reserved_micros + reserved });
+function add(map: Map<string, BucketTotals>, key: string, t: BucketTotals): void {
+  const was = map.get(key) ?? { spent_micros: 0, reserved_micros: 0 };
+  map.set(key, { spent_micros: was.spent_micros + t.spent_micros, reserved_micros: was.reserved_micros + t.reserved_micros });
 }
 
 /**
- * Re-adds every entry into the buckets it touched and compares with the running totals:
- * each bucket's spent and reserved must equal what its entries add up to, and its reserved
- * must equal the sum of the open reservations that hold it. `bucketsOf` gives a task's buckets.
+ * Re-adds every entry into the windows of every subject it counts for, and compares with the buckets kept:
+ * each kept bucket's spent and reserved must equal what its entries add up to (for `total`, with `rollup`:
+ * the sums of entries that moved out to the archive, per subject), and its reserved must equal the open
+ * reservations made in its window. Buckets are kept only where a budget or a report asked (see BucketStore).
  */
 export function auditTotals(
   entries: AuditEntry[],
-  bucketsOf: (taskId: string) => BucketKey[] | null,
   open: AuditReservation[],
-  actual: Map<string, BucketTotals>,
+  kept: (BucketKey & BucketTotals)[],
+  rollup: Map<string, BucketTotals>,
 ): AuditResult {
   const mismatches: string[] = [];
   const fromEntries = new Map<string, BucketTotals>();
-  for (const e of entries) {
-    const keys = e.type === "adjust" ? adjustmentBuckets(e.at) : e.task_id === null ? null : bucketsOf(e.task_id);
-    if (!keys) {
-      mismatches.push(`${e.type} entry for task ${String(e.task_id)} has no reservation`);
-      continue;
-    }
-    for (const k of keys) {
-      const id = bucketId(k);
-      if (e.type === "reserve") add(fromEntries, id, 0, e.amount_micros);
-      else if (e.type === "settle") add(fromEntries, id, e.amount_micros, -e.reserved_micros);
-      else if (e.type === "release") add(fromEntries, id, 0, -e.reserved_micros);
-      else add(fromEntries, id, -e.amount_micros, 0);
-    }
-  }
   const heldByOpen = new Map<string, BucketTotals>();
-  for (const r of open) for (const k of r.buckets) add(heldByOpen, bucketId(k), 0, r.amount_micros);
-
-  const ids = new Set([...actual.keys(), ...fromEntries.keys()]);
-  for (const id of ids) {
-    const a = actual.get(id) ?? { spent_micros: 0, reserved_micros: 0 };
-    const e = fromEntries.get(id) ?? { spent_micros: 0, reserved_micros: 0 };
-    const held = heldByOpen.get(id)?.reserved_micros ?? 0;
-    if (a.spent_micros !== e.spent_micros) mismatches.push(`${id}: spent ${a.spent_micros} ≠ entries ${e.spent_micros}`);
-    if (a.reserved_micros !== e.reserved_micros) mismatches.push(`${id}: reserved ${a.reserved_micros} ≠ entries ${e.reserved_micros}`);
-    if (a.reserved_micros !== held) mismatches.push(`${id}: reserved ${a.reserved_micros} ≠ open reservations ${held}`);
+  for (const e of entries) {
+    for (const s of entrySubjects(e)) for (const p of PERIODS) add(fromEntries, bucketId(bucketAt(s, p, e.booked_at)), entryEffect(e));
   }
-  return { ok: mismatches.length === 0, buckets: actual.size, entries: entries.length, open_reservations: open.length, mismatches };
+  for (const r of open) {
+    for (const s of entrySubjects(r))
+      for (const p of PERIODS) add(heldByOpen, bucketId(bucketAt(s, p, r.created_at)), { spent_micros: 0, reserved_micros: r.amount_micros });
+  }
+  for (const b of kept) {
+    const id = bucketId(b);
+    const e = fromEntries.get(id) ?? { spent_micros: 0, reserved_micros: 0 };
+    const moved =
+      b.period === "total" ? (rollup.get(`${b.scope}|${b.subject}`) ?? { spent_micros: 0, reserved_micros: 0 }) : { spent_micros: 0, reserved_micros: 0 };
+    const spent = e.spent_micros + moved.spent_micros;
+    const reserved = e.reserved_micros + moved.reserved_micros;
+    const held = heldByOpen.get(id)?.reserved_micros ?? 0;
+    if (b.spent_micros !== spent) mismatches.push(`${id}: spent ${b.spent_micros} ≠ entries ${spent}`);
+    if (b.reserved_micros !== reserved) mismatches.push(`${id}: reserved ${b.reserved_micros} ≠ entries ${reserved}`);
+    if (b.reserved_micros !== held) mismatches.push(`${id}: reserved ${b.reserved_micros} ≠ open reservations ${held}`);
+  }
+  return { ok: mismatches.length === 0, buckets: kept.length, entries: entries.length, open_reservations: open.length, mismatches };
 }

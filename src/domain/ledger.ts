@@ -119,31 +119,47 @@ export function bucketId(b: BucketKey): string {
   return compositeKey(b.scope, b.subject, b.period, b.window_start);
 }
 
+/** One scope's subject: the tenant (`TENANT_SUBJECT`), a key, or an end user. */
+export type Subject = { scope: Scope; subject: string };
+
+/** Who a reservation or an entry is for, as stored: its key, the key whose budget it shares (a rotated key's chain), its end user. */
+export type Who = { key_id: string | null; key_subject: string | null; end_user: string | null };
+
 /**
- * The buckets a reservation holds: every period's window at `now` for the tenant, the key,
- * the end user (when known) and any other subject a budget names. Tracking every period, not
- * only the configured one, keeps usage right when an operator later changes a budget's period.
+ * The subjects whose buckets an entry moves: the tenant always, then its key, the key budget it counts against when
+ * that is another key's (a rotated key shares its chain's), and its end user. An adjustment (no key) moves the tenant's only.
  */
-export function reservationBuckets(req: Pick<ReserveRequest, "keyId" | "endUser" | "budgets" | "now">): BucketKey[] {
-  const subjects = new Map<string, { scope: Scope; subject: string }>();
-  const add = (scope: Scope, subject: string) => {
-    const s = storageSubject(scope, subject);
-    subjects.set(compositeKey(scope, s), { scope, subject: s });
-  };
-  add("tenant", TENANT_SUBJECT);
-  add("key", req.keyId);
-  if (req.endUser !== null) add("end_user", req.endUser);
-  for (const b of req.budgets) add(b.scope, b.subject);
-  const out: BucketKey[] = [];
-  for (const { scope, subject } of subjects.values()) {
-    for (const period of PERIODS) out.push({ scope, subject, period, window_start: periodWindow(period, req.now).start });
-  }
+export function entrySubjects(who: Who): Subject[] {
+  const out: Subject[] = [{ scope: "tenant", subject: TENANT_SUBJECT }];
+  if (who.key_id !== null) out.push({ scope: "key", subject: who.key_id });
+  if (who.key_subject !== null && who.key_subject !== who.key_id) out.push({ scope: "key", subject: who.key_subject });
+  if (who.end_user !== null) out.push({ scope: "end_user", subject: who.end_user });
   return out;
 }
 
-/** The buckets an adjustment moves: the tenant scope, every period's window at `now`. */
-export function adjustmentBuckets(now: number): BucketKey[] {
-  return PERIODS.map((period) => ({ scope: "tenant" as const, subject: TENANT_SUBJECT, period, window_start: periodWindow(period, now).start }));
+/** The key budget a request counts against, stored beside its key only when it is another key's (a rotated key's chain); else null. */
+export function keySubjectOf(req: Pick<ReserveRequest, "keyId" | "budgets">): string | null {
+  const subject = req.budgets.find((b) => b.scope === "key")?.subject;
+  return subject !== undefined && subject !== req.keyId ? subject : null;
+}
+
+/** The bucket of `subject`'s `period` window that contains `at`. */
+export function bucketAt(subject: Subject, period: Period, at: number): BucketKey {
+  return { scope: subject.scope, subject: subject.subject, period, window_start: periodWindow(period, at).start };
+}
+
+/** How an entry moves the totals of the buckets it counts in (see `LedgerEntry`). */
+export function entryEffect(e: { type: EntryType; amount_micros: Micros; reserved_micros: Micros }): BucketTotals {
+  switch (e.type) {
+    case "reserve":
+      return { spent_micros: 0, reserved_micros: e.amount_micros };
+    case "settle":
+      return { spent_micros: e.amount_micros, reserved_micros: -e.reserved_micros };
+    case "release":
+      return { spent_micros: 0, reserved_micros: -e.reserved_micros };
+    case "adjust":
+      return { spent_micros: -e.amount_micros, reserved_micros: 0 };
+  }
 }
 
 /** The bucket a budget is checked against at `now`. */
@@ -181,12 +197,12 @@ export function scopeState(budget: ScopeBudget, totals: BucketTotals, now: numbe
  */
 export function firstExceeded(
   budgets: ScopeBudget[],
-  totalsOf: (bucket: BucketKey) => BucketTotals,
+  totalsOf: (bucket: BucketKey, index: number) => BucketTotals,
   amount: Micros,
   now: number,
 ): (ScopeState & { required_micros: Micros }) | null {
-  for (const budget of budgets) {
-    const totals = totalsOf(budgetBucket(budget, now));
+  for (const [i, budget] of budgets.entries()) {
+    const totals = totalsOf(budgetBucket(budget, now), i);
     if (totals.spent_micros + totals.reserved_micros + amount > budget.limit_micros) {
       return { ...scopeState(budget, totals, now), required_micros: amount };
     }

@@ -79,6 +79,8 @@ export interface TaskRecord {
   submit_attempts: number;
   /** The Worker that made the create said how it ended (accepted, unknown, refused): its client was told. */
   reported?: boolean;
+  /** The scoped Idempotency-Key (sent or derived) whose record names this task: a submission RunAPI refused forgets it by key. */
+  idempotency_key?: string;
   /** When to re-send the create next (outcome unknown). */
   next_submit_at: number | null;
   upstream_id: string | null;

@@ -15,18 +15,24 @@ type AlertRow = {
   state: "pending" | "delivered" | "failed";
 };
 
+/** The alarm's queries of this outbox, named for the query-plan test. */
+export const ALERT_SQL = {
+  due: "SELECT * FROM alerts WHERE state = 'pending' AND next_at <= ? ORDER BY next_at LIMIT ?",
+  nextDue: "SELECT MIN(next_at) AS t FROM alerts WHERE state = 'pending' AND next_at IS NOT NULL",
+} as const;
+
 /** The tenant's budget alerts waiting to be delivered (rows written by `LedgerStore.hold`), and what became of each. Synchronous. */
 export class AlertOutbox {
   constructor(private readonly sql: SqlStorage) {}
 
   /** Alerts due at `now`, oldest first. */
   due(now: number, limit: number): AlertRow[] {
-    return this.sql.exec<AlertRow>("SELECT * FROM alerts WHERE state = 'pending' AND next_at <= ? ORDER BY next_at LIMIT ?", now, limit).toArray();
+    return this.sql.exec<AlertRow>(ALERT_SQL.due, now, limit).toArray();
   }
 
   /** When the next pending alert falls due, or null. */
   nextDue(): number | null {
-    return this.sql.exec<{ t: number | null }>("SELECT MIN(next_at) AS t FROM alerts WHERE state = 'pending'").one().t;
+    return this.sql.exec<{ t: number | null }>(ALERT_SQL.nextDue).one().t;
   }
 
   /** Records one delivery attempt: delivered on 2xx, else retried on the webhook schedule, then failed. */

@@ -1,10 +1,25 @@
 import { decodeCursor, encodeCursor, type TaskPage } from "../domain/ledger-limits";
 import { nextDueAt, upgradeRecord, type TaskRecord, type TaskTiming } from "../domain/task-record";
+import { canView, type TaskViewer } from "../domain/tenant";
 
 type TaskRow = { task_id: string; key_id: string; model: string; status: string; created_at: number };
 
+/** The hot queries of this store (the alarm's and every task read's), named for the query-plan test. */
+export const TASK_SQL = {
+  get: "SELECT record, status, next_due_at FROM tasks WHERE task_id = ?",
+  due: "SELECT task_id FROM tasks WHERE next_due_at <= ? ORDER BY next_due_at LIMIT ?",
+  nextDue: "SELECT MIN(next_due_at) AS t FROM tasks WHERE next_due_at IS NOT NULL",
+  archived: "SELECT object, tenant_id, key_id, end_user, upstream_id FROM archived_tasks WHERE task_id = ?",
+} as const;
+
+/** Where a task's record went when it moved out (LedgerHistory), with what a reference to it needs. */
+export type ArchivedTask = { object: string; tenant_id: string; key_id: string; end_user: string | null; upstream_id: string | null };
+
 /** A tenant's tasks in SQLite: one row per task with its whole record and the time its next work falls due. Synchronous. */
 export class TaskStore {
+  /** The indexed columns of each record read, as stored, so `save` sets only those that changed. */
+  private readonly loaded = new WeakMap<TaskRecord, { status: string; due: number | null }>();
+
   constructor(
     private readonly sql: SqlStorage,
     private readonly timing: () => TaskTiming,
@@ -26,21 +41,38 @@ export class TaskStore {
   }
 
   get(taskId: string): TaskRecord | undefined {
-    const row = this.sql.exec<{ record: string | null }>("SELECT record FROM tasks WHERE task_id = ?", taskId).toArray()[0];
-    return row?.record ? upgradeRecord(JSON.parse(row.record) as TaskRecord) : undefined;
+    const row = this.sql.exec<{ record: string | null; status: string; next_due_at: number | null }>(TASK_SQL.get, taskId).toArray()[0];
+    if (!row?.record) return undefined;
+    const task = upgradeRecord(JSON.parse(row.record) as TaskRecord);
+    this.loaded.set(task, { status: row.status, due: row.next_due_at });
+    return task;
   }
 
-  /** Writes the record back; returns when its next work falls due. */
+  /** The caller's earlier tasks a request names (`source_task_id`, …), as RunAPI's ids; another's or an unknown task is refused. */
+  references(
+    references: Record<string, string>,
+    viewer: TaskViewer,
+  ): { ok: true; upstreamRefs: Record<string, string> } | { ok: false; code: "invalid_reference"; field: string } {
+    const upstreamRefs: Record<string, string> = {};
+    for (const [field, taskId] of Object.entries(references)) {
+      // A task whose record moved out to the archive keeps what a reference needs here.
+      const task = this.get(taskId) ?? this.sql.exec<ArchivedTask>(TASK_SQL.archived, taskId).toArray()[0];
+      if (!task || !canView(viewer, task) || !task.upstream_id) return { ok: false, code: "invalid_reference", field };
+      upstreamRefs[field] = task.upstream_id;
+    }
+    return { ok: true, upstreamRefs };
+  }
+
+  /** Writes the record back; returns when its next work falls due. Only the indexed columns that changed are set (each costs a row written). */
   save(task: TaskRecord): number | null {
     const due = nextDueAt(task, this.timing());
-    this.sql.exec(
-      "UPDATE tasks SET status = ?, updated_at = ?, record = ?, next_due_at = ? WHERE task_id = ?",
-      task.status,
-      task.updated_at,
-      JSON.stringify(task),
-      due,
-      task.id,
-    );
+    const was = this.loaded.get(task);
+    const sets = ["updated_at = ?", "record = ?"];
+    const args: SqlStorageValue[] = [task.updated_at, JSON.stringify(task)];
+    if (was?.status !== task.status) sets.push("status = ?") && args.push(task.status);
+    if (was === undefined || was.due !== due) sets.push("next_due_at = ?") && args.push(due);
+    this.sql.exec(`UPDATE tasks SET ${sets.join(", ")} WHERE task_id = ?`, ...args, task.id);
+    this.loaded.set(task, { status: task.status, due });
     return due;
   }
 
@@ -57,14 +89,14 @@ export class TaskStore {
   /** Ids of tasks whose work is due at `now`, most overdue first. */
   due(now: number, limit: number): string[] {
     return this.sql
-      .exec<{ task_id: string }>("SELECT task_id FROM tasks WHERE next_due_at <= ? ORDER BY next_due_at LIMIT ?", now, limit)
+      .exec<{ task_id: string }>(TASK_SQL.due, now, limit)
       .toArray()
       .map((r) => r.task_id);
   }
 
-  /** When the earliest task work falls due, or null. */
+  /** When the earliest task work falls due, or null (the first entry of the partial index, not a scan of every task). */
   nextDue(): number | null {
-    return this.sql.exec<{ t: number | null }>("SELECT MIN(next_due_at) AS t FROM tasks").one().t;
+    return this.sql.exec<{ t: number | null }>(TASK_SQL.nextDue).one().t;
   }
 
   /** The tenant's tasks, newest first, optionally of one status, key or end user; `cursor` is the previous page's `next_cursor`. */

@@ -76,6 +76,12 @@ export class TenantBatch<In, Out> {
     }
   }
 
+  /** Whether a call for this tenant is in flight or has requests waiting for the next one. */
+  busy(tenantId: string): boolean {
+    const queue = this.queues.get(tenantId);
+    return queue !== undefined && (queue.busy || queue.waiting.length > 0);
+  }
+
   private queueOf(tenantId: string): Queue<In, Out> {
     let queue = this.queues.get(tenantId);
     if (!queue) {

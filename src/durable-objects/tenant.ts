@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { adjustmentBuckets, assertMicros, type ReserveRequest, type ReserveResult, type ScopeBudget, type ScopeState } from "../domain/ledger";
+import type { ReserveRequest, ScopeBudget, ScopeState } from "../domain/ledger";
 import type { AuditResult } from "../domain/ledger-audit";
 import { DERIVED_REPLAY_MIN_AGE_MS, type TaskPage } from "../domain/ledger-limits";
 import {
@@ -20,6 +20,10 @@ import { flushSoon, metrics } from "../lib/metrics";
 import { withUpstreamMeter } from "../lib/upstream-meter";
 import { archiveUsage, tallyStored, type VideoStorage } from "../archive/tally";
 import { awaitingArchive, publicTaskView } from "../archive/view";
+import { HOLD_MAX_MS, HoldDesk, type Held, type HoldClose, type HoldRefs, type HoldRequest, type HoldResult } from "./holds";
+import { benchHook, type BenchOp } from "./bench-hooks";
+import { LedgerHistory } from "./history";
+import type { EntryQuery } from "./ledger-entries";
 import { LedgerStore } from "./ledger-store";
 import { migrate } from "./schema";
 import { type StreamRefusal, TaskEvents } from "./task-events";
@@ -38,13 +42,13 @@ export type { TaskPage } from "../domain/ledger-limits";
 export type { CreateTaskRequest, CreateTaskResult, Submission } from "./tenant-api";
 export type { StreamRefusal } from "./task-events";
 export type { UploadAdmission, UploadAdmitResult } from "./upload-owners";
+export type { HoldClose, HoldRequest, HoldResult } from "./holds";
+export { HOLD_MAX_MS } from "./holds";
 
 /** How long a replay waits for the first request's outcome before answering 409 (retry). */
 const REPLAY_WAIT_MS = 2_000;
 /** Tasks whose work an alarm runs at once; more are picked up by the next alarm, at once. */
 const WORK_BATCH = 25;
-/** A hold (one chat request) still open after this long lost its request (a crash mid-stream): it is charged. */
-export const HOLD_MAX_MS = 15 * 60_000;
 /**
  * Whether a create sent without an Idempotency-Key repeats one whose client was never told how it ended (the
  * Worker's answers were lost, SPEC §13): then it gets that task, never a second one.
@@ -66,6 +70,8 @@ export class TenantLedger extends DurableObject<Bindings> {
   /** The object's clock; tests move it instead of rewriting storage. */
   clock: () => number = () => Date.now();
   private readonly ledger: LedgerStore;
+  private readonly holds: HoldDesk;
+  private readonly history: LedgerHistory;
   private readonly tasks: TaskStore;
   private readonly streams = new TaskEvents(() => this.clock());
   private readonly work: TaskWork;
@@ -79,9 +85,22 @@ export class TenantLedger extends DurableObject<Bindings> {
     // RunAPI calls the object makes (polls, re-sends, downloads) are timed and counted like the Worker's.
     super(ctx, withUpstreamMeter(env));
     this.insights = new TenantInsights(ctx.storage.sql);
-    this.ledger = new LedgerStore(ctx.storage.sql);
+    this.ledger = new LedgerStore(ctx.storage.sql, () => this.clock());
     this.uploads = new UploadOwners(ctx.storage.sql);
     this.tasks = new TaskStore(ctx.storage.sql, () => this.timing());
+    this.holds = new HoldDesk(
+      ctx.storage,
+      this.ledger,
+      this.tasks,
+      () => this.clock(),
+      async (reqs, holdUntil, alerted) => {
+        for (const req of reqs) metrics.create({ service: "chat", model: req.model, tenantId: req.budgets.find((b) => b.scope === "tenant")?.subject ?? "" });
+        flushSoon(this.env, this.ctx);
+        // Budget alerts these holds set off are due now: the alarm delivers them.
+        await this.alarm_.atMost(Math.min(holdUntil, (alerted && this.alerts.nextDue()) || Number.POSITIVE_INFINITY));
+      },
+    );
+    this.history = new LedgerHistory(ctx.storage, this.ledger, env.HISTORY, `ledger/${ctx.id.toString()}`, () => loadConfig(this.env).ledgerHotMs);
     this.alerts = new AlertOutbox(ctx.storage.sql);
     this.alarm_ = new AlarmSchedule(ctx.storage);
     this.work = new TaskWork(this.env, {
@@ -93,6 +112,7 @@ export class TenantLedger extends DurableObject<Bindings> {
     });
     void ctx.blockConcurrencyWhile(async () => {
       migrate(ctx.storage);
+      this.history.load();
       await this.alarm_.load();
     });
   }
@@ -170,7 +190,8 @@ export class TenantLedger extends DurableObject<Bindings> {
 
   /** The task as `viewer` may see it; null for an unknown task, someone else's, or (like RunAPI) one asked for at another action's path. */
   async readTask(taskId: string, viewer: TaskViewer, at?: { service: string; action: string }): Promise<TaskView | null> {
-    const task = this.tasks.get(taskId);
+    // A task that moved out with the history (LEDGER_HOT_DAYS) costs one R2 read.
+    const task = this.tasks.get(taskId) ?? (await this.history.task(taskId));
     if (!task || !canView(viewer, task) || (at && (task.service !== at.service || task.action !== at.action))) return null;
     return this.publicView(task, viewer.keyId === undefined);
   }
@@ -219,26 +240,13 @@ export class TenantLedger extends DurableObject<Bindings> {
    * Holds money for one request that is not a task (a chat completion, a synchronous action); settle or release it when
    * the request ends. `refs` names earlier tasks of the caller's the request points at: answered as RunAPI's ids.
    */
-  async reserve(
-    req: ReserveRequest,
-    refs?: { references: Record<string, string>; viewer: TaskViewer },
-  ): Promise<ReserveResult | { ok: false; code: "invalid_reference"; field: string }> {
-    const holdUntil = this.clock() + HOLD_MAX_MS;
-    const result = this.ctx.storage.transactionSync((): ReserveResult | { ok: false; code: "invalid_reference"; field: string } => {
-      const resolved = refs ? this.resolveReferences(refs.references, refs.viewer) : { ok: true as const, upstreamRefs: {} };
-      if (!resolved.ok) return resolved;
-      const upstreamRefs = resolved.upstreamRefs;
-      if (this.ledger.reservation(req.taskId)?.state === "open") return { ok: true, budgets: this.ledger.usage(req.now, req.budgets), upstreamRefs };
-      const refused = this.ledger.admit({ ...req, idempotency: null }, "hold");
-      if (refused) return refused.code === "idempotent_replay" ? { ok: false, code: "idempotency_conflict" } : refused;
-      return { ok: true, budgets: this.ledger.hold({ ...req, idempotency: null }, "hold", holdUntil), upstreamRefs };
-    });
-    if (result.ok) {
-      metrics.create({ service: "chat", model: req.model, tenantId: req.budgets.find((b) => b.scope === "tenant")?.subject ?? "" });
-      flushSoon(this.env, this.ctx);
-      await this.alarm_.atMost(Math.min(holdUntil, this.alerts.nextDue() ?? Number.POSITIVE_INFINITY));
-    }
-    return result;
+  async reserve(req: ReserveRequest, refs?: HoldRefs): Promise<Held> {
+    return this.holds.reserveOne(req, refs);
+  }
+
+  /** Holds gathered by the Worker (chats of one tenant) and closings of ended ones, each its own transaction, all in one commit; a call delivered too late holds none. */
+  reserveMany(items: HoldRequest[], sentAt?: number, closes?: HoldClose[]): Promise<HoldResult[]> {
+    return this.holds.reserveMany(items, sentAt, closes);
   }
 
   /**
@@ -260,31 +268,23 @@ export class TenantLedger extends DurableObject<Bindings> {
 
   /** Moves a hold to spent at the actual charge (RunAPI's cost behind it when known), exactly once; later calls return the recorded charge. */
   settle(holdId: string, chargeMicros: number, now: number, note: string | null = null, costMicros?: number): { settled: boolean; charged_micros: number } {
-    assertMicros("chargeMicros", chargeMicros, { nonNegative: true });
-    return this.ctx.storage.transactionSync(() => {
-      const r = this.ledger.reservation(holdId);
-      if (r?.kind !== "hold") return { settled: false, charged_micros: 0 };
-      if (r.state !== "open") return { settled: false, charged_micros: r.charged_micros ?? 0 };
-      this.ledger.close(holdId, "settled", chargeMicros, now, note, costMicros);
-      return { settled: true, charged_micros: chargeMicros };
-    });
+    return this.holds.settle(holdId, chargeMicros, now, note, costMicros);
   }
 
   /** Frees a hold without charge, exactly once. */
   release(holdId: string, now: number, reason: string): { released: boolean } {
-    return this.ctx.storage.transactionSync(() => {
-      const r = this.ledger.reservation(holdId);
-      return { released: r?.kind === "hold" && this.ledger.close(holdId, "released", 0, now, reason) };
-    });
+    return this.holds.release(holdId, now, reason);
+  }
+
+  /** Settles or releases holds gathered by the Worker, each in its own transaction, all in one commit. */
+  closeHolds(items: HoldClose[]): boolean[] {
+    return this.holds.close(items);
   }
 
   /** An operator's credit (positive: lowers the tenant scope's spent in every period's current window) or debit (negative). */
   adjust(amountMicros: number, reason: string, now: number, budgets?: ScopeBudget[]): { entry_id: number; budgets: ScopeState[] } {
-    assertMicros("amountMicros", amountMicros, { nonNegative: false });
-    if (amountMicros === 0) throw new RangeError("an adjustment must not be zero");
-    if (!reason.trim()) throw new RangeError("an adjustment needs a reason");
     return this.ctx.storage.transactionSync(() => {
-      const entryId = this.ledger.adjust(adjustmentBuckets(now), amountMicros, reason, now);
+      const entryId = this.ledger.adjust(amountMicros, reason, now);
       return { entry_id: entryId, budgets: budgets ? this.ledger.usage(now, budgets) : [] };
     });
   }
@@ -299,13 +299,13 @@ export class TenantLedger extends DurableObject<Bindings> {
    * filters on `at`, or on `booked_at` (the budget window an entry counts in) when `by` says so;
    * `afterId` is the previous page's `next_after_id`.
    */
-  entries(opts: { from?: number; to?: number; limit?: number; afterId?: number; by?: "at" | "booked_at" }) {
-    return this.ledger.entries(opts);
+  entries(opts: EntryQuery) {
+    return this.history.entries(opts);
   }
 
   /** Charged and RunAPI's cost per model over settled entries in `from` ≤ at < `to` (`GET /admin/v1/margins`). */
   margins(from: number, to: number) {
-    return this.ledger.margins(from, to);
+    return this.history.margins(from, to);
   }
 
   /** Refuses every reservation with this key from `at` on (now: revocation; later: the end of a rotation's overlap), whatever KV still says. */
@@ -364,14 +364,18 @@ export class TenantLedger extends DurableObject<Bindings> {
       ),
     );
     await deliverDueAlerts(this.env, this.alerts, now, this.clock);
-    this.ctx.storage.transactionSync(() => {
-      for (const hold of this.ledger.staleHolds(now, 100)) {
-        this.ledger.close(hold.task_id, "settled", hold.amount_micros, now, "hold never closed: its request was lost mid-flight; charged the amount reserved");
-      }
-      this.ledger.forgetExpired(now);
-    });
-    await this.alarm_.reset([this.tasks.nextDue(), this.ledger.nextHoldDeadline(), this.alerts.nextDue()]);
+    this.holds.chargeStale(now);
+    this.ledger.forgetExpired(now);
+    const more = await this.history.moveOut(now);
+    const history = more ? this.clock() + 1_000 : this.history.nextMove();
+    await this.alarm_.reset([this.tasks.nextDue(), this.ledger.nextHoldDeadline(), this.alerts.nextDue(), history]);
     flushSoon(this.env, this.ctx);
+  }
+
+  /** `npm run bench`'s hooks (see bench-hooks.ts); refused unless the deployment sets BENCH_HOOKS=true. */
+  async bench(op: BenchOp): Promise<number | { total: number; completions: number[] }> {
+    if (this.env.BENCH_HOOKS !== "true") throw new Error("bench hooks are off (BENCH_HOOKS)");
+    return benchHook(this.ctx.storage, op, () => this.alarm(), this.clock());
   }
 
   /** Applies a change to a task in one transaction (its settlement too, when it ends), tells listeners, and keeps the alarm in time. */
@@ -417,7 +421,7 @@ export class TenantLedger extends DurableObject<Bindings> {
     }
     this.ledger.close(task.id, "released", 0, now, `task failed: ${task.error?.code ?? "failed"}`);
     // A task RunAPI never accepted frees its Idempotency-Key, so the client can retry it.
-    if (task.submit !== "accepted") this.ledger.forgetIdempotency(task.id);
+    if (task.submit !== "accepted") this.ledger.forgetIdempotency(task.id, task.idempotency_key);
   }
 
   /** One create's admission, reservation and task row; call inside a transaction. */
@@ -426,7 +430,7 @@ export class TenantLedger extends DurableObject<Bindings> {
     if (this.ledger.reservation(req.taskId)?.state === "open") {
       return { ok: true, budgets: this.ledger.usage(req.now, req.budgets), upstreamRefs: this.tasks.get(req.taskId)?.upstream_refs ?? {} };
     }
-    const refs = this.resolveReferences(req.init.references, req.viewer);
+    const refs = this.tasks.references(req.init.references, req.viewer);
     if (!refs.ok) return refs;
     let refused = this.ledger.admit(req, "task");
     if (refused?.code === "idempotent_replay") {
@@ -437,22 +441,10 @@ export class TenantLedger extends DurableObject<Bindings> {
     if (refused?.code === "idempotent_replay") return this.replay(refused.taskId); // not with idempotency null; for the types
     if (refused) return refused;
     const budgets = this.ledger.hold(req, "task");
-    this.tasks.insert(newTaskRecord(req.init, refs.upstreamRefs));
+    const task = newTaskRecord(req.init, refs.upstreamRefs);
+    if (req.idempotency) task.idempotency_key = req.idempotency.key;
+    this.tasks.insert(task);
     return { ok: true, budgets, upstreamRefs: refs.upstreamRefs };
-  }
-
-  /** The caller's earlier tasks a request names (`source_task_id`, …), as RunAPI's ids; another's or an unknown task is refused. */
-  private resolveReferences(
-    references: Record<string, string>,
-    viewer: TaskViewer,
-  ): { ok: true; upstreamRefs: Record<string, string> } | { ok: false; code: "invalid_reference"; field: string } {
-    const upstreamRefs: Record<string, string> = {};
-    for (const [field, taskId] of Object.entries(references)) {
-      const task = this.tasks.get(taskId);
-      if (!task || !canView(viewer, task) || !task.upstream_id) return { ok: false, code: "invalid_reference", field };
-      upstreamRefs[field] = task.upstream_id;
-    }
-    return { ok: true, upstreamRefs };
   }
 
   private replay(taskId: string): CreateTaskResult {

@@ -12,6 +12,7 @@ import { chatPricing, type ChatPricing } from "../lib/pricing";
 import { meterSse, parseJson, type StreamOutcome } from "../lib/sse-meter";
 import { refusal } from "../lib/refusal";
 import { ledgerStub } from "../lib/stubs";
+import { closeGathered, holdGathered } from "../durable-objects/hold-flow";
 import { verifyHuman } from "../lib/turnstile";
 import { activeSchedule } from "../lib/price-store";
 import { optionalTenantAuth, tenantAuth } from "../middleware/auth";
@@ -104,8 +105,16 @@ export const openai = new Hono<AppEnv>()
     const reserved = withMarkup(reservedCost, pricing.markupPercent);
     const id = crypto.randomUUID();
     const ledger = ledgerStub(c.env, auth.tenant.id);
-    const reservation = await ledger
-      .reserve({
+    const unchecked = () => {
+      log.error("chat_reserve_failed", { request_id: c.var.requestId });
+      return new AppError("service_unavailable", "The budget could not be checked; nothing was sent to RunAPI. Retry shortly.", undefined, {
+        "Retry-After": "1",
+      });
+    };
+    const reservation = await holdGathered(
+      c.env,
+      auth.tenant.id,
+      {
         taskId: id,
         keyId: auth.key.id,
         endUser: auth.endUser,
@@ -118,16 +127,15 @@ export const openai = new Hono<AppEnv>()
         requestsPerMinute: auth.tenant.limits.requests_per_minute,
         endUserRequestsPerMinute: auth.endUser === null ? null : (auth.key.end_user_requests_per_minute ?? null),
         idempotency: null,
-      })
-      .catch(async (err: unknown) => {
-        // The tenant's object did not answer, so nothing is forwarded; free a hold it may have made before its answer was lost.
-        await ledger.release(id, Date.now(), "chat not forwarded: the reservation's answer was lost").catch(() => undefined);
-        log.error("chat_reserve_failed", { request_id: c.var.requestId, error: err instanceof Error ? err.name : "unknown" });
-        throw new AppError("service_unavailable", "The budget could not be checked; nothing was sent to RunAPI. Retry shortly.", undefined, {
-          "Retry-After": "1",
-        });
-      });
+      },
+      (p) => c.executionCtx.waitUntil(p),
+    ).catch(async () => {
+      // The tenant's object did not answer, so nothing is forwarded; free a hold it may have made before its answer was lost.
+      await ledger.release(id, Date.now(), "chat not forwarded: the reservation's answer was lost").catch(() => undefined);
+      throw unchecked();
+    });
     if (!reservation.ok) {
+      if (reservation.code === "failed") throw unchecked(); // delivered too late to hold anything
       if (reservation.code === "idempotent_replay" || reservation.code === "invalid_reference")
         throw new AppError("internal_error", "Unexpected answer for a chat");
       throw refusal(reservation, microsToUsd(reserved), isBackend(auth));
@@ -188,9 +196,9 @@ export const openai = new Hono<AppEnv>()
       // Settled as the answer goes out: the charge is fixed now, and a hold lost with the isolate is charged by the alarm.
       const requestId = c.var.requestId;
       c.executionCtx.waitUntil(
-        ledger
-          .settle(id, charge, Date.now(), note, cost)
-          .catch((err: unknown) => log.error("chat_settle_failed", { request_id: requestId, error: err instanceof Error ? err.name : "unknown" })),
+        closeGathered(c.env, auth.tenant.id, { holdId: id, settle: true, chargeMicros: charge, now: Date.now(), note, costMicros: cost }).catch(
+          (err: unknown) => log.error("chat_settle_failed", { request_id: requestId, error: err instanceof Error ? err.name : "unknown" }),
+        ),
       );
       return new Response(answer, {
         status: upstream.status,
@@ -224,7 +232,7 @@ export const openai = new Hono<AppEnv>()
                   note: `chat ${body.model}: RunAPI sent an event over the size limit; charged the amount reserved`,
                 }
               : chargeFor(pricing, reserved, outcome.usage, bytes, outcome.outputBytes, outcome.end);
-          await ledger.settle(id, charge, Date.now(), note, cost);
+          await closeGathered(c.env, auth.tenant.id, { holdId: id, settle: true, chargeMicros: charge, now: Date.now(), note, costMicros: cost });
         } catch (err) {
           // The sweep reconciles a reservation left open; log the why, never the request.
           log.error("chat_settle_failed", { request_id: requestId, error: err instanceof Error ? err.name : "unknown" });
