@@ -4,6 +4,7 @@ import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { describe, expect, it } from "vitest";
 import worker from "../src/index";
 import type { Bindings } from "../src/env";
+import { pathOf, upstreamOperation } from "../src/lib/upstream-meter";
 import { ADMIN_TOKEN, api, expectError, proxy, t2v, tenantWithKey } from "./helpers";
 
 type Family = {
@@ -121,5 +122,20 @@ describe("GET /admin/v1/metrics", () => {
 
   it("needs an operator token", async () => {
     await expectError(await proxy("/admin/v1/metrics"), 401, "unauthorized");
+  });
+});
+
+describe("the operation label of a RunAPI call, read from its URL's text", () => {
+  it("takes the path without host, query or fragment", () => {
+    expect(pathOf("https://runapi.ai/api/v1/kling/text_to_video")).toBe("/api/v1/kling/text_to_video");
+    expect(pathOf("http://127.0.0.1:8788/api/v1/kling/text_to_video/abc?x=1#y")).toBe("/api/v1/kling/text_to_video/abc");
+    expect(pathOf("https://runapi.ai")).toBe("/");
+    expect(pathOf("https://runapi.ai/v1/models#top")).toBe("/v1/models");
+  });
+  it("names create, status, chat and downloads as before", () => {
+    expect(upstreamOperation("POST", pathOf("https://runapi.ai/api/v1/kling/text_to_video?a=b"))).toBe("create");
+    expect(upstreamOperation("GET", pathOf("https://runapi.ai/api/v1/kling/text_to_video/t1"))).toBe("status");
+    expect(upstreamOperation("POST", pathOf("https://runapi.ai/v1/chat/completions"))).toBe("chat");
+    expect(upstreamOperation("GET", pathOf("https://cdn.example/videos/v.mp4"))).toBe("download");
   });
 });

@@ -53,13 +53,28 @@ export function labelString(labels: Labels): string {
     .join(",");
 }
 
+/** A histogram's label strings per label set: its own, then one per bucket of LATENCY_BUCKETS and `+Inf` (labels are bounded). */
+const histogramLabels = new Map<string, { own: string; buckets: string[] }>();
+
+function labelsOfHistogram(labels: Labels): { own: string; buckets: string[] } {
+  const own = labelString(labels);
+  let found = histogramLabels.get(own);
+  if (!found) {
+    const buckets = [...LATENCY_BUCKETS.map(String), "+Inf"].map((le) => labelString({ ...labels, le }));
+    found = { own, buckets };
+    if (histogramLabels.size < 1_000) histogramLabels.set(own, found);
+  }
+  return found;
+}
+
 /** The samples one observation adds to a histogram: each bucket it falls in, `+Inf`, the sum and the count. */
 export function histogramSamples(name: MetricName, labels: Labels, value: number): Sample[] {
+  const { own, buckets } = labelsOfHistogram(labels);
   const out: Sample[] = [];
-  for (const le of LATENCY_BUCKETS) if (value <= le) out.push({ name: `${name}_bucket`, labels: labelString({ ...labels, le: String(le) }), value: 1 });
-  out.push({ name: `${name}_bucket`, labels: labelString({ ...labels, le: "+Inf" }), value: 1 });
-  out.push({ name: `${name}_sum`, labels: labelString(labels), value });
-  out.push({ name: `${name}_count`, labels: labelString(labels), value: 1 });
+  for (let i = 0; i < LATENCY_BUCKETS.length; i++) if (value <= LATENCY_BUCKETS[i]!) out.push({ name: `${name}_bucket`, labels: buckets[i]!, value: 1 });
+  out.push({ name: `${name}_bucket`, labels: buckets[LATENCY_BUCKETS.length]!, value: 1 });
+  out.push({ name: `${name}_sum`, labels: own, value });
+  out.push({ name: `${name}_count`, labels: own, value: 1 });
   return out;
 }
 

@@ -1,16 +1,36 @@
 import type { Bindings } from "../env";
 
+/** Object ids by name, per namespace: `idFromName` hashes the name on every call, and a tenant's id never changes. */
+const ids = new WeakMap<object, Map<string, DurableObjectId>>();
+/** Names remembered per namespace; past it the map starts again (tenants are many, the hot ones few). */
+const MAX_IDS = 10_000;
+
+function idFor(ns: { idFromName(name: string): DurableObjectId }, name: string): DurableObjectId {
+  let byName = ids.get(ns);
+  if (!byName) {
+    byName = new Map();
+    ids.set(ns, byName);
+  }
+  let id = byName.get(name);
+  if (!id) {
+    if (byName.size >= MAX_IDS) byName.clear();
+    id = ns.idFromName(name);
+    byName.set(name, id);
+  }
+  return id;
+}
+
 /** The Durable Object of one tenant: its ledger and its tasks. */
 export function ledgerStub(env: Bindings, tenantId: string) {
-  return env.LEDGER.get(env.LEDGER.idFromName(tenantId));
+  return env.LEDGER.get(idFor(env.LEDGER, tenantId));
 }
 
 /** The deployment's counters (one object). */
 export function metricsStub(env: Bindings) {
-  return env.METRICS.get(env.METRICS.idFromName("metrics"));
+  return env.METRICS.get(idFor(env.METRICS, "metrics"));
 }
 
 /** The operators' object (one): their tokens and the audit log. */
 export function operatorLog(env: Bindings) {
-  return env.OPERATORS.get(env.OPERATORS.idFromName("operators"));
+  return env.OPERATORS.get(idFor(env.OPERATORS, "operators"));
 }

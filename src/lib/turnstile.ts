@@ -22,7 +22,8 @@ interface SiteverifyAnswer {
  * Secret keys and end-user tokens (minted by the tenant's own server) need none.
  */
 export async function verifyHuman(c: Context<AppEnv>): Promise<void> {
-  const { config, auth } = c.var;
+  const config = c.get("config");
+  const auth = c.get("auth");
   const secret = config.turnstileSecretKey;
   if (!secret || auth.via !== "key" || auth.key.kind !== "publishable") return;
   const token = c.req.header(TURNSTILE_HEADER)?.trim();
@@ -42,7 +43,7 @@ export async function verifyHuman(c: Context<AppEnv>): Promise<void> {
     answer = (await res.json()) as SiteverifyAnswer;
   } catch (err) {
     console.error(
-      JSON.stringify({ level: "error", request_id: c.var.requestId, turnstile: "siteverify failed", error: err instanceof Error ? err.name : "unknown" }),
+      JSON.stringify({ level: "error", request_id: c.get("requestId"), turnstile: "siteverify failed", error: err instanceof Error ? err.name : "unknown" }),
     );
     throw new AppError("service_unavailable", "The human check could not be verified right now; nothing was charged. Retry shortly.", undefined, {
       "Retry-After": "5",

@@ -12,15 +12,25 @@ export function upstreamOperation(method: string, path: string): string {
   return path.startsWith("/api/") || path.startsWith("/v1/") ? "other" : "download";
 }
 
+/** The path of an absolute URL, without its query or fragment. */
+export function pathOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start === -1) return "/";
+  const end = url.slice(start).search(/[?#]/);
+  return end === -1 ? url.slice(start) : url.slice(start, start + end);
+}
+
 /** A fetcher that times every call through it and counts its failures (`metrics.upstream`). */
 function meteredFetcher(inner: { fetch: typeof fetch }): Fetcher {
   const timed = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
-    const request = new Request(input, init);
-    const operation = upstreamOperation(request.method, new URL(request.url).pathname);
+    // The operation from the URL's text (no Request or URL made for it: this is on every RunAPI call's path).
+    const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
+    const method = init?.method ?? (input instanceof Request ? input.method : "GET");
+    const operation = upstreamOperation(method.toUpperCase(), pathOf(url));
     const started = performance.now();
     const seconds = () => (performance.now() - started) / 1000;
     try {
-      const res = await inner.fetch(request);
+      const res = await inner.fetch(input, init);
       metrics.upstream(operation, { status: res.status }, seconds());
       return res;
     } catch (err) {

@@ -66,7 +66,7 @@ function requestOrigin(origin: string | undefined, referer: string | undefined):
 export const tenantAuth = createMiddleware<AppEnv>(async function tenantAuth(c, next) {
   const presented = presentedCredential(c.req);
   if (!presented) throw new AppError("unauthorized", "Missing API key: send Authorization: Bearer <key> or x-api-key");
-  const { key, via, endUser: tokenSub } = await resolveCredential(c.env.TENANTS, c.var.config.signingSecret, presented);
+  const { key, via, endUser: tokenSub } = await resolveCredential(c.env.TENANTS, c.get("config").signingSecret, presented);
   if (key.revoked_at) throw new AppError("unauthorized", "This API key has been revoked");
   if (key.expires_at && Date.parse(key.expires_at) <= Date.now()) throw new AppError("unauthorized", "This API key has expired");
   const tenant = await getTenant(c.env.TENANTS, key.tenant_id);
@@ -122,7 +122,7 @@ async function resolveCredential(kv: KVNamespace, signingSecret: string, present
 export const operatorAuth = createMiddleware<AppEnv>(async function operatorAuth(c, next) {
   const token = bearerToken(c.req.header("authorization"));
   let operator: OperatorContext | null = null;
-  if (token && timingSafeEqual(token, c.var.config.adminToken)) operator = { actor: BOOTSTRAP_ACTOR, name: "ADMIN_TOKEN", role: "admin" };
+  if (token && timingSafeEqual(token, c.get("config").adminToken)) operator = { actor: BOOTSTRAP_ACTOR, name: "ADMIN_TOKEN", role: "admin" };
   else if (token?.startsWith(OPERATOR_TOKEN_PREFIX) && token.length <= 200) operator = await operatorLog(c.env).authenticate(await sha256Hex(token));
   if (!operator) throw new AppError("unauthorized", "Missing or invalid admin token");
   const needed = requiredRole(c.req.method, handlerRoute(c));

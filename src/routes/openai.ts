@@ -89,7 +89,8 @@ export const openai = new Hono<AppEnv>()
   })
   .use(tenantAuth)
   .post("/chat/completions", async (c) => {
-    const { config, auth } = c.var;
+    const config = c.get("config");
+    const auth = c.get("auth");
     const { json, text, bytes } = await readJsonText(c, config.chatMaxBodyBytes);
     const body = checkedChatBody(json);
     const pricing = await chatPricing(c.env.TENANTS, body.model, tenantMarkup(auth.tenant));
@@ -106,7 +107,7 @@ export const openai = new Hono<AppEnv>()
     const id = crypto.randomUUID();
     const ledger = ledgerStub(c.env, auth.tenant.id);
     const unchecked = () => {
-      log.error("chat_reserve_failed", { request_id: c.var.requestId });
+      log.error("chat_reserve_failed", { request_id: c.get("requestId") });
       return new AppError("service_unavailable", "The budget could not be checked; nothing was sent to RunAPI. Retry shortly.", undefined, {
         "Retry-After": "1",
       });
@@ -155,7 +156,7 @@ export const openai = new Hono<AppEnv>()
     const chargeReservation = async (err: AppError, what: string): Promise<AppError> => {
       await ledger
         .settle(id, reserved, Date.now(), `chat ${body.model}: ${what}; charged the amount reserved`, reservedCost)
-        .catch((e: unknown) => log.error("chat_settle_failed", { request_id: c.var.requestId, error: e instanceof Error ? e.name : "unknown" }));
+        .catch((e: unknown) => log.error("chat_settle_failed", { request_id: c.get("requestId"), error: e instanceof Error ? e.name : "unknown" }));
       return chargedError(err, reserved);
     };
 
@@ -194,7 +195,7 @@ export const openai = new Hono<AppEnv>()
           ).byteLength;
       const { charge, cost, note } = chargeFor(pricing, reserved, usage, bytes, shown, "done");
       // Settled as the answer goes out: the charge is fixed now, and a hold lost with the isolate is charged by the alarm.
-      const requestId = c.var.requestId;
+      const requestId = c.get("requestId");
       c.executionCtx.waitUntil(
         closeGathered(c.env, auth.tenant.id, { holdId: id, settle: true, chargeMicros: charge, now: Date.now(), note, costMicros: cost }).catch(
           (err: unknown) => log.error("chat_settle_failed", { request_id: requestId, error: err instanceof Error ? err.name : "unknown" }),
@@ -208,7 +209,7 @@ export const openai = new Hono<AppEnv>()
 
     let settled!: () => void;
     c.executionCtx.waitUntil(new Promise<void>((resolve) => (settled = resolve)));
-    const requestId = c.var.requestId;
+    const requestId = c.get("requestId");
     const relayed = meterSse(upstream.body, {
       dropUsageChunk: !clientWantsUsage,
       maxEventBytes: config.chatMaxEventBytes,
