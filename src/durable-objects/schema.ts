@@ -70,6 +70,10 @@ const MIGRATIONS: ((sql: SqlStorage) => void)[] = [
       CREATE INDEX IF NOT EXISTS upload_owners_age ON upload_owners (created_at);
     `);
   },
+  // 7: the tenant's lease on RunAPI's capacity (SPEC §14), one row; its queue is the task rows with status 'queued'.
+  (sql) => {
+    sql.exec("CREATE TABLE IF NOT EXISTS capacity_lease (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL)");
+  },
 ];
 
 /** The schema version this code writes. */

@@ -1,0 +1,355 @@
+import {
+  type Bucket,
+  burst,
+  type CapacityReport,
+  capacityRetryAfterSeconds,
+  type Decision,
+  decide,
+  HEARTBEAT_MS,
+  IDLE_MS,
+  kept,
+  leaseValid,
+  MIN_ASK_GAP_MS,
+  msToToken,
+  NO_LEASE,
+  needsMore,
+  owes,
+  REFUSAL_MEMORY_MS,
+  refill,
+  startable,
+  wanted,
+} from "../domain/capacity-lease";
+import type { TaskRecord } from "../domain/task-record";
+import { isTerminal, type TaskStatus } from "../domain/task-state";
+import { loadConfig, type Bindings } from "../env";
+import { log } from "../lib/log";
+import { capacityStub } from "../lib/stubs";
+import type { StoredLease, TaskQueue } from "./task-queue";
+
+/** How long a create waits for the coordinator (its answer, or capacity it is getting back) before it is admitted or not. */
+const ASK_WAIT_MS = 2_000;
+const SENT_SLOT_MS = 10_000;
+
+/** What the lease needs of the tenant's object: its clock, a way to start queued tasks, and its alarm. */
+export interface CapacityHost {
+  now(): number;
+  /** Moves these queued tasks to `pending`; the object then sends them. */
+  start(ids: string[]): Promise<void>;
+  /** Makes sure the object's alarm runs no later than `at`. */
+  wakeAt(at: number): Promise<void>;
+}
+
+/** What a tenant's creates ask of RunAPI's capacity: the tenant, its weight and floor. */
+export interface CapacitySettings {
+  tenantId: string;
+  weight: number;
+  floor: number;
+}
+
+const isActive = (s: TaskStatus) => s === "pending" || s === "processing";
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The tenant object's lease on RunAPI's capacity (SPEC §14): it admits a create against the slots and rate it holds
+ * (no round trip), queues or refuses beyond them, starts queued tasks as slots free, asks the coordinator for more
+ * ahead of need, gives back what it does not need (at once while others wait), and reports every 30 s while it holds any.
+ */
+export class TenantCapacity {
+  private state: StoredLease & { tenantId?: string } = { lease: NO_LEASE, reported: { slots: 0, rate: 0 }, weight: 1, floor: 0 };
+  private active = 0;
+  private queued = 0;
+  private bucket: Bucket = { tokens: 0, at: 0 };
+  private readonly sent = [0, 0, 0, 0, 0, 0];
+  private sentSlot = 0;
+  private sentSlotAt = 0;
+  private refusals: number[] = [];
+  private lastCreateAt = 0;
+  /** How long tasks run, lately (ms): what Retry-After is estimated from. */
+  private taskMs = 60_000;
+  private asking: Promise<void> | null = null;
+  private askAgain = false;
+  private preparing = 0;
+  private lastAskAt = 0;
+  private lastAskGaveMore = true;
+  private pumpDue = false;
+  private grants = 0;
+  private enabled_: boolean | null = null;
+
+  constructor(
+    private readonly env: Bindings,
+    private readonly store: TaskQueue,
+    private readonly host: CapacityHost,
+  ) {}
+
+  /** Whether the operator limits RunAPI's capacity at all (UPSTREAM_MAX_CONCURRENT_TASKS or UPSTREAM_REQUESTS_PER_MINUTE). */
+  get enabled(): boolean {
+    if (this.enabled_ === null) {
+      const config = loadConfig(this.env);
+      this.enabled_ = config.upstreamMaxConcurrentTasks !== null || config.upstreamRequestsPerMinute !== null;
+    }
+    return this.enabled_;
+  }
+
+  /** Reads the stored lease and counts the tasks in flight and queued (in the constructor's `blockConcurrencyWhile`). */
+  load(): void {
+    this.state = this.store.loadLease() ?? this.state;
+    ({ active: this.active, queued: this.queued } = this.store.counts());
+    this.bucket = { tokens: burst(this.state.lease.rate), at: this.host.now() };
+  }
+
+  /**
+   * Before a batch of `n` creates: a usable lease. Asks (one round trip) when there is none, or the batch does not fit and
+   * more may be free; waits a moment more when the coordinator is getting idle capacity back from others for it.
+   */
+  async prepare(n: number, settings: CapacitySettings, now: number): Promise<void> {
+    if (!this.enabled) return;
+    const changed = this.state.tenantId !== settings.tenantId || this.state.weight !== settings.weight || this.state.floor !== settings.floor;
+    Object.assign(this.state, settings);
+    // The batch counts as demand until it is admitted (`prepared`): a report meanwhile asks for it and keeps room for it.
+    this.lastCreateAt = now;
+    this.preparing += n;
+    const fits = () => {
+      const lease = this.state.lease;
+      const at = this.host.now();
+      return (
+        leaseValid(lease, at) &&
+        (!lease.limited.slots || this.active + n <= lease.slots) &&
+        (!lease.limited.rate || this.tokens(at) >= n)
+      );
+    };
+    if (fits() || this.queued > 0) {
+      // Within the lease (or behind a queue, where it waits its turn anyway): no round trip.
+      if (changed || (this.queued > 0 && this.mayAskForMore(now))) void this.ask();
+      return;
+    }
+    const deadline = Date.now() + ASK_WAIT_MS;
+    if (!leaseValid(this.state.lease, now) || this.mayAskForMore(now)) await Promise.race([this.ask(), sleep(ASK_WAIT_MS)]);
+    // Others give back what they hold idle when told to; the coordinator then tells this object, which asks again.
+    while (!fits() && this.state.lease.reclaiming > 0 && Date.now() < deadline) {
+      const seen = this.grants;
+      while (this.grants === seen && Date.now() < deadline) await sleep(5);
+    }
+  }
+
+  /** The batch `prepare` was told of has been admitted (or refused): it is no longer demand of its own. */
+  prepared(n: number): void {
+    this.preparing = Math.max(0, this.preparing - n);
+  }
+
+  /** One create's admission (inside its transaction): sent, queued (when it asked to be) or refused. */
+  decide(wantsQueue: boolean, now: number): Decision {
+    if (!this.enabled) return { kind: "submit" };
+    const lease = this.state.lease;
+    return decide({ lease, active: this.active, queued: this.queued, tokens: this.tokens(now), valid: leaseValid(lease, now), wantsQueue });
+  }
+
+  /** A create was admitted as `decision` (its task row written). */
+  admitted(decision: Decision, now: number): void {
+    if (!this.enabled) return;
+    this.lastCreateAt = now;
+    if (decision.kind === "queue") this.queued += 1;
+    if (decision.kind === "submit") {
+      this.active += 1;
+      this.spend(1, now);
+    }
+  }
+
+  /** A create was refused for capacity: remembered a while as demand, so the next report asks for it. */
+  refused(now: number): void {
+    this.lastCreateAt = now;
+    this.refusals = this.refusals.filter((t) => now - t < REFUSAL_MEMORY_MS).slice(-999);
+    this.refusals.push(now);
+  }
+
+  /** Retry-After for a create refused for capacity: about when a slot (or a rate token) frees. */
+  retryAfterSeconds(now: number): number {
+    const lease = this.state.lease;
+    const tokenMs = lease.limited.rate ? (msToToken(this.bucketAt(now), lease.rate) ?? 60_000) : null;
+    return capacityRetryAfterSeconds({ slots: lease.slots, taskMs: this.taskMs, tokenMs });
+  }
+
+  /** A task's status moved (committed): the counts follow; a slot freed lets a queued task start or goes back to the coordinator. */
+  moved(from: TaskStatus, task: TaskRecord, now: number): void {
+    const to = task.status;
+    if (from === to) return;
+    if (from === "queued") this.queued = Math.max(0, this.queued - 1);
+    if (isActive(from)) this.active = Math.max(0, this.active - 1);
+    if (to === "queued") this.queued += 1;
+    if (isActive(to)) this.active += 1;
+    if (isActive(from) && isTerminal(to)) {
+      const started = task.history.find((h) => h.status === "pending")?.at ?? task.created_at;
+      this.taskMs = 0.8 * this.taskMs + 0.2 * Math.max(0, now - started);
+      this.pumpDue = true;
+    }
+  }
+
+  /** After changes: start what may start, and report when it needs more or holds what it should give back. The report is not awaited. */
+  async settle(now: number): Promise<void> {
+    if (!this.enabled) return;
+    if (this.pumpDue) await this.pump(now);
+    if (this.wantsToReport(now)) void this.ask();
+  }
+
+  /** The alarm's part: the heartbeat report when due, then `settle`. */
+  async tick(now: number): Promise<void> {
+    if (!this.enabled) return;
+    const lease = this.state.lease;
+    if (this.holding() && (now >= lease.syncedAt + HEARTBEAT_MS || (this.queued > 0 && !leaseValid(lease, now)))) await this.ask();
+    this.pumpDue ||= this.queued > 0;
+    await this.settle(this.host.now());
+  }
+
+  /** When the alarm should next run for the lease: the heartbeat, or a rate token a queued task waits for; null: nothing to do. */
+  nextDue(now: number): number | null {
+    if (!this.enabled || !this.holding()) return null;
+    const lease = this.state.lease;
+    let at = lease.syncedAt + HEARTBEAT_MS;
+    if (this.queued > 0 && !leaseValid(lease, now)) at = Math.min(at, this.lastAskAt + MIN_ASK_GAP_MS);
+    else if (this.queued > 0 && lease.limited.rate && (!lease.limited.slots || this.active < lease.slots)) {
+      const ms = msToToken(this.bucketAt(now), lease.rate);
+      if (ms !== null) at = Math.min(at, now + ms);
+    }
+    return at;
+  }
+
+  /** The coordinator asks for a report: capacity freed for this tenant, or others wait for what it holds. */
+  nudged(): void {
+    if (!this.enabled) return;
+    void this.ask().then(() => this.settle(this.host.now()));
+  }
+
+  /** RunAPI answered a create with 429: the coordinator learns its limit is lower than it thought. Not awaited. */
+  throttled(): void {
+    const tenantId = this.state.tenantId;
+    if (!this.enabled || !tenantId) return;
+    capacityStub(this.env)
+      .throttled(tenantId)
+      .catch((err: unknown) => log.warn("capacity_throttle_report_failed", { error: err instanceof Error ? err.name : "unknown" }));
+  }
+
+  /** Reports to the coordinator and takes its answer; one report at a time (one asked for meanwhile follows it). */
+  private ask(): Promise<void> {
+    if (this.asking) {
+      this.askAgain = true;
+      return this.asking;
+    }
+    this.asking = (async () => {
+      try {
+        do {
+          this.askAgain = false;
+          await this.askOnce();
+        } while (this.askAgain);
+      } finally {
+        this.asking = null;
+      }
+      if (this.pumpDue) await this.pump(this.host.now());
+    })();
+    return this.asking;
+  }
+
+  private async askOnce(): Promise<void> {
+    const tenantId = this.state.tenantId;
+    if (!tenantId) return;
+    const now = this.host.now();
+    const want = this.want(now);
+    const held = this.keep(want);
+    const report: CapacityReport = {
+      tenantId,
+      weight: this.state.weight,
+      floor: this.state.floor,
+      active: this.active,
+      queued: this.queued,
+      rateUsed: this.sentLastMinute(now),
+      held,
+      want,
+    };
+    try {
+      const grant = await capacityStub(this.env).sync(report);
+      this.lastAskGaveMore = grant.slots > held.slots;
+      if (this.state.lease.rate === 0 && grant.rate > 0) this.bucket = { tokens: burst(grant.rate), at: this.host.now() };
+      this.state.lease = { ...grant, syncedAt: this.host.now() };
+      this.state.reported = { slots: grant.slots, rate: grant.rate };
+      this.store.saveLease(this.state);
+      this.keep(this.want(this.host.now()));
+      this.grants += 1;
+      if (this.lastAskGaveMore || this.queued > 0) this.pumpDue = true;
+      const next = this.nextDue(this.host.now());
+      if (next !== null) await this.host.wakeAt(next);
+    } catch (err) {
+      this.lastAskGaveMore = false;
+      log.warn("capacity_report_failed", { tenant_id: tenantId, error: err instanceof Error ? err.name : "unknown" });
+    } finally {
+      this.lastAskAt = now;
+    }
+  }
+
+  /** Starts as many queued tasks, oldest first, as free slots and rate tokens allow. */
+  private async pump(now: number): Promise<void> {
+    this.pumpDue = false;
+    this.keep(this.want(now));
+    const lease = this.state.lease;
+    const n = startable({ lease, active: this.active, queued: this.queued, tokens: this.tokens(now), valid: leaseValid(lease, now) });
+    const ids = this.store.oldest(n);
+    if (!ids.length) return;
+    this.spend(ids.length, now);
+    await this.host.start(ids);
+  }
+
+  private want(now: number): CapacityReport["want"] {
+    const refused = this.refusals.filter((t) => now - t < REFUSAL_MEMORY_MS).length;
+    return wanted({ active: this.active + this.preparing, queued: this.queued, refused, recent: now - this.lastCreateAt < IDLE_MS });
+  }
+
+  /** Gives back, locally at once (to the coordinator with the next report), what the tenant does not need; returns what it keeps. */
+  private keep(want: CapacityReport["want"]): { slots: number; rate: number } {
+    const keep = kept(this.state.lease, this.active, want);
+    this.state.lease = { ...this.state.lease, ...keep };
+    return keep;
+  }
+
+  private wantsToReport(now: number): boolean {
+    const lease = this.state.lease;
+    const refused = this.refusals.filter((t) => now - t < REFUSAL_MEMORY_MS).length;
+    if (needsMore({ lease, active: this.active, queued: this.queued, refused }) && this.mayAskForMore(now)) return true;
+    return owes(this.state.lease, this.keep(this.want(now)), this.state.reported);
+  }
+
+  /** At most one ask for more per MIN_ASK_GAP_MS once one came back with nothing more (a flood does not flood the coordinator). */
+  private mayAskForMore(now: number): boolean {
+    return this.lastAskGaveMore || now - this.lastAskAt >= MIN_ASK_GAP_MS;
+  }
+
+  private holding(): boolean {
+    const { reported } = this.state;
+    return Boolean(this.state.tenantId) && (reported.slots > 0 || reported.rate > 0 || this.active > 0 || this.queued > 0);
+  }
+
+  private tokens(now: number): number {
+    return this.bucketAt(now).tokens;
+  }
+
+  private bucketAt(now: number): Bucket {
+    this.bucket = refill(this.bucket, this.state.lease.rate, now);
+    return this.bucket;
+  }
+
+  private spend(n: number, now: number): void {
+    if (this.state.lease.limited.rate) this.bucket = { tokens: Math.max(0, this.tokens(now) - n), at: now };
+    this.rotateSent(now);
+    this.sent[this.sentSlot]! += n;
+  }
+
+  private sentLastMinute(now: number): number {
+    this.rotateSent(now);
+    return this.sent.reduce((s, x) => s + x, 0);
+  }
+
+  private rotateSent(now: number): void {
+    const slot = Math.floor(now / SENT_SLOT_MS);
+    const steps = Math.min(6, slot - this.sentSlotAt);
+    if (steps <= 0) return;
+    for (let i = 1; i <= steps; i++) this.sent[(this.sentSlot + i) % 6] = 0;
+    this.sentSlot = (this.sentSlot + steps) % 6;
+    this.sentSlotAt = slot;
+  }
+}
