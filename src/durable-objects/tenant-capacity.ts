@@ -111,11 +111,7 @@ export class TenantCapacity {
     const fits = () => {
       const lease = this.state.lease;
       const at = this.host.now();
-      return (
-        leaseValid(lease, at) &&
-        (!lease.limited.slots || this.active + n <= lease.slots) &&
-        (!lease.limited.rate || this.tokens(at) >= n)
-      );
+      return leaseValid(lease, at) && (!lease.limited.slots || this.active + n <= lease.slots) && (!lease.limited.rate || this.tokens(at) >= n);
     };
     if (fits() || this.queued > 0) {
       // Within the lease (or behind a queue, where it waits its turn anyway): no round trip.
