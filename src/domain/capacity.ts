@@ -70,11 +70,13 @@ export const RAISE_EVERY_MS = 30_000;
 
 /**
  * RunAPI answered 429 while `inUse` of this resource was in use: the effective limit drops to 90 % of what was in
- * use (RunAPI refused the next one, so its limit is about there), and never rises from a cut.
+ * use (RunAPI refused the next one, so its limit is about there), but at most by half per cut: a 429 far below the
+ * limit says less about it (RunAPI's other limit, a hiccup), and repeated 429s cut again every CUT_GAP_MS.
  */
 export function cutLimit(limit: EffectiveLimit, inUse: number): EffectiveLimit {
-  const seen = Math.max(1, Math.floor(Math.min(limit.effective, Math.max(inUse, 1)) * 0.9));
-  return { ...limit, effective: Math.max(1, Math.min(limit.effective - 1, seen)) };
+  const seen = Math.floor(Math.min(limit.effective, Math.max(inUse, 1)) * 0.9);
+  const floor = Math.floor(limit.effective / 2);
+  return { ...limit, effective: Math.max(1, Math.min(limit.effective - 1, Math.max(seen, floor))) };
 }
 
 /** One step back up: 5 % of the operator's limit (at least 1), never above it. */

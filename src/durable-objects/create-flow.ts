@@ -157,20 +157,12 @@ export async function createTask(env: Bindings, config: Config, waitUntil: (p: P
     }
     if (err instanceof AppError && err.code === "rate_limited" && err.details?.upstream_status === 429) {
       // RunAPI is at its capacity (it made nothing): a create that may wait is sent again by the object; another is refused.
-      const retryAfter = Number(err.details.retry_after_seconds ?? 30);
       // If the object cannot be told, its alarm sends the create again later: the client gets the id to follow, never a false "nothing held".
-      const after = await tenant.submitThrottled(taskId, retryAfter, input.capacity.queue).catch(() => "retrying" as const);
+      const retryAfter = Number(err.details.retry_after_seconds ?? 30);
+      const after = await tenant.submitThrottled(taskId, retryAfter, input.capacity.queue, err.message).catch(() => "retrying" as const);
       if (after === "retrying") return { kind: "retrying", taskId, budgets: held.budgets };
-      throw new AppError(
-        "rate_limited",
-        "RunAPI is at its capacity; nothing was sent and nothing is held. Retry later",
-        {
-          reason: "upstream_capacity",
-          retry_after_seconds: retryAfter,
-          task_id: taskId,
-        },
-        err.headers,
-      );
+      const { retryable: _r, ...details } = err.details;
+      throw new AppError(err.code, err.message, { ...details, reason: "upstream_capacity", task_id: taskId }, err.headers);
     }
     const error = err instanceof AppError ? err : new AppError("upstream_error", "The request to RunAPI failed");
     // Awaited, so that a retry with the same Idempotency-Key is free at once.

@@ -171,10 +171,10 @@ export class TenantLedger extends DurableObject<Bindings> {
    * RunAPI answered the create with 429: it made no task, and its capacity is lower than the coordinator thought (it
    * learns so). A create that may wait (`keep`) stays held and is sent again after `Retry-After`; another is refused.
    */
-  async submitThrottled(taskId: string, retryAfterSeconds: number, keep: boolean): Promise<"retrying" | "failed"> {
+  async submitThrottled(taskId: string, retryAfterSeconds: number, keep: boolean, message: string): Promise<"retrying" | "failed"> {
     this.capacity.throttled();
     if (!keep) {
-      await this.submitRefused(taskId, { code: "rate_limited", message: "RunAPI is at its capacity; nothing was sent and nothing is held" });
+      await this.submitRefused(taskId, { code: "rate_limited", message });
       return "failed";
     }
     await this.update(taskId, (t, now) => markThrottled(t, now, retryAfterSeconds * 1000));
