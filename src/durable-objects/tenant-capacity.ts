@@ -184,13 +184,16 @@ export class TenantCapacity {
     if (!this.enabled) return;
     if (this.pumpDue) await this.pump(now);
     if (this.wantsToReport(now)) void this.ask();
+    // A report held back (at most one ask for more a second) is made by the alarm, not dropped.
+    else if (this.needsMore(now)) await this.host.wakeAt(this.lastAskAt + MIN_ASK_GAP_MS);
   }
 
   /** The alarm's part: the heartbeat report when due, then `settle`. */
   async tick(now: number): Promise<void> {
     if (!this.enabled) return;
     const lease = this.state.lease;
-    if (this.holding() && (now >= lease.syncedAt + HEARTBEAT_MS || (this.queued > 0 && !leaseValid(lease, now)))) await this.ask();
+    const heartbeat = now >= lease.syncedAt + HEARTBEAT_MS || (this.queued > 0 && !leaseValid(lease, now));
+    if (this.holding() && (heartbeat || (this.needsMore(now) && this.mayAskForMore(now)))) await this.ask();
     this.pumpDue ||= this.queued > 0;
     await this.settle(this.host.now());
   }
@@ -200,7 +203,7 @@ export class TenantCapacity {
     if (!this.enabled || !this.holding()) return null;
     const lease = this.state.lease;
     let at = lease.syncedAt + HEARTBEAT_MS;
-    if (this.queued > 0 && !leaseValid(lease, now)) at = Math.min(at, this.lastAskAt + MIN_ASK_GAP_MS);
+    if ((this.queued > 0 && !leaseValid(lease, now)) || this.needsMore(now)) at = Math.min(at, this.lastAskAt + MIN_ASK_GAP_MS);
     else if (this.queued > 0 && lease.limited.rate && (!lease.limited.slots || this.active < lease.slots)) {
       const ms = msToToken(this.bucketAt(now), lease.rate);
       if (ms !== null) at = Math.min(at, now + ms);
@@ -304,10 +307,14 @@ export class TenantCapacity {
   }
 
   private wantsToReport(now: number): boolean {
-    const lease = this.state.lease;
-    const refused = this.refusals.filter((t) => now - t < REFUSAL_MEMORY_MS).length;
-    if (needsMore({ lease, active: this.active, queued: this.queued, refused }) && this.mayAskForMore(now)) return true;
+    if (this.needsMore(now) && this.mayAskForMore(now)) return true;
     return owes(this.state.lease, this.keep(this.want(now)), this.state.reported);
+  }
+
+  /** Whether what the tenant needs comes near (or past) what it holds: it should ask for more. */
+  private needsMore(now: number): boolean {
+    const refused = this.refusals.filter((t) => now - t < REFUSAL_MEMORY_MS).length;
+    return needsMore({ lease: this.state.lease, active: this.active, queued: this.queued, refused });
   }
 
   /** At most one ask for more per MIN_ASK_GAP_MS once one came back with nothing more (a flood does not flood the coordinator). */

@@ -119,7 +119,7 @@ export class TenantLedger extends DurableObject<Bindings> {
     const claim = reqs.find((r) => r.capacity)?.capacity;
     if (claim) await this.capacity.prepare(reqs.length, { tenantId: reqs[0]!.init.tenantId, weight: claim.weight, floor: claim.floor }, this.clock());
     if (late()) return reqs.map(() => ({ ok: false, code: "failed" }));
-    let due = this.capacity.nextDue(this.clock()) ?? Number.POSITIVE_INFINITY;
+    let due = Number.POSITIVE_INFINITY;
     const results = reqs.map((req): CreateTaskResult => {
       try {
         const result = this.ctx.storage.transactionSync(() => this.admitTask(req));
