@@ -71,6 +71,9 @@ export class TenantCapacity {
   private preparing = 0;
   private lastAskAt = 0;
   private lastAskGaveMore = true;
+  /** The need the last report told, and whether its fair share covered it (then more need may bring more). */
+  private lastNeed = 0;
+  private lastCovered = true;
   private pumpDue = false;
   private grants = 0;
   private enabled_: boolean | null = null;
@@ -265,6 +268,8 @@ export class TenantCapacity {
     try {
       const grant = await capacityStub(this.env).sync(report);
       this.lastAskGaveMore = grant.slots > held.slots;
+      this.lastNeed = want.slots;
+      this.lastCovered = grant.targetSlots >= want.slots;
       if (this.state.lease.rate === 0 && grant.rate > 0) this.bucket = { tokens: burst(grant.rate), at: this.host.now() };
       this.state.lease = { ...grant, syncedAt: this.host.now() };
       this.state.reported = { slots: grant.slots, rate: grant.rate };
@@ -317,9 +322,14 @@ export class TenantCapacity {
     return needsMore({ lease: this.state.lease, active: this.active, queued: this.queued, refused });
   }
 
-  /** At most one ask for more per MIN_ASK_GAP_MS once one came back with nothing more (a flood does not flood the coordinator). */
+  /**
+   * Whether asking for more may bring more: the last ask did, or a second has passed, or the tenant needs more than it
+   * told and its share covered all it told (more need may raise it). A tenant held at its share by others' (a flood)
+   * asks at most once a second, so it does not flood the coordinator.
+   */
   private mayAskForMore(now: number): boolean {
-    return this.lastAskGaveMore || now - this.lastAskAt >= MIN_ASK_GAP_MS;
+    if (this.lastAskGaveMore || now - this.lastAskAt >= MIN_ASK_GAP_MS) return true;
+    return this.lastCovered && this.want(now).slots > this.lastNeed;
   }
 
   private holding(): boolean {

@@ -157,8 +157,12 @@ export const catalogRoutes = new Hono<AppEnv>()
     if (outcome.kind === "replayed") {
       c.header("Idempotent-Replayed", "true");
       c.header("X-Estimated-Cost-Usd", formatUsd(outcome.estimateMicros));
-      const status = outcome.view.status === "queued" ? "queued" : "pending";
-      return c.json(createResponse(outcome.view.id, outcome.view.model, outcome.estimateMicros, outcome.view.submission, status));
+      // A replay of a task still queued answers as its first request did: 202, queued.
+      const queued = outcome.view.status === "queued";
+      return c.json(
+        createResponse(outcome.view.id, outcome.view.model, outcome.estimateMicros, outcome.view.submission, queued ? "queued" : "pending"),
+        queued ? 202 : 200,
+      );
     }
     const visible = visibleScopes(auth, outcome.budgets);
     if (visible.length) c.header("X-Budget-Remaining-Usd", formatUsd(Math.min(...visible.map((b) => b.remaining_micros))));
