@@ -115,7 +115,8 @@ export class CapacityCoordinator extends DurableObject<Bindings> {
       rate: holder.held.rate,
       targetSlots: targets.slots.get(holder.id) ?? 0,
       targetRate: targets.rate.get(holder.id) ?? 0,
-      contended: waiters.length > 0,
+      // Someone waits for its share, or more is held than RunAPI allows now (after a cut): give back what is above the target.
+      contended: waiters.length > 0 || !this.hasFree(all, 0),
       limited: { slots: this.limits.slots !== null, rate: this.limits.rate !== null },
       reclaiming: waiters.includes(holder) ? reclaimable(all, targets, holder.id) : 0,
     };
@@ -199,7 +200,7 @@ export class CapacityCoordinator extends DurableObject<Bindings> {
     }
     const all = [...this.holders.values()];
     const targets = targetsOf(all, this.limits);
-    if (this.hasFree(all)) this.nudge(waiting(all, this.limits, targets), now);
+    if (this.limits.slots && this.hasFree(all)) this.nudge(waiting(all, this.limits, targets), now);
     await this.keepAlarm(now);
   }
 
@@ -210,7 +211,7 @@ export class CapacityCoordinator extends DurableObject<Bindings> {
   private nudgeOthers(reporter: string, waiters: Holder[], targets: Targets, now: number): void {
     const all = [...this.holders.values()];
     const others = waiters.filter((h) => h.id !== reporter);
-    if (others.length && this.hasFree(all)) this.nudge(others, now);
+    if (others.length && this.limits.slots && this.hasFree(all)) this.nudge(others, now);
     const rateOver = (h: Holder) => this.limits.rate !== null && h.held.rate > (targets.rate.get(h.id) ?? 0);
     this.nudge(
       lending(all, this.limits, targets).filter((h) => h.id !== reporter && (waiters.length > 0 || rateOver(h))),
@@ -231,8 +232,9 @@ export class CapacityCoordinator extends DurableObject<Bindings> {
     if (this.nudgedAt.size > 10_000) this.nudgedAt.clear();
   }
 
-  private hasFree(all: Holder[]): boolean {
-    return this.limits.slots !== null && freeSlots(all, this.limits.slots) > 0;
+  /** Whether at least `least` slots are free (below 0: more is held than the effective limit allows, after a cut). */
+  private hasFree(all: Holder[], least = 1): boolean {
+    return this.limits.slots === null || freeSlots(all, this.limits.slots) >= least;
   }
 
   /** The alarm falls due when a cut limit may rise, or the longest-silent tenant may be forgotten. */

@@ -160,6 +160,11 @@ export class TenantCapacity {
     this.refusals.push(now);
   }
 
+  private forgetRefusals(now: number): number {
+    this.refusals = this.refusals.filter((t) => now - t < REFUSAL_MEMORY_MS);
+    return this.refusals.length;
+  }
+
   /** Retry-After for a create refused for capacity: about when a slot (or a rate token) frees. */
   retryAfterSeconds(now: number): number {
     const lease = this.state.lease;
@@ -206,6 +211,10 @@ export class TenantCapacity {
     if (!this.enabled || !this.holding()) return null;
     const lease = this.state.lease;
     let at = lease.syncedAt + HEARTBEAT_MS;
+    // When remembered refusals and the headroom of recent use expire, what it needs falls: it tells the coordinator.
+    const soon = Math.max(now, this.lastAskAt + MIN_ASK_GAP_MS);
+    if (this.refusals.length && this.lastNeed > 0) at = Math.min(at, Math.max(soon, this.refusals[0]! + REFUSAL_MEMORY_MS));
+    if (this.state.reported.slots > this.active) at = Math.min(at, Math.max(soon, this.lastCreateAt + IDLE_MS));
     if ((this.queued > 0 && !leaseValid(lease, now)) || this.needsMore(now)) at = Math.min(at, this.lastAskAt + MIN_ASK_GAP_MS);
     else if (this.queued > 0 && lease.limited.rate && (!lease.limited.slots || this.active < lease.slots)) {
       const ms = msToToken(this.bucketAt(now), lease.rate);
@@ -220,13 +229,20 @@ export class TenantCapacity {
     void this.ask().then(() => this.settle(this.host.now()));
   }
 
-  /** RunAPI answered a create with 429: the coordinator learns its limit is lower than it thought. Not awaited. */
-  throttled(): void {
+  /**
+   * RunAPI answered a create with 429: this tenant starts nothing more until it hears from the coordinator, which learns
+   * RunAPI's limit is lower than it thought and answers with the tenant's share of the new one.
+   */
+  async throttled(): Promise<void> {
     const tenantId = this.state.tenantId;
     if (!this.enabled || !tenantId) return;
-    capacityStub(this.env)
-      .throttled(tenantId)
-      .catch((err: unknown) => log.warn("capacity_throttle_report_failed", { error: err instanceof Error ? err.name : "unknown" }));
+    this.state.lease = { ...this.state.lease, slots: Math.min(this.state.lease.slots, this.active) };
+    try {
+      await capacityStub(this.env).throttled(tenantId);
+      await this.ask();
+    } catch (err) {
+      log.warn("capacity_throttle_report_failed", { error: err instanceof Error ? err.name : "unknown" });
+    }
   }
 
   /** Reports to the coordinator and takes its answer; one report at a time (one asked for meanwhile follows it). */
@@ -300,7 +316,7 @@ export class TenantCapacity {
   }
 
   private want(now: number): CapacityReport["want"] {
-    const refused = this.refusals.filter((t) => now - t < REFUSAL_MEMORY_MS).length;
+    const refused = this.forgetRefusals(now);
     return wanted({ active: this.active + this.preparing, queued: this.queued, refused, recent: now - this.lastCreateAt < IDLE_MS });
   }
 
@@ -313,12 +329,16 @@ export class TenantCapacity {
 
   private wantsToReport(now: number): boolean {
     if (this.needsMore(now) && this.mayAskForMore(now)) return true;
-    return owes(this.state.lease, this.keep(this.want(now)), this.state.reported);
+    const want = this.want(now);
+    // Its need fell below what it told (refusals forgotten, a queue gone), or it went idle holding more than it runs.
+    if (want.slots < this.lastNeed && this.state.reported.slots > 0) return true;
+    if (now - this.lastCreateAt >= IDLE_MS && this.state.reported.slots > this.active && now - this.lastAskAt >= MIN_ASK_GAP_MS) return true;
+    return owes(this.state.lease, this.keep(want), this.state.reported);
   }
 
   /** Whether what the tenant needs comes near (or past) what it holds: it should ask for more. */
   private needsMore(now: number): boolean {
-    const refused = this.refusals.filter((t) => now - t < REFUSAL_MEMORY_MS).length;
+    const refused = this.forgetRefusals(now);
     return needsMore({ lease: this.state.lease, active: this.active, queued: this.queued, refused });
   }
 

@@ -92,7 +92,7 @@ export class TenantLedger extends DurableObject<Bindings> {
       timing: () => this.timing(),
       now: () => this.clock(),
       videoStored: (taskId, v) => tallyStored(ctx.storage.sql, { taskId, index: v.index, bytes: v.bytes, storedAt: v.storedAt }),
-      throttled: () => this.capacity.throttled(),
+      throttled: () => void this.capacity.throttled(),
     });
     void ctx.blockConcurrencyWhile(async () => {
       migrate(ctx.storage);
@@ -172,7 +172,7 @@ export class TenantLedger extends DurableObject<Bindings> {
    * learns so). A create that may wait (`keep`) stays held and is sent again after `Retry-After`; another is refused.
    */
   async submitThrottled(taskId: string, retryAfterSeconds: number, keep: boolean, message: string): Promise<"retrying" | "failed"> {
-    this.capacity.throttled();
+    await this.capacity.throttled();
     if (!keep) {
       await this.submitRefused(taskId, { code: "rate_limited", message });
       return "failed";

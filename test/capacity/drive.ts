@@ -1,5 +1,5 @@
 import { expect } from "vitest";
-import { admin, advanceUpstream, api, deliverCallbacks, eventually, json, sim, t2v, upstreamIdOf } from "../helpers";
+import { admin, advanceUpstream, api, deliverCallbacks, eventually, json, runAlarm, sim, t2v, upstreamIdOf } from "../helpers";
 
 /** SPEC §14 test bed: helpers that read RunAPI's capacity as the proxy and the simulator see it, and finish tasks as RunAPI would. */
 
@@ -51,26 +51,32 @@ export async function inFlightAtRunApi(key: string): Promise<string[]> {
   return sent;
 }
 
-/** RunAPI finishes these tasks and calls back; resolves once the proxy reads each as completed. */
-export async function finish(key: string, taskIds: string[]): Promise<void> {
+/**
+ * RunAPI finishes these tasks and calls back; resolves once the proxy reads each as completed. A test that moved the
+ * tenant object's clock names the tenant (`tenantId`): its alarms, set on that clock, are run rather than waited for.
+ */
+export async function finish(key: string, taskIds: string[], tenantId?: string): Promise<void> {
   for (const id of taskIds) {
     const upstreamId = await advanceUpstream(id, { status: "completed" });
     await deliverCallbacks(upstreamId);
   }
   await eventually(async () => {
+    if (tenantId) await runAlarm(tenantId);
     for (const id of taskIds) expect((await json(await api(key, `/api/v1/tasks/${id}`))).status).toBe("completed");
   }, 15_000);
 }
 
 /** Finishes every task of these tenants (queued ones start as slots free, then finish too), so the next test finds RunAPI idle. */
-export async function drain(...keys: string[]): Promise<void> {
+export async function drain(...tenants: (string | { key: string; tenantId: string })[]): Promise<void> {
   for (let round = 0; round < 100; round++) {
     let left = 0;
-    for (const key of keys) {
+    for (const tenant of tenants) {
+      const { key, tenantId } = typeof tenant === "string" ? { key: tenant, tenantId: undefined } : tenant;
+      if (tenantId) await runAlarm(tenantId);
       const running = await inFlightAtRunApi(key);
       const waiting = [...(await tasksWith(key, "queued")), ...(await tasksWith(key, "pending")), ...(await tasksWith(key, "processing"))];
       left += waiting.length;
-      if (running.length) await finish(key, running);
+      if (running.length) await finish(key, running, tenantId);
     }
     if (left === 0) return;
     await new Promise((r) => setTimeout(r, 50));

@@ -72,6 +72,8 @@ describe("sharing RunAPI's capacity (SPEC §14)", () => {
       // RunAPI finishes everything in flight at once: what each tenant had running is its share this round.
       const runs = [];
       for (const tenant of tenants) runs.push(await inFlightAtRunApi(tenant.key));
+      // Mid-run, every tenant still has a backlog: the coordinator's targets are the weights' shares of 12.
+      if (round === 3) for (const [t, tenant] of tenants.entries()) expect((await share(tenant.tenantId)).target_slots).toBe(2 * weights[t]!);
       for (const [t, tenant] of tenants.entries()) {
         if (round > 0) done[t]! += runs[t]!.length;
         await finish(tenant.key, runs[t]!);
@@ -83,7 +85,6 @@ describe("sharing RunAPI's capacity (SPEC §14)", () => {
       const expected = (total * w) / sumW;
       expect(Math.abs(done[t]! - expected) / expected, `tenant of weight ${w}: ${done[t]} of ${total}`).toBeLessThanOrEqual(0.25);
     }
-    expect((await share(tenants[2]!.tenantId)).target_slots).toBe(6);
 
     await drain(...tenants.map((t) => t.key));
     for (const [t, tenant] of tenants.entries()) {
