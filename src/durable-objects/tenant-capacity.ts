@@ -1,6 +1,4 @@
 import {
-  type Bucket,
-  burst,
   type CapacityReport,
   capacityRetryAfterSeconds,
   type Decision,
@@ -14,13 +12,12 @@ import {
   NO_LEASE,
   needsMore,
   owes,
-  REFUSAL_MEMORY_MS,
-  refill,
   startable,
   wanted,
 } from "../domain/capacity-lease";
+import { CapacityUsage } from "../domain/capacity-usage";
 import type { TaskRecord } from "../domain/task-record";
-import { isTerminal, type TaskStatus } from "../domain/task-state";
+import type { TaskStatus } from "../domain/task-state";
 import { loadConfig, type Bindings } from "../env";
 import { log } from "../lib/log";
 import { capacityStub } from "../lib/stubs";
@@ -28,7 +25,6 @@ import type { StoredLease, TaskQueue } from "./task-queue";
 
 /** How long a create waits for the coordinator (its answer, or capacity it is getting back) before it is admitted or not. */
 const ASK_WAIT_MS = 2_000;
-const SENT_SLOT_MS = 10_000;
 
 /** What the lease needs of the tenant's object: its clock, a way to start queued tasks, and its alarm. */
 export interface CapacityHost {
@@ -46,7 +42,6 @@ export interface CapacitySettings {
   floor: number;
 }
 
-const isActive = (s: TaskStatus) => s === "pending" || s === "processing";
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -56,16 +51,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  */
 export class TenantCapacity {
   private state: StoredLease & { tenantId?: string } = { lease: NO_LEASE, reported: { slots: 0, rate: 0 }, weight: 1, floor: 0 };
-  private active = 0;
-  private queued = 0;
-  private bucket: Bucket = { tokens: 0, at: 0 };
-  private readonly sent = [0, 0, 0, 0, 0, 0];
-  private sentSlot = 0;
-  private sentSlotAt = 0;
-  private refusals: number[] = [];
-  private lastCreateAt = 0;
-  /** How long tasks run, lately (ms): what Retry-After is estimated from. */
-  private taskMs = 60_000;
+  private readonly use = new CapacityUsage();
   private asking: Promise<void> | null = null;
   private askAgain = false;
   private preparing = 0;
@@ -96,8 +82,7 @@ export class TenantCapacity {
   /** Reads the stored lease and counts the tasks in flight and queued (in the constructor's `blockConcurrencyWhile`). */
   load(): void {
     this.state = this.store.loadLease() ?? this.state;
-    ({ active: this.active, queued: this.queued } = this.store.counts());
-    this.bucket = { tokens: burst(this.state.lease.rate), at: this.host.now() };
+    this.use.reset(this.store.counts(), this.state.lease.rate, this.host.now());
   }
 
   /**
@@ -109,16 +94,16 @@ export class TenantCapacity {
     const changed = this.state.tenantId !== settings.tenantId || this.state.weight !== settings.weight || this.state.floor !== settings.floor;
     Object.assign(this.state, settings);
     // The batch counts as demand until it is admitted (`prepared`): a report meanwhile asks for it and keeps room for it.
-    this.lastCreateAt = now;
+    this.use.lastCreateAt = now;
     this.preparing += n;
     const fits = () => {
       const lease = this.state.lease;
       const at = this.host.now();
-      return leaseValid(lease, at) && (!lease.limited.slots || this.active + n <= lease.slots) && (!lease.limited.rate || this.tokens(at) >= n);
+      return leaseValid(lease, at) && (!lease.limited.slots || this.use.active + n <= lease.slots) && (!lease.limited.rate || this.tokens(at) >= n);
     };
-    if (fits() || this.queued > 0) {
+    if (fits() || this.use.queued > 0) {
       // Within the lease (or behind a queue, where it waits its turn anyway): no round trip.
-      if (changed || (this.queued > 0 && this.mayAskForMore(now))) void this.ask();
+      if (changed || (this.use.queued > 0 && this.mayAskForMore(now))) void this.ask();
       return;
     }
     const deadline = Date.now() + ASK_WAIT_MS;
@@ -139,52 +124,36 @@ export class TenantCapacity {
   decide(wantsQueue: boolean, now: number): Decision {
     if (!this.enabled) return { kind: "submit" };
     const lease = this.state.lease;
-    return decide({ lease, active: this.active, queued: this.queued, tokens: this.tokens(now), valid: leaseValid(lease, now), wantsQueue });
+    return decide({ lease, active: this.use.active, queued: this.use.queued, tokens: this.tokens(now), valid: leaseValid(lease, now), wantsQueue });
   }
 
   /** A create was admitted as `decision` (its task row written). */
   admitted(decision: Decision, now: number): void {
     if (!this.enabled) return;
-    this.lastCreateAt = now;
-    if (decision.kind === "queue") this.queued += 1;
+    this.use.lastCreateAt = now;
+    if (decision.kind === "queue") this.use.queued += 1;
     if (decision.kind === "submit") {
-      this.active += 1;
+      this.use.active += 1;
       this.spend(1, now);
     }
   }
 
   /** A create was refused for capacity: remembered a while as demand, so the next report asks for it. */
   refused(now: number): void {
-    this.lastCreateAt = now;
-    this.refusals = this.refusals.filter((t) => now - t < REFUSAL_MEMORY_MS).slice(-999);
-    this.refusals.push(now);
-  }
-
-  private forgetRefusals(now: number): number {
-    this.refusals = this.refusals.filter((t) => now - t < REFUSAL_MEMORY_MS);
-    return this.refusals.length;
+    this.use.refused(now);
   }
 
   /** Retry-After for a create refused for capacity: about when a slot (or a rate token) frees. */
   retryAfterSeconds(now: number): number {
     const lease = this.state.lease;
-    const tokenMs = lease.limited.rate ? (msToToken(this.bucketAt(now), lease.rate) ?? 60_000) : null;
-    return capacityRetryAfterSeconds({ slots: lease.slots, taskMs: this.taskMs, tokenMs });
+    const tokenMs = lease.limited.rate ? (msToToken(this.use.bucketAt(lease.rate, now), lease.rate) ?? 60_000) : null;
+    return capacityRetryAfterSeconds({ slots: lease.slots, taskMs: this.use.taskMs, tokenMs });
   }
 
   /** A task's status moved (committed): the counts follow; a slot freed lets a queued task start or goes back to the coordinator. */
   moved(from: TaskStatus, task: TaskRecord, now: number): void {
-    const to = task.status;
-    if (from === to) return;
-    if (from === "queued") this.queued = Math.max(0, this.queued - 1);
-    if (isActive(from)) this.active = Math.max(0, this.active - 1);
-    if (to === "queued") this.queued += 1;
-    if (isActive(to)) this.active += 1;
-    if (isActive(from) && isTerminal(to)) {
-      const started = task.history.find((h) => h.status === "pending")?.at ?? task.created_at;
-      this.taskMs = 0.8 * this.taskMs + 0.2 * Math.max(0, now - started);
-      this.pumpDue = true;
-    }
+    const started = task.history.find((h) => h.status === "pending")?.at ?? task.created_at;
+    if (this.use.moved(from, task.status, started, now)) this.pumpDue = true;
   }
 
   /** After changes: start what may start, and report when it needs more or holds what it should give back. The report is not awaited. */
@@ -200,9 +169,9 @@ export class TenantCapacity {
   async tick(now: number): Promise<void> {
     if (!this.enabled) return;
     const lease = this.state.lease;
-    const heartbeat = now >= lease.syncedAt + HEARTBEAT_MS || (this.queued > 0 && !leaseValid(lease, now));
+    const heartbeat = now >= lease.syncedAt + HEARTBEAT_MS || (this.use.queued > 0 && !leaseValid(lease, now));
     if (this.holding() && (heartbeat || (this.needsMore(now) && this.mayAskForMore(now)))) await this.ask();
-    this.pumpDue ||= this.queued > 0;
+    this.pumpDue ||= this.use.queued > 0;
     await this.settle(this.host.now());
   }
 
@@ -213,11 +182,13 @@ export class TenantCapacity {
     let at = lease.syncedAt + HEARTBEAT_MS;
     // When remembered refusals and the headroom of recent use expire, what it needs falls: it tells the coordinator.
     const soon = Math.max(now, this.lastAskAt + MIN_ASK_GAP_MS);
-    if (this.refusals.length && this.lastNeed > 0) at = Math.min(at, Math.max(soon, this.refusals[0]! + REFUSAL_MEMORY_MS));
-    if (this.state.reported.slots > this.active) at = Math.min(at, Math.max(soon, this.lastCreateAt + IDLE_MS));
-    if ((this.queued > 0 && !leaseValid(lease, now)) || this.needsMore(now)) at = Math.min(at, this.lastAskAt + MIN_ASK_GAP_MS);
-    else if (this.queued > 0 && lease.limited.rate && (!lease.limited.slots || this.active < lease.slots)) {
-      const ms = msToToken(this.bucketAt(now), lease.rate);
+    const forgets = this.use.refusalExpiry();
+    if (forgets !== null && this.lastNeed > 0) at = Math.min(at, Math.max(soon, forgets));
+    if (this.state.reported.slots > this.use.active) at = Math.min(at, Math.max(soon, this.use.lastCreateAt + IDLE_MS));
+    const { active, queued } = this.use;
+    if ((queued > 0 && !leaseValid(lease, now)) || this.needsMore(now)) at = Math.min(at, this.lastAskAt + MIN_ASK_GAP_MS);
+    else if (queued > 0 && lease.limited.rate && (!lease.limited.slots || active < lease.slots)) {
+      const ms = msToToken(this.use.bucketAt(lease.rate, now), lease.rate);
       if (ms !== null) at = Math.min(at, now + ms);
     }
     return at;
@@ -236,7 +207,7 @@ export class TenantCapacity {
   async throttled(): Promise<void> {
     const tenantId = this.state.tenantId;
     if (!this.enabled || !tenantId) return;
-    this.state.lease = { ...this.state.lease, slots: Math.min(this.state.lease.slots, this.active) };
+    this.state.lease = { ...this.state.lease, slots: Math.min(this.state.lease.slots, this.use.active) };
     try {
       await capacityStub(this.env).throttled(tenantId);
       await this.ask();
@@ -275,9 +246,9 @@ export class TenantCapacity {
       tenantId,
       weight: this.state.weight,
       floor: this.state.floor,
-      active: this.active,
-      queued: this.queued,
-      rateUsed: this.sentLastMinute(now),
+      active: this.use.active,
+      queued: this.use.queued,
+      rateUsed: this.use.sentLastMinute(now),
       held,
       want,
     };
@@ -286,13 +257,13 @@ export class TenantCapacity {
       this.lastAskGaveMore = grant.slots > held.slots;
       this.lastNeed = want.slots;
       this.lastCovered = grant.targetSlots >= want.slots;
-      if (this.state.lease.rate === 0 && grant.rate > 0) this.bucket = { tokens: burst(grant.rate), at: this.host.now() };
+      if (this.state.lease.rate === 0 && grant.rate > 0) this.use.granted(grant.rate, this.host.now());
       this.state.lease = { ...grant, syncedAt: this.host.now() };
       this.state.reported = { slots: grant.slots, rate: grant.rate };
       this.store.saveLease(this.state);
       this.keep(this.want(this.host.now()));
       this.grants += 1;
-      if (this.lastAskGaveMore || this.queued > 0) this.pumpDue = true;
+      if (this.lastAskGaveMore || this.use.queued > 0) this.pumpDue = true;
       const next = this.nextDue(this.host.now());
       if (next !== null) await this.host.wakeAt(next);
     } catch (err) {
@@ -308,7 +279,7 @@ export class TenantCapacity {
     this.pumpDue = false;
     this.keep(this.want(now));
     const lease = this.state.lease;
-    const n = startable({ lease, active: this.active, queued: this.queued, tokens: this.tokens(now), valid: leaseValid(lease, now) });
+    const n = startable({ lease, active: this.use.active, queued: this.use.queued, tokens: this.tokens(now), valid: leaseValid(lease, now) });
     const ids = this.store.oldest(n);
     if (!ids.length) return;
     this.spend(ids.length, now);
@@ -316,13 +287,13 @@ export class TenantCapacity {
   }
 
   private want(now: number): CapacityReport["want"] {
-    const refused = this.forgetRefusals(now);
-    return wanted({ active: this.active + this.preparing, queued: this.queued, refused, recent: now - this.lastCreateAt < IDLE_MS });
+    const { active, queued } = this.use;
+    return wanted({ active: active + this.preparing, queued, refused: this.use.refusedLately(now), recent: this.use.recent(now) });
   }
 
   /** Gives back, locally at once (to the coordinator with the next report), what the tenant does not need; returns what it keeps. */
   private keep(want: CapacityReport["want"]): { slots: number; rate: number } {
-    const keep = kept(this.state.lease, this.active, want);
+    const keep = kept(this.state.lease, this.use.active, want);
     this.state.lease = { ...this.state.lease, ...keep };
     return keep;
   }
@@ -332,14 +303,13 @@ export class TenantCapacity {
     const want = this.want(now);
     // Its need fell below what it told (refusals forgotten, a queue gone), or it went idle holding more than it runs.
     if (want.slots < this.lastNeed && this.state.reported.slots > 0) return true;
-    if (now - this.lastCreateAt >= IDLE_MS && this.state.reported.slots > this.active && now - this.lastAskAt >= MIN_ASK_GAP_MS) return true;
+    if (!this.use.recent(now) && this.state.reported.slots > this.use.active && now - this.lastAskAt >= MIN_ASK_GAP_MS) return true;
     return owes(this.state.lease, this.keep(want), this.state.reported);
   }
 
   /** Whether what the tenant needs comes near (or past) what it holds: it should ask for more. */
   private needsMore(now: number): boolean {
-    const refused = this.forgetRefusals(now);
-    return needsMore({ lease: this.state.lease, active: this.active, queued: this.queued, refused });
+    return needsMore({ lease: this.state.lease, active: this.use.active, queued: this.use.queued, refused: this.use.refusedLately(now) });
   }
 
   /**
@@ -354,35 +324,14 @@ export class TenantCapacity {
 
   private holding(): boolean {
     const { reported } = this.state;
-    return Boolean(this.state.tenantId) && (reported.slots > 0 || reported.rate > 0 || this.active > 0 || this.queued > 0);
+    return Boolean(this.state.tenantId) && (reported.slots > 0 || reported.rate > 0 || this.use.active > 0 || this.use.queued > 0);
   }
 
   private tokens(now: number): number {
-    return this.bucketAt(now).tokens;
-  }
-
-  private bucketAt(now: number): Bucket {
-    this.bucket = refill(this.bucket, this.state.lease.rate, now);
-    return this.bucket;
+    return this.use.bucketAt(this.state.lease.rate, now).tokens;
   }
 
   private spend(n: number, now: number): void {
-    if (this.state.lease.limited.rate) this.bucket = { tokens: Math.max(0, this.tokens(now) - n), at: now };
-    this.rotateSent(now);
-    this.sent[this.sentSlot]! += n;
-  }
-
-  private sentLastMinute(now: number): number {
-    this.rotateSent(now);
-    return this.sent.reduce((s, x) => s + x, 0);
-  }
-
-  private rotateSent(now: number): void {
-    const slot = Math.floor(now / SENT_SLOT_MS);
-    const steps = Math.min(6, slot - this.sentSlotAt);
-    if (steps <= 0) return;
-    for (let i = 1; i <= steps; i++) this.sent[(this.sentSlot + i) % 6] = 0;
-    this.sentSlot = (this.sentSlot + steps) % 6;
-    this.sentSlotAt = slot;
+    this.use.spend(n, this.state.lease.limited.rate ? this.state.lease.rate : null, now);
   }
 }
