@@ -81,6 +81,8 @@ export interface TaskRecord {
   submit_attempts: number;
   /** When to re-send the create next (outcome unknown). */
   next_submit_at: number | null;
+  /** How many times RunAPI answered this create 429 (only the first tells the coordinator RunAPI's limit is lower). */
+  throttles?: number;
   upstream_id: string | null;
   /** An id RunAPI's callback named for a task whose create answer was lost; trusted only after a status GET. */
   upstream_hint: string | null;
@@ -239,11 +241,15 @@ export function markDequeued(task: TaskRecord, now: number): Observation | null 
   return { status: "pending", source: "queue" };
 }
 
+/** A create RunAPI answered 429 this many times is given up on (failed `rate_limited`, nothing charged). */
+export const MAX_THROTTLES = 3;
+
 /** RunAPI answered a create with 429 (it made no task): the object sends it again after `retryAfterMs`, same Idempotency-Key. */
 export function markThrottled(task: TaskRecord, now: number, retryAfterMs: number): void {
   if (task.submit === "accepted" || task.submit === "queued" || isTerminal(task.status)) return;
   if (task.submit === "submitting") task.submit = "sending";
   task.next_submit_at = now + retryAfterMs;
+  task.throttles = (task.throttles ?? 0) + 1;
 }
 
 /** The create's answer was lost: keep the reservation and re-send the create (same Idempotency-Key) later. */
@@ -264,15 +270,20 @@ export function markPolled(task: TaskRecord, now: number, pollIntervalMs: number
 
 /** Timing the tenant's object needs to schedule a task's work. */
 export interface TaskTiming {
-  /** How long after its creation a task is given up on. */
+  /** How long after its creation (or its start, when it waited in the queue) a task is given up on. */
   ttlMs: number;
   /** The longest the Worker's first create call can take (attempts × timeout + backoff + slack). */
   longestCreateMs: number;
 }
 
-/** When a task with no terminal state is given up on: its TTL, never before its first create call could have ended. */
+/**
+ * When a task with no terminal state is given up on: its TTL, never before its first create call could have ended.
+ * A task that waited in the queue (SPEC §14) counts its TTL from when it left it: waiting for capacity does not eat
+ * the time RunAPI has to run it (a task sent just before its TTL would be given up on while RunAPI runs it).
+ */
 export function expiryDeadline(task: TaskRecord, timing: TaskTiming): number {
-  return task.created_at + Math.max(timing.ttlMs, task.submit === "accepted" ? 0 : timing.longestCreateMs);
+  const from = task.history.find((h) => h.source === "queue")?.at ?? task.created_at;
+  return from + Math.max(timing.ttlMs, task.submit === "accepted" ? 0 : timing.longestCreateMs);
 }
 
 /**

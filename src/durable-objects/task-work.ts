@@ -4,6 +4,7 @@ import {
   expiryDeadline,
   markAccepted,
   markPolled,
+  MAX_THROTTLES,
   markThrottled,
   markUnknown,
   type Observation,
@@ -132,7 +133,16 @@ export class TaskWork {
     } catch (err) {
       // RunAPI is at its capacity (429): it made nothing. The create is sent again after Retry-After, money still held.
       if (err instanceof AppError && err.code === "rate_limited" && err.details?.upstream_status === 429) {
-        this.host.throttled();
+        // Only a create's first 429 is news of RunAPI's limit: one create RunAPI keeps refusing (a limit of its own, a
+        // model's) must not cut the limit again at every re-send, down to one task for everyone.
+        if (!task.throttles) this.host.throttled();
+        if ((task.throttles ?? 0) + 1 >= MAX_THROTTLES) {
+          // A create RunAPI refuses again and again would hold one of its tenant's slots (and its money) until its TTL,
+          // while the tenant's queue waits behind it: it is given up on.
+          const message = `RunAPI answered this create 429 ${MAX_THROTTLES} times (it made nothing); it was given up on and nothing was charged`;
+          await this.host.update(task.id, () => ({ status: "failed", source: "submit", error: { code: "rate_limited", message } }));
+          return;
+        }
         const retryAfterMs = Number(err.details.retry_after_seconds ?? 30) * 1000;
         await this.host.update(task.id, (t, at) => markThrottled(t, at, retryAfterMs));
         return;

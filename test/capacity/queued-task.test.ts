@@ -121,6 +121,21 @@ describe("a queued task (SPEC §14)", () => {
     await drain(busy.key);
   });
 
+  it("has its whole TTL at RunAPI from when it starts: the wait in the queue does not shorten it", async () => {
+    const busy = await filler();
+    const { key, tenantId } = await tenantWithKey(UNLIMITED);
+    const id = (await json(await create(key, nonce(), true))).id;
+    await advanceClock(tenantId, 3_000_000); // 50 of its 60 minutes spent waiting
+    expect((await getTask(key, id)).status).toBe("queued");
+    await busy.free(1);
+    await eventually(async () => expect(await upstreamIdOf(id)).not.toBeNull(), 15_000);
+    await advanceClock(tenantId, 1_200_000); // 70 minutes after its creation, 20 after it was sent
+    expect((await getTask(key, id)).status).toBe("pending");
+    await finish(key, [id], tenantId);
+    expect(await getTask(key, id)).toMatchObject({ status: "completed", charged_usd: 0.3 });
+    await drain(busy.key);
+  });
+
   it("queues by the tenant's default (queue: true) without a header; Prefer: queue=never refuses instead", async () => {
     const busy = await filler();
     const { key } = await tenantWithKey({ ...UNLIMITED, queue: true });
