@@ -138,7 +138,7 @@ export class CapacityCoordinator extends DurableObject<Bindings> {
     log.warn("upstream_capacity_cut", { resource, tenant_id: tenantId, from: limit.effective, to: this.limits[resource]!.effective });
     // Everyone above the new target must stop starting tasks and give back as they end.
     const targets = targetsOf(all, this.limits);
-    this.nudge(lending(all, this.limits, targets), now);
+    this.nudgeLenders(lending(all, this.limits, targets), targets, now);
     await this.keepAlarm(now);
   }
 
@@ -213,17 +213,37 @@ export class CapacityCoordinator extends DurableObject<Bindings> {
     const others = waiters.filter((h) => h.id !== reporter);
     if (others.length && this.limits.slots && this.hasFree(all)) this.nudge(others, now);
     const rateOver = (h: Holder) => this.limits.rate !== null && h.held.rate > (targets.rate.get(h.id) ?? 0);
-    this.nudge(
+    this.nudgeLenders(
       lending(all, this.limits, targets).filter((h) => h.id !== reporter && (waiters.length > 0 || rateOver(h))),
+      targets,
       now,
     );
   }
 
-  /** Asks each tenant's object to report (it then takes or gives back); one nudge at a time each, until it reports. Not awaited. */
-  private nudge(holders: Holder[], now: number): void {
+  /**
+   * Tells lenders to give back. One with idle slots above its target gives them back at once when told (and is then
+   * idle no more); one whose slots all run tasks is told at most once per NUDGE_PATIENCE_MS: once it knows others
+   * wait it gives back as its tasks end by itself, and two such lenders would otherwise nudge each other through this
+   * object without end (each one's report nudging the other).
+   */
+  private nudgeLenders(lenders: Holder[], targets: Targets, now: number): void {
+    const idle = (h: Holder) => h.held.slots > Math.max(h.active, targets.slots.get(h.id) ?? 0);
+    this.nudge(lenders.filter(idle), now);
+    this.nudge(
+      lenders.filter((h) => !idle(h)),
+      now,
+      true,
+    );
+  }
+
+  /**
+   * Asks each tenant's object to report (it then takes or gives back); one nudge at a time each, until it reports, and
+   * when `patient`, at most one per NUDGE_PATIENCE_MS even if it has reported since. Not awaited.
+   */
+  private nudge(holders: Holder[], now: number, patient = false): void {
     for (const h of holders) {
       const last = this.nudgedAt.get(h.id) ?? 0;
-      if (last > h.seenAt && now - last < NUDGE_PATIENCE_MS) continue; // told already; its report is on the way
+      if ((patient || last > h.seenAt) && now - last < NUDGE_PATIENCE_MS) continue; // told already, or lately
       this.nudgedAt.set(h.id, now);
       ledgerStub(this.env, h.id)
         .capacityNudge()
