@@ -306,8 +306,9 @@ async function main() {
       proxyUp = (async () => {
         await sleep(150); // let the in-flight creates reach RunAPI and the tenant objects
         const inFlight = requests.filter((r) => r.inFlight).length;
-        const capacity = await api.get("/admin/v1/capacity", ADMIN_TOKEN).catch(() => null);
-        const queued = capacity?.json?.queued ?? null;
+        // The queuing tenant's own object knows its queue (the coordinator's view is as of its last report).
+        const waiting = await api.get("/api/v1/tasks?status=queued&limit=100", tenants.queue.key).catch(() => null);
+        const queued = waiting?.json?.tasks?.length ?? null;
         const { before, after } = await killProxyGroup(child);
         const killedAt = Date.now();
         child = await startProxyChild(spec);
