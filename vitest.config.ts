@@ -31,6 +31,9 @@ const PROXY_BINDINGS = {
   UPSTREAM_TIMEOUT_MS: "1500",
   UPSTREAM_RETRY_BASE_MS: "10",
   VIDEO_COPY_RETRY_BASE_MS: "1",
+  // Capacity control on (every create goes through a lease), with room for every test's tasks; test/capacity/ has its own limits.
+  UPSTREAM_MAX_CONCURRENT_TASKS: "100000",
+  UPSTREAM_REQUESTS_PER_MINUTE: "10000000",
 };
 
 const SIM_WORKER = {
@@ -67,7 +70,21 @@ export default defineConfig({
             },
           }),
         ],
-        test: { name: "workers", include: ["test/**/*.test.ts"], exclude: ["test/hostile/**"], testTimeout: 20_000 },
+        test: { name: "workers", include: ["test/**/*.test.ts"], exclude: ["test/hostile/**", "test/capacity/**"], testTimeout: 20_000 },
+      },
+      {
+        // SPEC §14: RunAPI's account allows 12 tasks in flight (the simulator answers 429 beyond), and so does the proxy.
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: { ...PROXY_BINDINGS, UPSTREAM_MAX_CONCURRENT_TASKS: "12", UPSTREAM_REQUESTS_PER_MINUTE: "0" },
+              serviceBindings: { RUNAPI: "runapi-sim", TURNSTILE: "runapi-sim" },
+              workers: [{ ...SIM_WORKER, bindings: { ...SIM_WORKER.bindings, SIM_MAX_CONCURRENT: "12" } }],
+            },
+          }),
+        ],
+        test: { name: "capacity", include: ["test/capacity/**/*.test.ts"], testTimeout: 60_000 },
       },
       {
         // SPEC §13: the same proxy in front of a RunAPI that misbehaves when a request asks it to

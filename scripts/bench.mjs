@@ -157,6 +157,10 @@ async function main() {
     TASK_TTL_SECONDS: "172800",
     // The tenant object answers the bench's hooks (seed stored history, run its alarm, count rows): issue 20's figures.
     BENCH_HOOKS: "true",
+    // Capacity control on (SPEC §14): every create goes through the tenant's lease on RunAPI's capacity, sized so the
+    // bench's tasks (never finished while measuring) all fit.
+    UPSTREAM_MAX_CONCURRENT_TASKS: "1000000",
+    UPSTREAM_REQUESTS_PER_MINUTE: "100000000",
   };
   const simVars = {
     SIM_API_KEY: LOCAL_UPSTREAM_KEY,
@@ -268,7 +272,12 @@ async function main() {
       };
     }
     // A non-Hailuo model priced by a matrix (issue 16), under a tenant of its own so the ledger check stays per price.
-    await ensureTenant(api, ADMIN_TOKEN, { id: "bench-kling", name: "Bench Kling", budget: { limit_usd: 1_000_000, period: "total" } });
+    await ensureTenant(api, ADMIN_TOKEN, {
+      id: "bench-kling",
+      name: "Bench Kling",
+      budget: { limit_usd: 1_000_000, period: "total" },
+      limits: { max_concurrent_tasks: null, requests_per_minute: null },
+    });
     const { key: klingKey } = await issueKey(api, ADMIN_TOKEN, "bench-kling", { kind: "secret", name: "bench" });
     const klingHeaders = { authorization: `Bearer ${klingKey}`, "content-type": "application/json" };
     const firstKling = await fetch(`${proxyBase}${KLING.path}`, { method: "POST", headers: klingHeaders, body: KLING.body });

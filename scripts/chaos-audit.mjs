@@ -67,7 +67,7 @@ export function countBy(items, field) {
  * killAfter, burst, concurrency, burstEnd, restartedAt, t0, runId, debug}.
  */
 export async function auditRun(ctx) {
-  const { api, adminToken, simBase, tenants, requests, kill, killAfter, burst, concurrency, burstEnd, restartedAt, t0, runId, debug } = ctx;
+  const { api, adminToken, simBase, tenants, requests, kill, killAfter, burst, concurrency, burstEnd, restartedAt, t0, runId, debug, capacity } = ctx;
   // What the client was told: every task id in a 200/202 answer, per Idempotency-Key.
   const told = new Map(); // task id -> request
   const idsPerKey = new Map();
@@ -83,7 +83,7 @@ export async function auditRun(ctx) {
   while (Date.now() - burstEnd < RECONCILE_DEADLINE_MS) {
     const lists = await Promise.all(Object.values(tenants).map((t) => pagedTasks(api, t.key)));
     const usages = await Promise.all(Object.values(tenants).map((t) => tenantUsage(api, adminToken, t.id)));
-    const open = lists.flat().filter((t) => t.status === "pending" || t.status === "processing").length;
+    const open = lists.flat().filter((t) => t.status === "queued" || t.status === "pending" || t.status === "processing").length;
     const reserved = usages.reduce((s, u) => s + u.reserved, 0);
     lastState = `${open} tasks unfinished, ${usd(reserved)} reserved`;
     if (open === 0 && reserved === 0) {
@@ -116,7 +116,7 @@ export async function auditRun(ctx) {
   }
   let untoldCompleted = 0;
   for (const task of allTasks.values()) {
-    if (task.status === "pending" || task.status === "processing") violations.push(`task ${task.id} is still ${task.status}`);
+    if (task.status === "queued" || task.status === "pending" || task.status === "processing") violations.push(`task ${task.id} is still ${task.status}`);
     // A task the client only ever heard an error about (or nothing) must not go on to run and be charged.
     if (!told.has(task.id) && task.status === "completed") {
       untoldCompleted += 1;
@@ -202,6 +202,27 @@ export async function auditRun(ctx) {
   }
   if (settledAt === null) violations.push(`not reconciled within ${RECONCILE_DEADLINE_MS / 1000} s: ${lastState}`);
 
+  // 4. RunAPI's capacity (SPEC §14): never more in flight than it allows, never a 429 for it; the queue the kill found, all run.
+  const account = await (await fetch(`${simBase}/__sim/limits`)).json();
+  if (account.peak_in_flight > capacity) violations.push(`RunAPI ran ${account.peak_in_flight} tasks at once; it allows ${capacity}`);
+  if (account.refused > 0) violations.push(`RunAPI answered 429 for its capacity ${account.refused} times`);
+  if (!(kill?.queued > 0)) violations.push(`the kill found no queue (queued: ${kill?.queued}): the run did not test one`);
+  const queueName = Object.keys(tenants).find((n) => n === "queue");
+  const queuedEver = queueName ? requests.filter((r) => r.tenant === queueName && r.attempts.some((a) => a.status === 202)).length : 0;
+  // The queuing tenant's creates wait only for capacity; how they ended is reported. One that expired waiting is not a
+  // violation: the run's TTL (60 s, so reservations close within the window) is shorter than the queue may need while
+  // the main tenant's creates of unknown outcome keep their slots (RunAPI may be running them); it was released unpaid.
+  const queueTasks = [];
+  for (const t of allTasks.values()) {
+    if (taskTenant.get(t.id) !== queueName) continue;
+    const res = await api.get(`/api/v1/tasks/${t.id}`, tenants[queueName].key); // the listing leaves out error_code
+    queueTasks.push(res.json ?? t);
+  }
+  const queueEnds = countBy(
+    queueTasks.map((t) => ({ end: t.error_code ? `${t.status} (${t.error_code})` : t.status })),
+    "end",
+  );
+
   // ---- The report ----
   const outcomes = new Map();
   const firstOutcomes = new Map();
@@ -238,7 +259,12 @@ export async function auditRun(ctx) {
     ],
     ["first answers", fmt(firstOutcomes)],
     ["final answers", `${fmt(outcomes)} (${retried} requests retried)`],
-    ["tasks told", `${told.size}`],
+    ["tasks told", `${told.size} (${queuedEver} answered 202 queued or held by the queuing tenant)`],
+    ["queuing tenant", `${queueTasks.length} tasks: ${fmt(new Map(Object.entries(queueEnds)))}`],
+    [
+      "RunAPI's capacity",
+      `${capacity} tasks in flight; peak ${account.peak_in_flight}; 429s for capacity ${account.refused}; queue at the kill ${kill?.queued ?? "?"} tasks`,
+    ],
     [
       "tasks found",
       `${found} of ${told.size} (tenants list ${allTasks.size} tasks: ${fmt(new Map(Object.entries(countBy([...allTasks.values()], "status"))))}; completed but never told: ${untoldCompleted})`,

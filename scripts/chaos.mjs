@@ -2,10 +2,12 @@
 // mid-burst and restarted on the same state, then an audit of what the client was told, what the
 // proxy's ledger says and what RunAPI (the simulator) did. Exits 1 on a lost task, work RunAPI did
 // that nobody was charged for, a double create, or a reservation open past the reconciliation window.
+// RunAPI's account allows CHAOS_CAPACITY tasks in flight (the simulator answers 429 beyond), and so
+// does the proxy (SPEC §14): one tenant queues beyond its share, so the kill finds a queue to lose.
 //
 // The simulator runs in this process's workerd; the proxy in a child process with its own process
 // group (scripts/chaos-proxy.mjs), so killing that group kills the proxy's workerd and nothing else.
-// Knobs: CHAOS_BURST (default 200), CHAOS_CONCURRENCY (20), CHAOS_KILL_AT (0.4), CHAOS_VERBOSE=1.
+// Knobs: CHAOS_BURST (default 200), CHAOS_CONCURRENCY (20), CHAOS_KILL_AT (0.4), CHAOS_CAPACITY (12), CHAOS_VERBOSE=1.
 
 import { execFileSync, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -25,6 +27,7 @@ const ADMIN_TOKEN = `adm-chaos-${randomUUID()}`;
 const BURST = Number(envVar("CHAOS_BURST") ?? 200);
 const CONCURRENCY = Number(envVar("CHAOS_CONCURRENCY") ?? 20);
 const KILL_AT = Number(envVar("CHAOS_KILL_AT") ?? 0.4);
+const CAPACITY = Number(envVar("CHAOS_CAPACITY") ?? 12);
 const VERBOSE = envVar("CHAOS_VERBOSE") === "1";
 /** A client gives up retrying one request after this long. */
 const CLIENT_PATIENCE_MS = 90_000;
@@ -38,6 +41,8 @@ const PROXY_VARS = {
   TASK_TTL_SECONDS: "60",
   ALLOW_HTTP_URLS: "true",
   ALLOW_PRIVATE_URLS: "true",
+  UPSTREAM_MAX_CONCURRENT_TASKS: String(CAPACITY),
+  UPSTREAM_REQUESTS_PER_MINUTE: "0",
 };
 const SIM_VARS = {
   SIM_API_KEY: UPSTREAM_KEY,
@@ -45,6 +50,7 @@ const SIM_VARS = {
   SIM_PROCESSING_AFTER_MS: "1000",
   SIM_COMPLETE_AFTER_MS: "3000",
   SIM_SLOW_MS: "2500", // above UPSTREAM_TIMEOUT_MS: the proxy loses the answer of a slow create
+  SIM_MAX_CONCURRENT: String(CAPACITY),
 };
 
 /** The prompt mix: weight and marker. */
@@ -56,8 +62,10 @@ const KINDS = [
   { kind: "429", weight: 10, marker: " [sim:429]" },
 ];
 const TENANTS = {
-  main: { name: "Chaos main", budget: { limit_usd: 1000, period: "day" } },
-  tight: { name: "Chaos tight", budget: { limit_usd: 1.5, period: "day" }, limits: { max_concurrent_tasks: 3 } },
+  main: { name: "Chaos main", budget: { limit_usd: 1000, period: "day" }, limits: { max_concurrent_tasks: null, requests_per_minute: null } },
+  tight: { name: "Chaos tight", budget: { limit_usd: 1.5, period: "day" }, limits: { max_concurrent_tasks: 3, requests_per_minute: null } },
+  // Beyond its share of RunAPI's capacity its creates wait in its queue (status "queued", money held).
+  queue: { name: "Chaos queue", budget: { limit_usd: 1000, period: "day" }, limits: { max_concurrent_tasks: null, requests_per_minute: null }, queue: true },
 };
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -171,13 +179,17 @@ function makeRequests(runId) {
   const total = KINDS.reduce((s, k) => s + k.weight, 0);
   const requests = [];
   for (let i = 0; i < BURST; i++) {
-    // Deterministic spread of kinds; every fifth request goes to the tight tenant.
+    // Deterministic spread of kinds; every fifth request goes to the tight tenant, two in five to the queuing one.
     let pick = (i * 37) % total;
-    const kind = KINDS.find((k) => (pick -= k.weight) < 0);
+    const tenant = i % 5 === 4 ? "tight" : i % 5 === 1 || i % 5 === 3 ? "queue" : "main";
+    let kind = KINDS.find((k) => (pick -= k.weight) < 0);
+    // The queuing tenant's creates wait only for capacity: a RunAPI that answers 500 or too slowly for ever leaves a
+    // task's outcome unknown until its TTL (it may be running, so it keeps its slot), which is the main tenant's test.
+    if (tenant === "queue" && (kind.kind === "500" || kind.kind === "slow")) kind = KINDS.find((k) => k.kind === "normal");
     const nonce = `chaos-${runId}-${i}`;
     requests.push({
       idx: i,
-      tenant: i % 5 === 4 ? "tight" : "main",
+      tenant,
       kind: kind.kind,
       key: `idem-${nonce}`,
       nonce,
@@ -294,11 +306,14 @@ async function main() {
       proxyUp = (async () => {
         await sleep(150); // let the in-flight creates reach RunAPI and the tenant objects
         const inFlight = requests.filter((r) => r.inFlight).length;
+        // The queuing tenant's own object knows its queue (the coordinator's view is as of its last report).
+        const waiting = await api.get("/api/v1/tasks?status=queued&limit=100", tenants.queue.key).catch(() => null);
+        const queued = waiting?.json?.tasks?.length ?? null;
         const { before, after } = await killProxyGroup(child);
         const killedAt = Date.now();
         child = await startProxyChild(spec);
         restartedAt = Date.now();
-        kill = { before, after, downMs: restartedAt - killedAt, inFlight };
+        kill = { before, after, downMs: restartedAt - killedAt, inFlight, queued };
         debug(`killed ${before.map((p) => `${p.pid}:${p.comm}`).join(" ")}; left ${after.length}; restarted in ${kill.downMs} ms`);
       })();
     };
@@ -350,6 +365,7 @@ async function main() {
       t0,
       runId,
       debug,
+      capacity: CAPACITY,
     });
     return violations ? 1 : 0;
   } finally {

@@ -3,6 +3,12 @@ import { z } from "zod";
 import { readJson, SimError, simState, type SimApp } from "./env";
 import { etagOf, parsePatch, type SimSchedule } from "./schedule";
 
+const LimitsSchema = z.strictObject({
+  max_concurrent: z.number().int().nonnegative().optional(),
+  requests_per_minute: z.number().int().nonnegative().optional(),
+  reset_stats: z.boolean().optional(),
+});
+
 const AdvanceSchema = z.strictObject({
   status: z.enum(["processing", "completed", "failed"]),
   cost_cents: z.number().nonnegative().optional(),
@@ -11,7 +17,7 @@ const AdvanceSchema = z.strictObject({
 
 /**
  * The simulator's control API (no auth), for tests and demos: the request record, forced task moves, the
- * callback outbox, and RunAPI's prices (`POST /prices` `{reset?, replace?, set?, remove?, as_of?}` changes
+ * callback outbox, the account's limits (`GET/POST /limits`), and RunAPI's prices (`POST /prices` `{reset?, replace?, set?, remove?, as_of?}` changes
  * the schedule `price_schedules` serves; the answer carries its new ETag).
  */
 export const control = new Hono<SimApp>()
@@ -38,6 +44,12 @@ export const control = new Hono<SimApp>()
     const task = await simState(c.env).advance(c.req.param("id"), parsed.data);
     if (!task) throw new SimError(404, "not_found", `Task ${c.req.param("id")} not found`);
     return c.json(task);
+  })
+  .get("/limits", async (c) => c.json(await simState(c.env).accountLimits()))
+  .post("/limits", async (c) => {
+    const parsed = LimitsSchema.safeParse(await readJson(c));
+    if (!parsed.success) throw new SimError(400, "invalid_request", parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; "));
+    return c.json(await simState(c.env).accountLimits(parsed.data));
   })
   .get("/outbox", async (c) => c.json({ callbacks: await simState(c.env).outbox(c.req.query("task_id") ?? null, false) }))
   .post("/outbox/take", async (c) => c.json({ callbacks: await simState(c.env).outbox(c.req.query("task_id") ?? null, true) }))

@@ -12,6 +12,10 @@ export interface SimEnv {
   SIM_SLOW_MS?: string;
   /** When set, the Turnstile stand-in accepts only this secret. */
   SIM_TURNSTILE_SECRET?: string;
+  /** RunAPI's account concurrency limit: tasks in progress at once; beyond it a create is answered 429 (0 or unset: none). */
+  SIM_MAX_CONCURRENT?: string;
+  /** RunAPI's account rate limit: creates in any 60 s; beyond it a create is answered 429 (0 or unset: none). */
+  SIM_REQUESTS_PER_MINUTE?: string;
 }
 
 /** Hono's environment for every simulator route. */
@@ -26,6 +30,9 @@ export interface SimConfig {
   completeAfterMs: number;
   slowMs: number;
   callbackMode: CallbackMode;
+  /** The account's limits (0: none); `POST /__sim/limits` changes them at run time. */
+  maxConcurrent: number;
+  requestsPerMinute: number;
 }
 
 const DEFAULTS = { processingAfterMs: 2000, completeAfterMs: 8000, slowMs: 4000 };
@@ -43,6 +50,8 @@ export function simConfig(env: SimEnv): SimConfig {
     completeAfterMs: Math.max(processingAfterMs, millis(env.SIM_COMPLETE_AFTER_MS, DEFAULTS.completeAfterMs)),
     slowMs: millis(env.SIM_SLOW_MS, DEFAULTS.slowMs),
     callbackMode: env.SIM_CALLBACK_MODE === "outbox" ? "outbox" : "fetch",
+    maxConcurrent: Math.floor(millis(env.SIM_MAX_CONCURRENT, 0)),
+    requestsPerMinute: Math.floor(millis(env.SIM_REQUESTS_PER_MINUTE, 0)),
   };
 }
 

@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { findAction } from "../src/catalog/catalog";
+import { AccountLimits, type AccountLimitsView } from "./account-limits";
 import { CallbackQueue } from "./callbacks";
 import { simConfig, type SimConfig, type SimEnv } from "./env";
 import { FileStore, type FileRecord, type Refusal, type UploadRecord } from "./file-store";
@@ -31,6 +32,7 @@ export class SimState extends DurableObject<SimEnv> {
   private readonly prices: PriceStore;
   private readonly files: FileStore;
   private readonly callbacks: CallbackQueue;
+  private readonly account: AccountLimits;
 
   constructor(ctx: DurableObjectState, env: SimEnv) {
     super(ctx, env);
@@ -60,6 +62,7 @@ export class SimState extends DurableObject<SimEnv> {
     this.prices = new PriceStore(this.sql);
     this.files = new FileStore(this.sql);
     this.callbacks = new CallbackQueue(this.sql, this.config, (at) => void ctx.storage.setAlarm(at));
+    this.account = new AccountLimits(this.sql, this.config);
   }
 
   /** Appends a received request to the record (the oldest are dropped past 10 000). */
@@ -92,15 +95,18 @@ export class SimState extends DurableObject<SimEnv> {
    * Creates a task (priced by the simulator's schedule now), or replays / refuses by its Idempotency-Key.
    * Check and write in one synchronous stretch. A synchronous action's task is made completed.
    */
-  create(input: CreateInput): { kind: "created" | "replayed"; task: CreateAnswer } | { kind: "conflict" } {
+  create(input: CreateInput): { kind: "created" | "replayed"; task: CreateAnswer } | { kind: "conflict" } | { kind: "busy"; retryAfterSeconds: number } {
     if (input.idempotencyKey !== null) {
       const seen = this.sql
         .exec<{ fingerprint: string; response: string }>("SELECT fingerprint, response FROM idempotency WHERE key = ?", input.idempotencyKey)
         .toArray()[0];
       if (seen) return seen.fingerprint === input.fingerprint ? { kind: "replayed", task: JSON.parse(seen.response) as CreateAnswer } : { kind: "conflict" };
     }
-    const id = crypto.randomUUID();
     const now = Date.now();
+    // The account's limits (a replay above is answered whatever they are, as RunAPI does).
+    const busy = input.sync ? null : this.account.check(now);
+    if (busy !== null) return { kind: "busy", retryAfterSeconds: busy };
+    const id = crypto.randomUUID();
     const text = stringsOf(input.body);
     const wantsCallback = !input.sync && input.callbackUrl !== null && !parseMarkers(text).noCallback;
     const price = this.price(input.service, input.endpoint, input.model, input.body);
@@ -133,7 +139,14 @@ export class SimState extends DurableObject<SimEnv> {
       );
     }
     if (wantsCallback) this.callbacks.schedule();
+    if (!input.sync) this.account.created(now);
     return { kind: "created", task };
+  }
+
+  /** The account's limits and what they saw (control API); `update` changes them first. */
+  accountLimits(update?: { max_concurrent?: number; requests_per_minute?: number; reset_stats?: boolean }): AccountLimitsView {
+    if (update) this.account.update(update);
+    return this.account.view(Date.now());
   }
 
   /** A request's price by the simulator's schedule now (what `price_quotes` answers), with the schedule's date. */

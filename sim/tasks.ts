@@ -69,6 +69,9 @@ export const tasks = new Hono<SimApp>()
     if (result.kind === "conflict") {
       throw new SimError(409, "idempotency_conflict", "Idempotency-Key was already used with a different request body");
     }
+    if (result.kind === "busy") {
+      throw new SimError(429, "concurrency_limit", "The account is at its concurrency or rate limit", { "Retry-After": String(result.retryAfterSeconds) });
+    }
     // [sim:slow]: the task is made at once, but the answer is late (a caller with a short timeout loses it).
     // A re-send with the same Idempotency-Key is answered at once with the task already made.
     if (markers.slow && result.kind === "created") await scheduler.wait(simConfig(c.env).slowMs);

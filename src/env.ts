@@ -77,6 +77,10 @@ const ConfigSchema = z.object({
     .max(4000, "must be at most 4000 characters")
     .regex(/^\s*((\*\.)?[a-z0-9.-]+\s*(,\s*|$))*$/i, "must be comma-separated host names, each exact or *.suffix")
     .optional(),
+  UPSTREAM_MAX_CONCURRENT_TASKS: z.coerce.number().int().nonnegative().max(1_000_000).default(50),
+  UPSTREAM_REQUESTS_PER_MINUTE: z.coerce.number().int().nonnegative().max(100_000_000).default(300),
+  DEFAULT_TENANT_MAX_CONCURRENT_TASKS: z.coerce.number().int().nonnegative().max(100_000).default(20),
+  DEFAULT_TENANT_REQUESTS_PER_MINUTE: z.coerce.number().int().nonnegative().max(1_000_000).default(120),
   SSE_MAX_STREAMS_PER_TASK: seconds(5),
   SSE_MAX_STREAMS_PER_TENANT: seconds(200),
   UPLOAD_MAX_BYTES: seconds(20 * 1024 * 1024),
@@ -129,6 +133,12 @@ export interface Config {
   archiveMaxBytes: number;
   /** Hosts the archive may download from besides RunAPI's own origin (`name` or `*.suffix`); null: any public host. */
   archiveAllowedHosts: string[] | null;
+  /** RunAPI's account limits as the operator sets them (SPEC §14): tasks in flight, creates per minute; null: not limited. */
+  upstreamMaxConcurrentTasks: number | null;
+  upstreamRequestsPerMinute: number | null;
+  /** The limits a new tenant gets when the operator sets none; null: none. */
+  defaultTenantMaxConcurrentTasks: number | null;
+  defaultTenantRequestsPerMinute: number | null;
   /** Open event streams (`/api/v1/tasks/{id}/events`) per task and per tenant; beyond: 429. */
   sseMaxStreamsPerTask: number;
   sseMaxStreamsPerTenant: number;
@@ -193,6 +203,10 @@ export function loadConfig(env: Bindings): Config {
     upstreamMaxJsonBytes: v.UPSTREAM_MAX_JSON_BYTES,
     archiveMaxBytes: v.ARCHIVE_MAX_BYTES,
     archiveAllowedHosts: hostList(v.ARCHIVE_ALLOWED_HOSTS),
+    upstreamMaxConcurrentTasks: v.UPSTREAM_MAX_CONCURRENT_TASKS || null,
+    upstreamRequestsPerMinute: v.UPSTREAM_REQUESTS_PER_MINUTE || null,
+    defaultTenantMaxConcurrentTasks: v.DEFAULT_TENANT_MAX_CONCURRENT_TASKS || null,
+    defaultTenantRequestsPerMinute: v.DEFAULT_TENANT_REQUESTS_PER_MINUTE || null,
     sseMaxStreamsPerTask: v.SSE_MAX_STREAMS_PER_TASK,
     sseMaxStreamsPerTenant: v.SSE_MAX_STREAMS_PER_TENANT,
     uploadMaxBytes: v.UPLOAD_MAX_BYTES,

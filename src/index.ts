@@ -3,6 +3,7 @@ import type { Bindings } from "./env";
 import { scheduled } from "./scheduled";
 import { withUpstreamMeter } from "./lib/upstream-meter";
 
+export { CapacityCoordinator } from "./durable-objects/capacity-coordinator";
 export { ProxyMetrics } from "./durable-objects/metrics";
 export { OperatorLog } from "./durable-objects/operator-log";
 export { TenantLedger } from "./durable-objects/tenant";

@@ -25,9 +25,13 @@ describe("tenants", () => {
       name: "Acme",
       status: "active",
       budget: { limit_usd: 25, period: "week" },
-      limits: { max_concurrent_tasks: 3, requests_per_minute: null },
+      // The limit left out is the deployment's default (DEFAULT_TENANT_REQUESTS_PER_MINUTE in wrangler.toml: 120).
+      limits: { max_concurrent_tasks: 3, requests_per_minute: 120 },
       allowed_models: ["hailuo-02-text-to-video-standard"],
       webhook_url: "https://acme.test/hooks",
+      capacity_weight: 1,
+      capacity_floor: 0,
+      queue: false,
     });
     expect(tenant.webhook_secret).toMatch(/^whsec_[A-Za-z0-9+/=]{24,}$/);
 
@@ -35,6 +39,22 @@ describe("tenants", () => {
     expect(JSON.parse(text).tenant).toMatchObject({ id: body.id, budget: { limit_usd: 25, period: "week" } });
     expect(text).not.toContain("webhook_secret");
     expect(text).not.toContain(tenant.webhook_secret);
+  });
+
+  it("gives a new tenant the deployment's default limits unless the operator sets them (null: none)", async () => {
+    const defaults = await json(await admin("/admin/v1/tenants", { body: tenantBody() }));
+    expect(defaults.tenant.limits).toEqual({ max_concurrent_tasks: 20, requests_per_minute: 120 });
+    const none = await json(await admin("/admin/v1/tenants", { body: tenantBody({ limits: { max_concurrent_tasks: null, requests_per_minute: null } }) }));
+    expect(none.tenant.limits).toEqual({ max_concurrent_tasks: null, requests_per_minute: null });
+  });
+
+  it("sets a tenant's share of RunAPI's capacity: weight, floor, queue; refuses a weight of 0", async () => {
+    const created = await json(await admin("/admin/v1/tenants", { body: tenantBody({ capacity_weight: 2.5, capacity_floor: 3, queue: true }) }));
+    expect(created.tenant).toMatchObject({ capacity_weight: 2.5, capacity_floor: 3, queue: true });
+    const patched = await json(await admin(`/admin/v1/tenants/${created.tenant.id}`, { method: "PATCH", body: { capacity_weight: 1, queue: false } }));
+    expect(patched.tenant).toMatchObject({ capacity_weight: 1, capacity_floor: 3, queue: false });
+    const zero = await admin("/admin/v1/tenants", { body: tenantBody({ capacity_weight: 0 }) });
+    expect(issueFields(await expectError(zero, 400, "invalid_request"))).toContain("capacity_weight");
   });
 
   it("generates an id when none is given", async () => {

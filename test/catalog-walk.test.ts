@@ -45,7 +45,11 @@ describe("every RunAPI model × action", () => {
   });
 
   it("accepts each minimal valid request and reserves exactly RunAPI's price for it", async () => {
-    const { key, tenantId } = await tenantWithKey({ budget: { limit_usd: 100_000, period: "month" } });
+    // Every pair's task stays unfinished: no concurrency limit (a new tenant's default is 20).
+    const { key, tenantId } = await tenantWithKey({
+      budget: { limit_usd: 100_000, period: "month" },
+      limits: { max_concurrent_tasks: null, requests_per_minute: null },
+    });
     // Task-reference fields (`source_task_id`, `task_id`) name an earlier task of the caller's: make one RunAPI accepted.
     const kling = allActions().find((a) => a.service === "kling" && a.action === "text_to_video")!;
     const source = await json(await api(key, kling.path, { body: minimalRequest(kling, "kling-v2.6") }));

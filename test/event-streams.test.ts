@@ -64,7 +64,11 @@ describe("open event streams are capped", () => {
   });
 
   it("a tenant takes 200 open streams in all; a finished task's stream (which ends at once) is never refused", { timeout: 120_000 }, async () => {
-    const { key, tenantId } = await tenantWithKey({ budget: { limit_usd: 1000, period: "month" } });
+    // 201 unfinished tasks: no concurrency limit (a new tenant's default is 20).
+    const { key, tenantId } = await tenantWithKey({
+      budget: { limit_usd: 1000, period: "month" },
+      limits: { max_concurrent_tasks: null, requests_per_minute: null },
+    });
     const readers = [];
     for (let t = 0; t < 40; t++) {
       const id = await createTask(key);

@@ -9,6 +9,9 @@ const init: TaskInit = hailuoTaskInit({ notifyUrl: "https://hooks.test/a" });
 
 describe("task state machine", () => {
   const forward: [TaskStatus, TaskStatus][] = [
+    // A queued task was never sent (SPEC §14): it starts, or ends (expired); RunAPI cannot report on it.
+    ["queued", "pending"],
+    ["queued", "failed"],
     ["pending", "processing"],
     ["pending", "completed"],
     ["pending", "failed"],

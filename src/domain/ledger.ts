@@ -62,7 +62,12 @@ export type ReserveResult =
   | { ok: true; budgets: ScopeState[]; upstreamRefs?: Record<string, string> }
   | { ok: false; code: "budget_exceeded"; scope: ScopeState & { required_micros: Micros } }
   | { ok: false; code: "tenant_disabled" }
-  | { ok: false; code: "rate_limited"; limit: "max_concurrent_tasks" | "requests_per_minute" | "end_user_requests_per_minute"; retryAfterSeconds: number }
+  | {
+      ok: false;
+      code: "rate_limited";
+      limit: "max_concurrent_tasks" | "requests_per_minute" | "end_user_requests_per_minute" | "upstream_capacity";
+      retryAfterSeconds: number;
+    }
   | { ok: false; code: "key_revoked" }
   | { ok: false; code: "idempotent_replay"; taskId: string }
   | { ok: false; code: "idempotency_conflict" };

@@ -24,6 +24,16 @@ export const METRICS = {
   runapi_proxy_tenant_reserved_usd: { type: "gauge", help: "Money a tenant has reserved for unfinished requests in the current window of the period" },
   runapi_proxy_tenant_unfinished_tasks: { type: "gauge", help: "A tenant's tasks not yet completed or failed" },
   runapi_proxy_tenants: { type: "gauge", help: "Tenants, by status" },
+  runapi_proxy_upstream_capacity: {
+    type: "gauge",
+    help: "RunAPI's capacity (SPEC §14), by resource (tasks in flight, creates per minute) and limit (max: the operator's; effective: learned from 429s)",
+  },
+  runapi_proxy_upstream_capacity_in_use: {
+    type: "gauge",
+    help: "RunAPI's capacity in use, by resource: tasks in flight and creates in the last minute, as tenants last reported",
+  },
+  runapi_proxy_tenant_capacity_held: { type: "gauge", help: "The tasks in flight a tenant's lease allows now, and its fair target, by kind" },
+  runapi_proxy_tenant_queued_tasks: { type: "gauge", help: "A tenant's tasks waiting in its queue for its share of RunAPI's capacity" },
   runapi_proxy_metrics_tenants_skipped: {
     type: "gauge",
     help: "Tenants left out of this scrape's tenant gauges (beyond the per-scrape cap, or whose object did not answer)",

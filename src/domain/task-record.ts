@@ -43,11 +43,13 @@ export interface WebhookDelivery {
 }
 
 /**
- * Where the create stands with RunAPI: `submitting` while the Worker's first call is under way,
- * `accepted` once RunAPI answered with its id, `unknown` when the answer was lost (timeout, reset,
- * a process dying mid-call): RunAPI may have made the task, so the proxy finds out before money moves.
+ * Where the create stands with RunAPI: `queued` while it waits in the proxy for its tenant's share of
+ * RunAPI's capacity (never sent), `submitting` while the Worker's first call is under way, `sending` while
+ * the tenant's object sends it itself (it left the queue, or RunAPI answered 429 and it is sent again after
+ * `Retry-After`), `accepted` once RunAPI answered with its id, `unknown` when the answer was lost (timeout,
+ * reset, a process dying mid-call): RunAPI may have made the task, so the proxy finds out before money moves.
  */
-export type SubmitState = "submitting" | "accepted" | "unknown";
+export type SubmitState = "queued" | "submitting" | "sending" | "accepted" | "unknown";
 
 /** Everything the tenant's object stores for one task. */
 export interface TaskRecord {
@@ -83,6 +85,8 @@ export interface TaskRecord {
   idempotency_key?: string;
   /** When to re-send the create next (outcome unknown). */
   next_submit_at: number | null;
+  /** How many times RunAPI answered this create 429 (only the first tells the coordinator RunAPI's limit is lower). */
+  throttles?: number;
   upstream_id: string | null;
   /** An id RunAPI's callback named for a task whose create answer was lost; trusted only after a status GET. */
   upstream_hint: string | null;
@@ -101,6 +105,8 @@ export interface TaskRecord {
   wake_requested: boolean;
   notify_url: string | null;
   webhook: { state: "none" | "pending" | "delivered" | "failed"; next_at: number | null; deliveries: WebhookDelivery[] };
+  /** The tenant's webhook hears that a queued task started (`queued` → `pending`); dropped once the task ends first. */
+  started_notice?: { state: "pending" | "delivered" | "failed" | "superseded"; next_at: number | null; attempts: number };
   /** The copy of its output files into R2 (SPEC §11, §12), from completion on when the archive is bound. */
   archive?: MediaArchive;
 }
@@ -132,8 +138,9 @@ export interface TaskView {
   [output: string]: unknown;
 }
 
-/** A new record for a task about to be submitted. */
-export function newTaskRecord(init: TaskInit, upstreamRefs: Record<string, string> = {}): TaskRecord {
+/** A new record for a task about to be submitted, or (`queued`) held until its tenant's share of RunAPI's capacity frees. */
+export function newTaskRecord(init: TaskInit, upstreamRefs: Record<string, string> = {}, queued = false): TaskRecord {
+  const status: TaskStatus = queued ? "queued" : "pending";
   return {
     id: init.id,
     tenant_id: init.tenantId,
@@ -150,8 +157,8 @@ export function newTaskRecord(init: TaskInit, upstreamRefs: Record<string, strin
     markup_percent: init.markupPercent,
     price_source: init.priceSource,
     charge_micros: null,
-    status: "pending",
-    submit: "submitting",
+    status,
+    submit: queued ? "queued" : "submitting",
     submit_attempts: 0,
     next_submit_at: null,
     upstream_id: null,
@@ -161,7 +168,7 @@ export function newTaskRecord(init: TaskInit, upstreamRefs: Record<string, strin
     error: null,
     created_at: init.now,
     updated_at: init.now,
-    history: [{ status: "pending", at: init.now, source: "create" }],
+    history: [{ status, at: init.now, source: "create" }],
     next_poll_at: null,
     last_poll_at: null,
     polls: 0,
@@ -211,6 +218,8 @@ export function applyObservation(task: TaskRecord, obs: Observation, now: number
     task.next_submit_at = null;
     task.wake_requested = false;
     if (task.notify_url) task.webhook = { ...task.webhook, state: "pending", next_at: now };
+    // The terminal webhook tells it all: a start notice not yet delivered is not sent after it.
+    if (task.started_notice?.state === "pending") task.started_notice = { ...task.started_notice, state: "superseded", next_at: null };
   }
   return true;
 }
@@ -224,9 +233,32 @@ export function markAccepted(task: TaskRecord, upstreamId: string, nextPollAt: n
   if (!isTerminal(task.status)) task.next_poll_at = Math.min(task.next_poll_at ?? Number.POSITIVE_INFINITY, nextPollAt);
 }
 
+/**
+ * A queued task's turn came (SPEC §14): it starts (`pending`) and the tenant's object sends it at once; the tenant's
+ * webhook hears it started. Returns the observation to apply, or null when it is no longer queued.
+ */
+export function markDequeued(task: TaskRecord, now: number): Observation | null {
+  if (task.status !== "queued") return null;
+  task.submit = "sending";
+  task.next_submit_at = now;
+  if (task.notify_url) task.started_notice = { state: "pending", next_at: now, attempts: 0 };
+  return { status: "pending", source: "queue" };
+}
+
+/** A create RunAPI answered 429 this many times is given up on (failed `rate_limited`, nothing charged). */
+export const MAX_THROTTLES = 3;
+
+/** RunAPI answered a create with 429 (it made no task): the object sends it again after `retryAfterMs`, same Idempotency-Key. */
+export function markThrottled(task: TaskRecord, now: number, retryAfterMs: number): void {
+  if (task.submit === "accepted" || task.submit === "queued" || isTerminal(task.status)) return;
+  if (task.submit === "submitting") task.submit = "sending";
+  task.next_submit_at = now + retryAfterMs;
+  task.throttles = (task.throttles ?? 0) + 1;
+}
+
 /** The create's answer was lost: keep the reservation and re-send the create (same Idempotency-Key) later. */
 export function markUnknown(task: TaskRecord, now: number): void {
-  if (task.submit === "accepted" || isTerminal(task.status)) return;
+  if (task.submit === "accepted" || task.submit === "queued" || isTerminal(task.status)) return;
   task.submit = "unknown";
   task.next_submit_at = now + reconcileDelayMs(task.submit_attempts);
   task.submit_attempts += 1;
@@ -242,15 +274,20 @@ export function markPolled(task: TaskRecord, now: number, pollIntervalMs: number
 
 /** Timing the tenant's object needs to schedule a task's work. */
 export interface TaskTiming {
-  /** How long after its creation a task is given up on. */
+  /** How long after its creation (or its start, when it waited in the queue) a task is given up on. */
   ttlMs: number;
   /** The longest the Worker's first create call can take (attempts × timeout + backoff + slack). */
   longestCreateMs: number;
 }
 
-/** When a task with no terminal state is given up on: its TTL, never before its first create call could have ended. */
+/**
+ * When a task with no terminal state is given up on: its TTL, never before its first create call could have ended.
+ * A task that waited in the queue (SPEC §14) counts its TTL from when it left it: waiting for capacity does not eat
+ * the time RunAPI has to run it (a task sent just before its TTL would be given up on while RunAPI runs it).
+ */
 export function expiryDeadline(task: TaskRecord, timing: TaskTiming): number {
-  return task.created_at + Math.max(timing.ttlMs, task.submit === "accepted" ? 0 : timing.longestCreateMs);
+  const from = task.history.find((h) => h.source === "queue")?.at ?? task.created_at;
+  return from + Math.max(timing.ttlMs, task.submit === "accepted" ? 0 : timing.longestCreateMs);
 }
 
 /**
@@ -263,7 +300,8 @@ export function nextDueAt(task: TaskRecord, timing: TaskTiming): number | null {
   if (!isTerminal(task.status)) {
     times.push(expiryDeadline(task, timing));
     if (task.submit === "submitting") times.push(task.created_at + timing.longestCreateMs);
-    if (task.submit === "unknown" && task.next_submit_at !== null) times.push(task.next_submit_at);
+    if ((task.submit === "unknown" || task.submit === "sending") && task.next_submit_at !== null) times.push(task.next_submit_at);
+    if (task.started_notice?.state === "pending" && task.started_notice.next_at !== null) times.push(task.started_notice.next_at);
     if (task.next_poll_at !== null && task.upstream_id) times.push(task.next_poll_at);
     if (task.wake_requested && (task.upstream_id || task.upstream_hint)) times.push((task.last_poll_at ?? 0) + WAKE_MIN_GAP_MS);
   }

@@ -1,22 +1,25 @@
 /**
- * Task status values (SPEC §3): RunAPI's four. A task the proxy gave up on (no terminal state
- * within its lifetime) is `failed` with `error_code: "task_expired"`, because RunAPI's SDKs and
- * MCP tools stop polling only on `completed` and `failed`.
+ * Task status values (SPEC §3): RunAPI's four, and the proxy's own `queued` (SPEC §14: held, waiting for
+ * its tenant's share of RunAPI's capacity, not yet sent). A task the proxy gave up on (no terminal state
+ * within its lifetime) is `failed` with `error_code: "task_expired"`, because RunAPI's SDKs and MCP tools
+ * stop polling only on `completed` and `failed` (so `queued` reads as in progress to them).
  */
-export type TaskStatus = "pending" | "processing" | "completed" | "failed";
-export const TASK_STATUSES: readonly TaskStatus[] = ["pending", "processing", "completed", "failed"];
+export type TaskStatus = "queued" | "pending" | "processing" | "completed" | "failed";
+export const TASK_STATUSES: readonly TaskStatus[] = ["queued", "pending", "processing", "completed", "failed"];
+/** The statuses of a task that is not finished (its reservation is open). */
+export const UNFINISHED_STATUSES: readonly TaskStatus[] = ["queued", "pending", "processing"];
 
 /** Task ids (the proxy's and RunAPI's) are UUIDs; official clients reject other shapes. */
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Where a status change came from. */
-export type TransitionSource = "create" | "callback" | "poll" | "ttl" | "submit" | "reconcile";
+export type TransitionSource = "create" | "callback" | "poll" | "ttl" | "submit" | "reconcile" | "queue";
 
-const RANK: Record<TaskStatus, number> = { pending: 0, processing: 1, completed: 2, failed: 2 };
+const RANK: Record<TaskStatus, number> = { queued: 0, pending: 1, processing: 2, completed: 3, failed: 3 };
 
 /** True once a task can no longer change. */
 export function isTerminal(status: TaskStatus): boolean {
-  return RANK[status] === 2;
+  return RANK[status] === 3;
 }
 
 /**
@@ -24,6 +27,8 @@ export function isTerminal(status: TaskStatus): boolean {
  * the same or an older state is a no-op, and nothing leaves a terminal state.
  */
 export function canTransition(current: TaskStatus, next: TaskStatus): boolean {
+  // A queued task was never sent: it starts (pending) or ends (failed: expired, refused), never jumps to processing or completed.
+  if (current === "queued") return next === "pending" || next === "failed";
   return !isTerminal(current) && RANK[next] > RANK[current];
 }
 

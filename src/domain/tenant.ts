@@ -33,6 +33,12 @@ export interface TenantRecord {
   markup_overrides?: MarkupOverride[];
   /** Percent of a budget at which `webhook_url` receives a `budget.threshold` alert; default 50, 80, 100. */
   alert_thresholds_percent?: number[];
+  /** Its weight in sharing RunAPI's capacity with other tenants (SPEC §14); absent: 1. */
+  capacity_weight?: number;
+  /** Tasks in flight it gets first whenever it wants them, before weights share the rest; absent: 0. */
+  capacity_floor?: number;
+  /** Beyond its share, creates wait in its queue (`status: "queued"`) rather than being refused 429; absent: false. */
+  queue?: boolean;
   /** Standard Webhooks signing secret (`whsec_…`); shown once, when set. */
   webhook_secret: string | null;
   created_at: string;
@@ -167,4 +173,18 @@ export function tenantMarkup(t: TenantRecord): { markup_percent?: number; overri
     ...(t.markup_percent !== undefined && t.markup_percent !== null ? { markup_percent: t.markup_percent } : {}),
     ...(t.markup_overrides?.length ? { overrides: t.markup_overrides } : {}),
   };
+}
+
+/**
+ * A create's claim on RunAPI's capacity (SPEC §14): the tenant's weight and floor, and whether it waits in the queue beyond
+ * the tenant's share: when the request says `Prefer: respond-async, queue` (RFC 7240; `queue=never` refuses instead), else
+ * the tenant's own `queue` default.
+ */
+export function capacityClaim(tenant: TenantRecord, prefer: string | undefined): { weight: number; floor: number; queue: boolean } {
+  const tokens = (prefer ?? "")
+    .split(",")
+    .map((t) => t.trim().toLowerCase().replace(/\s+/g, ""))
+    .filter(Boolean);
+  const asked = tokens.includes("queue") || tokens.includes("queue=always") ? true : tokens.includes("queue=never") ? false : null;
+  return { weight: tenant.capacity_weight ?? 1, floor: tenant.capacity_floor ?? 0, queue: asked ?? tenant.queue === true };
 }

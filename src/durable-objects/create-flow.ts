@@ -43,11 +43,16 @@ export interface CreateInput {
   notifyUrl: string | null;
   /** The proxy's public origin, for the callback URL given to RunAPI. */
   origin: string;
+  /** The tenant's claim on RunAPI's capacity, and whether this create waits in the queue beyond the tenant's share (SPEC §14). */
+  capacity: { weight: number; floor: number; queue: boolean };
 }
 
-/** How a create ended: RunAPI accepted it, its answer was lost (the task is being reconciled), or it replays an earlier one. */
+/**
+ * How a create ended: RunAPI accepted it, its answer was lost (the task is being reconciled), it waits in the queue for
+ * the tenant's share of RunAPI's capacity, RunAPI answered 429 and the object sends it again later, or it replays an earlier one.
+ */
 export type CreateOutcome =
-  | { kind: "created" | "unknown"; taskId: string; budgets: ScopeState[] }
+  | { kind: "created" | "unknown" | "queued" | "retrying"; taskId: string; budgets: ScopeState[] }
   | { kind: "replayed"; view: TaskView; estimateMicros: Micros };
 
 /**
@@ -76,6 +81,7 @@ export async function createTask(env: Bindings, config: Config, waitUntil: (p: P
     alertThresholds: input.alertThresholds,
     idempotency: input.idempotency,
     viewer: input.viewer,
+    capacity: input.capacity,
     init: {
       id: taskId,
       tenantId: input.tenantId,
@@ -126,6 +132,8 @@ export async function createTask(env: Bindings, config: Config, waitUntil: (p: P
     }
     throw refusal(held, microsToUsd(input.price.micros), input.backend);
   }
+  // Beyond the tenant's share of RunAPI's capacity: held in its queue; its object sends it when the share frees.
+  if (held.queued) return { kind: "queued", taskId, budgets: held.budgets };
 
   const client = new RunApiClient(config, env.RUNAPI);
   try {
@@ -146,6 +154,15 @@ export async function createTask(env: Bindings, config: Config, waitUntil: (p: P
       log.warn("create_outcome_unknown", { task_id: taskId, error: err instanceof AppError ? err.code : errorName(err) });
       waitUntil(tenant.submitUnknown(taskId).catch(() => undefined));
       return { kind: "unknown", taskId, budgets: held.budgets };
+    }
+    if (err instanceof AppError && err.code === "rate_limited" && err.details?.upstream_status === 429) {
+      // RunAPI is at its capacity (it made nothing): a create that may wait is sent again by the object; another is refused.
+      // If the object cannot be told, its alarm sends the create again later: the client gets the id to follow, never a false "nothing held".
+      const retryAfter = Number(err.details.retry_after_seconds ?? 30);
+      const after = await tenant.submitThrottled(taskId, retryAfter, input.capacity.queue, err.message).catch(() => "retrying" as const);
+      if (after === "retrying") return { kind: "retrying", taskId, budgets: held.budgets };
+      const { retryable: _r, ...details } = err.details;
+      throw new AppError(err.code, err.message, { ...details, reason: "upstream_capacity", task_id: taskId }, err.headers);
     }
     const error = err instanceof AppError ? err : new AppError("upstream_error", "The request to RunAPI failed");
     // Awaited, so that a retry with the same Idempotency-Key is free at once.

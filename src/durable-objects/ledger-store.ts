@@ -60,11 +60,12 @@ export const LEDGER_SQL = {
   staleHolds: "SELECT * FROM reservations WHERE state = 'open' AND kind = 'hold' AND hold_until <= ? ORDER BY hold_until LIMIT ?",
   nextHoldDeadline: "SELECT MIN(hold_until) AS t FROM reservations WHERE state = 'open' AND kind = 'hold' AND hold_until IS NOT NULL",
   idempotency: "SELECT body_hash, task_id, created_at FROM idempotency WHERE key = ?",
-  rpm: "SELECT window_start, count FROM rpm WHERE key_id = ?",
 } as const;
 
 /** How often expired Idempotency-Keys and rate windows are swept (by the alarm). */
 const CLEANUP_EVERY_MS = 3_600_000;
+/** Per-minute windows kept before the passed ones are swept at once (a key's, and each visitor's of a publishable key). */
+const MAX_RPM_WINDOWS = 10_000;
 
 /**
  * A tenant's money in SQLite: escrow reservations (reserve → settle | release), the append-only entries,
@@ -78,6 +79,12 @@ export class LedgerStore {
   /** The budgets' totals `admit` read, for the `hold` that follows it. */
   private admitted: { req: ReserveRequest; totals: BucketTotals[] } | null = null;
   private cleanedAt = 0;
+  /**
+   * The current per-minute window of each key and visitor under a limit, in memory: this object is their only counter,
+   * so memory is exact while it runs, and a window is a minute long. Writing them cost two SQLite rows per request;
+   * after a restart (rare, and never caused by a client) the windows start over.
+   */
+  private readonly rpmWindows = new Map<string, RpmWindow>();
   /** Budget alerts this object has queued since it started (the alarm is kept in time for them only when some were). */
   alertsQueued = 0;
 
@@ -213,7 +220,7 @@ export class LedgerStore {
   forgetExpired(now: number): void {
     if (now - this.cleanedAt < CLEANUP_EVERY_MS) return;
     this.sql.exec("DELETE FROM idempotency WHERE created_at <= ?", now - IDEMPOTENCY_TTL_MS);
-    this.sql.exec("DELETE FROM rpm WHERE window_start <= ?", now - RPM_WINDOW_MS);
+    this.forgetRpmWindows(now);
     this.cleanedAt = now;
   }
 
@@ -277,18 +284,19 @@ export class LedgerStore {
   }
 
   private rpmRow(key: string): RpmWindow | null {
-    return this.sql.exec<RpmWindow>("SELECT window_start, count FROM rpm WHERE key_id = ?", key).toArray()[0] ?? null;
+    return this.rpmWindows.get(key) ?? null;
   }
 
   private countRequest(key: string, now: number): void {
     const rpm = rpmDecision(this.rpmRow(key), null, now);
     if (!rpm.ok) return;
-    this.sql.exec(
-      "INSERT INTO rpm (key_id, window_start, count) VALUES (?, ?, ?) ON CONFLICT (key_id) DO UPDATE SET window_start = excluded.window_start, count = excluded.count",
-      key,
-      rpm.next.window_start,
-      rpm.next.count,
-    );
+    if (this.rpmWindows.size >= MAX_RPM_WINDOWS && !this.rpmWindows.has(key)) this.forgetRpmWindows(now);
+    this.rpmWindows.set(key, rpm.next);
+  }
+
+  /** Drops the per-minute windows that have passed. */
+  private forgetRpmWindows(now: number): void {
+    for (const [key, w] of this.rpmWindows) if (w.window_start <= now - RPM_WINDOW_MS) this.rpmWindows.delete(key);
   }
 
   private append(

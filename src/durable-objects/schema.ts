@@ -132,6 +132,14 @@ const MIGRATIONS: ((sql: SqlStorage) => void)[] = [
       CREATE INDEX idempotency_age ON idempotency (created_at);
     `);
   },
+  // 9: the tenant's lease on RunAPI's capacity (SPEC §14), one row; its queue is the task rows with status 'queued'.
+  (sql) => {
+    sql.exec("CREATE TABLE IF NOT EXISTS capacity_lease (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL)");
+  },
+  // 10: per-minute windows live in the object's memory (LedgerStore): their table goes.
+  (sql) => {
+    sql.exec("DROP TABLE IF EXISTS rpm");
+  },
 ];
 
 /** The schema version this code writes. */

@@ -31,7 +31,7 @@ export async function syncCall(
   env: Bindings,
   config: Config,
   waitUntil: (p: Promise<unknown>) => void,
-  input: Omit<CreateInput, "idempotency" | "notifyUrl" | "origin">,
+  input: Omit<CreateInput, "idempotency" | "notifyUrl" | "origin" | "capacity">,
   requestId: string,
 ): Promise<SyncAnswer> {
   const id = crypto.randomUUID();

@@ -81,7 +81,7 @@ export class TaskStore {
     return this.sql
       .exec<{ task_id: string; state: string; status: string }>(
         `SELECT r.task_id, r.state, t.status FROM reservations r JOIN tasks t ON t.task_id = r.task_id
-         WHERE r.kind = 'task' AND t.record IS NOT NULL AND (r.state = 'open') != (t.status IN ('pending', 'processing'))`,
+         WHERE r.kind = 'task' AND t.record IS NOT NULL AND (r.state = 'open') != (t.status IN ('queued', 'pending', 'processing'))`,
       )
       .toArray();
   }

@@ -1,4 +1,4 @@
-import type { TaskRecord, TaskView } from "../domain/task-record";
+import { taskView, type TaskRecord, type TaskView } from "../domain/task-record";
 import { webhookRetryDelayMs } from "../domain/task-state";
 import { signWebhook } from "../domain/webhook-signing";
 import { log } from "../lib/log";
@@ -65,4 +65,18 @@ export async function deliverWebhook(task: TaskRecord, view: TaskView, secret: s
   if (result.status !== null && result.status >= 200 && result.status < 300) return { state: "delivered", next_at: null, deliveries };
   const delay = webhookRetryDelayMs(attempt);
   return delay === null ? { state: "failed", next_at: null, deliveries } : { state: "pending", next_at: now + delay, deliveries };
+}
+
+/**
+ * One attempt to tell the tenant's webhook that a queued task started (`queued` → `pending`, SPEC §14): the task as a
+ * read shows it now, signed like the terminal delivery, retried on the same schedule; its new notice state.
+ */
+export async function deliverStartedNotice(task: TaskRecord, secret: string | null, now: number): Promise<NonNullable<TaskRecord["started_notice"]>> {
+  const attempts = (task.started_notice?.attempts ?? 0) + 1;
+  if (!task.notify_url || !secret) return { state: "failed", next_at: null, attempts };
+  const body = JSON.stringify(taskView({ ...task, notify_url: null }));
+  const result = await postSignedWebhook(task.notify_url, secret, `msg_${task.id}_started`, body, now);
+  if (result.status !== null && result.status >= 200 && result.status < 300) return { state: "delivered", next_at: null, attempts };
+  const delay = webhookRetryDelayMs(attempts);
+  return delay === null ? { state: "failed", next_at: null, attempts } : { state: "pending", next_at: now + delay, attempts };
 }

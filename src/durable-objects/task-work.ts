@@ -4,6 +4,8 @@ import {
   expiryDeadline,
   markAccepted,
   markPolled,
+  MAX_THROTTLES,
+  markThrottled,
   markUnknown,
   type Observation,
   type TaskChange,
@@ -15,7 +17,7 @@ import { loadConfig, type Bindings } from "../env";
 import { AppError } from "../lib/errors";
 import { log } from "../lib/log";
 import { isLostAnswer, RunApiClient, type UpstreamTask } from "../upstream/runapi";
-import { deliverWebhook } from "./task-webhook";
+import { deliverStartedNotice, deliverWebhook } from "./task-webhook";
 import { applyAttempts, copyDueFiles, sourceFetcher, type StoredFile } from "../archive/run";
 import { sourcePolicy } from "../archive/source";
 import { publicTaskView } from "../archive/view";
@@ -31,6 +33,8 @@ export interface TaskHost {
   now(): number;
   /** A file of the task landed in the archive (the tenant's stored-bytes tally). */
   fileStored(taskId: string, file: StoredFile): void;
+  /** RunAPI answered a create with 429: its capacity is lower than the coordinator thought. */
+  throttled(): void;
 }
 
 /**
@@ -69,7 +73,8 @@ export class TaskWork {
   async run(taskId: string, now: number): Promise<void> {
     let task = this.host.get(taskId);
     if (!task) return;
-    if (!isTerminal(task.status) && task.submit !== "accepted") await this.reconcile(task, now);
+    // A queued task waits for its turn (the tenant's lease starts it); only its deadline applies meanwhile.
+    if (!isTerminal(task.status) && task.submit !== "accepted" && task.submit !== "queued") await this.reconcile(task, now);
     task = this.host.get(taskId)!;
     const deadline = expiryDeadline(task, this.host.timing());
     const pollDue = task.wake_requested || (task.next_poll_at ?? Number.POSITIVE_INFINITY) <= now || now >= deadline;
@@ -80,10 +85,14 @@ export class TaskWork {
       const message =
         task.submit === "accepted"
           ? `RunAPI reported no terminal state within the task's lifetime (${seconds} s)`
-          : "RunAPI could not be reached to confirm the task within its lifetime; nothing was charged";
+          : task.submit === "queued"
+            ? `The task waited in the queue for RunAPI's capacity beyond its lifetime (${seconds} s); it was never sent and nothing was charged`
+            : "RunAPI could not be reached to confirm the task within its lifetime; nothing was charged";
       await this.host.update(taskId, () => ({ status: "failed", source: "ttl", error: { code: "task_expired", message } }));
     }
     await this.archive(taskId, now);
+    task = this.host.get(taskId)!;
+    if (task.started_notice?.state === "pending" && (task.started_notice.next_at ?? 0) <= now) await this.deliverStarted(task);
     task = this.host.get(taskId)!;
     if (task.webhook.state === "pending" && Math.max(task.webhook.next_at ?? 0, webhookReleaseAt(task.archive)) <= now) await this.deliver(task);
     else await this.host.update(taskId, () => undefined); // recompute when it is next due
@@ -119,8 +128,25 @@ export class TaskWork {
       const { id } = await client.createTask(task.route.path, body, task.id);
       // Poll at once: a callback may have come and gone while the id was unknown.
       await this.host.update(task.id, (t, at) => markAccepted(t, id, at));
-      log.info("create_reconciled", { task_id: task.id, attempts: task.submit_attempts + 1 });
+      if (task.submit === "sending") log.info("create_sent", { task_id: task.id, waited_ms: now - task.created_at });
+      else log.info("create_reconciled", { task_id: task.id, attempts: task.submit_attempts + 1 });
     } catch (err) {
+      // RunAPI is at its capacity (429): it made nothing. The create is sent again after Retry-After, money still held.
+      if (err instanceof AppError && err.code === "rate_limited" && err.details?.upstream_status === 429) {
+        // Only a create's first 429 is news of RunAPI's limit: one create RunAPI keeps refusing (a limit of its own, a
+        // model's) must not cut the limit again at every re-send, down to one task for everyone.
+        if (!task.throttles) this.host.throttled();
+        if ((task.throttles ?? 0) + 1 >= MAX_THROTTLES) {
+          // A create RunAPI refuses again and again would hold one of its tenant's slots (and its money) until its TTL,
+          // while the tenant's queue waits behind it: it is given up on.
+          const message = `RunAPI answered this create 429 ${MAX_THROTTLES} times (it made nothing); it was given up on and nothing was charged`;
+          await this.host.update(task.id, () => ({ status: "failed", source: "submit", error: { code: "rate_limited", message } }));
+          return;
+        }
+        const retryAfterMs = Number(err.details.retry_after_seconds ?? 30) * 1000;
+        await this.host.update(task.id, (t, at) => markThrottled(t, at, retryAfterMs));
+        return;
+      }
       // A lost or unreadable answer, or RunAPI failing (5xx), is not a definite "no such task" (SPEC §13): RunAPI
       // may have made it. The money stays held and the create is re-sent with backoff until an answer or the deadline.
       if (isLostAnswer(err)) {
@@ -159,6 +185,15 @@ export class TaskWork {
     const outcome = await deliverWebhook(task, view, tenant?.webhook_secret ?? null, this.host.now());
     await this.host.update(task.id, (t) => {
       t.webhook = outcome;
+    });
+  }
+
+  /** One attempt to tell the tenant's webhook that a queued task started (SPEC §14: `queued` → `pending`). */
+  private async deliverStarted(task: TaskRecord): Promise<void> {
+    const tenant = await this.env.TENANTS.get<{ webhook_secret: string | null }>(`tenant:${task.tenant_id}`, "json");
+    const notice = await deliverStartedNotice(task, tenant?.webhook_secret ?? null, this.host.now());
+    await this.host.update(task.id, (t) => {
+      if (t.started_notice?.state === "pending") t.started_notice = notice;
     });
   }
 

@@ -4,6 +4,8 @@ import type { AuditResult } from "../domain/ledger-audit";
 import { DERIVED_REPLAY_MIN_AGE_MS, type TaskPage } from "../domain/ledger-limits";
 import {
   applyObservation,
+  markDequeued,
+  markThrottled,
   newTaskRecord,
   overageNote,
   taskView,
@@ -34,6 +36,8 @@ import { UploadOwners, type UploadAdmission, type UploadAdmitResult } from "./up
 import type { UploadOwner } from "../domain/uploads";
 import { AlarmSchedule, SubmissionWaiters } from "./alarm-schedule";
 import { AlertOutbox, deliverDueAlerts } from "./alerts";
+import { TaskQueue } from "./task-queue";
+import { TenantCapacity } from "./tenant-capacity";
 import { type Changed, type CreateTaskRequest, type CreateTaskResult, LATE_CALL_MS, type Submission } from "./tenant-api";
 
 export type { LedgerEntry, ReserveRequest, ReserveResult, Scope, ScopeBudget, ScopeState } from "../domain/ledger";
@@ -80,6 +84,7 @@ export class TenantLedger extends DurableObject<Bindings> {
   private readonly alarm_: AlarmSchedule;
   private readonly insights: TenantInsights;
   private readonly uploads: UploadOwners;
+  private readonly capacity: TenantCapacity;
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     // RunAPI calls the object makes (polls, re-sends, downloads) are timed and counted like the Worker's.
@@ -103,16 +108,23 @@ export class TenantLedger extends DurableObject<Bindings> {
     this.history = new LedgerHistory(ctx.storage, this.ledger, env.HISTORY, `ledger/${ctx.id.toString()}`, () => loadConfig(this.env).ledgerHotMs);
     this.alerts = new AlertOutbox(ctx.storage.sql);
     this.alarm_ = new AlarmSchedule(ctx.storage);
+    this.capacity = new TenantCapacity(this.env, new TaskQueue(ctx.storage.sql), {
+      now: () => this.clock(),
+      start: (ids) => this.startQueued(ids),
+      wakeAt: (at) => this.alarm_.atMost(at),
+    });
     this.work = new TaskWork(this.env, {
       get: (id) => this.tasks.get(id),
       update: (id, change) => this.update(id, change),
       timing: () => this.timing(),
       now: () => this.clock(),
       fileStored: (taskId, f) => tallyStored(ctx.storage.sql, { taskId, index: f.index, bytes: f.bytes, storedAt: f.storedAt }),
+      throttled: () => void this.capacity.throttled(),
     });
     void ctx.blockConcurrencyWhile(async () => {
       migrate(ctx.storage);
       this.history.load();
+      this.capacity.load();
       await this.alarm_.load();
     });
   }
@@ -129,7 +141,12 @@ export class TenantLedger extends DurableObject<Bindings> {
    * callers then call RunAPI. A call that arrives too late holds none: its senders may have withdrawn them (real time).
    */
   async createTasks(reqs: CreateTaskRequest[], sentAt?: number): Promise<CreateTaskResult[]> {
-    if (sentAt !== undefined && Date.now() - sentAt > LATE_CALL_MS) return reqs.map(() => ({ ok: false, code: "failed" }));
+    const late = () => sentAt !== undefined && Date.now() - sentAt > LATE_CALL_MS;
+    if (late()) return reqs.map(() => ({ ok: false, code: "failed" }));
+    // RunAPI's capacity: a lease that admits them (a round trip only when there is none, or they do not fit and more may be free).
+    const claim = reqs.find((r) => r.capacity)?.capacity;
+    if (claim) await this.capacity.prepare(reqs.length, { tenantId: reqs[0]!.init.tenantId, weight: claim.weight, floor: claim.floor }, this.clock());
+    if (late()) return reqs.map(() => ({ ok: false, code: "failed" }));
     let due = Number.POSITIVE_INFINITY;
     const results = reqs.map((req): CreateTaskResult => {
       try {
@@ -145,6 +162,8 @@ export class TenantLedger extends DurableObject<Bindings> {
     due = Math.min(due, this.alerts.nextDue() ?? Number.POSITIVE_INFINITY); // and the budget alerts these creates set off
     if (due !== Number.POSITIVE_INFINITY) await this.alarm_.atMost(due);
     flushSoon(this.env, this.ctx);
+    if (claim) this.capacity.prepared(reqs.length);
+    await this.capacity.settle(this.clock());
     return results;
   }
 
@@ -186,6 +205,27 @@ export class TenantLedger extends DurableObject<Bindings> {
       return { status: "failed", source: "submit", error };
     });
     this.waiters.settled(taskId);
+    await this.capacity.settle(this.clock());
+  }
+
+  /**
+   * RunAPI answered the create with 429: it made no task, and its capacity is lower than the coordinator thought (it
+   * learns so). A create that may wait (`keep`) stays held and is sent again after `Retry-After`; another is refused.
+   */
+  async submitThrottled(taskId: string, retryAfterSeconds: number, keep: boolean, message: string): Promise<"retrying" | "failed"> {
+    await this.capacity.throttled();
+    if (!keep) {
+      await this.submitRefused(taskId, { code: "rate_limited", message });
+      return "failed";
+    }
+    await this.update(taskId, (t, now) => markThrottled(t, now, retryAfterSeconds * 1000));
+    this.waiters.settled(taskId);
+    return "retrying";
+  }
+
+  /** The coordinator of RunAPI's capacity asks for a report: capacity freed for this tenant, or others wait for what it lends. */
+  capacityNudge(): void {
+    this.capacity.nudged();
   }
 
   /** The task as `viewer` may see it; null for an unknown task, someone else's, or (like RunAPI) one asked for at another action's path. */
@@ -364,11 +404,13 @@ export class TenantLedger extends DurableObject<Bindings> {
       ),
     );
     await deliverDueAlerts(this.env, this.alerts, now, this.clock);
+    // The lease's heartbeat and queue; whatever befalls it, the rest of the alarm runs and the next one is set.
+    await this.capacity.tick(this.clock()).catch((err: unknown) => log.warn("capacity_tick_failed", { error: err instanceof Error ? err.name : "unknown" }));
     this.holds.chargeStale(now);
     this.ledger.forgetExpired(now);
     const more = await this.history.moveOut(now);
     const history = more ? this.clock() + 1_000 : this.history.nextMove();
-    await this.alarm_.reset([this.tasks.nextDue(), this.ledger.nextHoldDeadline(), this.alerts.nextDue(), history]);
+    await this.alarm_.reset([this.tasks.nextDue(), this.ledger.nextHoldDeadline(), this.alerts.nextDue(), history, this.capacity.nextDue(this.clock())]);
     flushSoon(this.env, this.ctx);
   }
 
@@ -382,18 +424,28 @@ export class TenantLedger extends DurableObject<Bindings> {
   private async update(taskId: string, change: TaskChange): Promise<TaskRecord | undefined> {
     const now = this.clock();
     const out = this.ctx.storage.transactionSync(() => this.change(taskId, change, now));
+    if (out) this.capacity.moved(out.from, out.task, now);
     if (out) await this.announce(out, now);
     return out?.task;
+  }
+
+  /** Starts queued tasks whose turn came (SPEC §14): `pending`, to be sent by the alarm at once. */
+  private async startQueued(ids: string[]): Promise<void> {
+    const now = this.clock();
+    const outs = this.ctx.storage.transactionSync(() => ids.map((id) => this.change(id, (t, at) => markDequeued(t, at), now)));
+    for (const out of outs) if (out) this.capacity.moved(out.from, out.task, now);
+    for (const out of outs) if (out) await this.announce(out, now);
   }
 
   /** A change to a task and, when it ends, its settlement; call inside a transaction, then `announce`. */
   private change(taskId: string, change: TaskChange, now: number): Changed | undefined {
     const task = this.tasks.get(taskId);
     if (!task) return undefined;
+    const from = task.status;
     const observation = change(task, now);
     const moved = observation ? applyObservation(task, observation, now) : false;
     if (moved && isTerminal(task.status)) this.settleTask(task, now);
-    return { task, moved, due: this.tasks.save(task) };
+    return { task, from, moved, due: this.tasks.save(task) };
   }
 
   /** Tells a change's listeners and keeps the alarm in time for its next work. */
@@ -428,7 +480,8 @@ export class TenantLedger extends DurableObject<Bindings> {
   private admitTask(req: CreateTaskRequest): CreateTaskResult {
     // A retried call for a task already held: answer it again, hold nothing more.
     if (this.ledger.reservation(req.taskId)?.state === "open") {
-      return { ok: true, budgets: this.ledger.usage(req.now, req.budgets), upstreamRefs: this.tasks.get(req.taskId)?.upstream_refs ?? {} };
+      const task = this.tasks.get(req.taskId);
+      return { ok: true, budgets: this.ledger.usage(req.now, req.budgets), upstreamRefs: task?.upstream_refs ?? {}, queued: task?.status === "queued" };
     }
     const refs = this.tasks.references(req.init.references, req.viewer);
     if (!refs.ok) return refs;
@@ -440,11 +493,18 @@ export class TenantLedger extends DurableObject<Bindings> {
     }
     if (refused?.code === "idempotent_replay") return this.replay(refused.taskId); // not with idempotency null; for the types
     if (refused) return refused;
+    // Within the tenant's lease on RunAPI's capacity it goes now; beyond it, it waits in the queue (held) or is refused.
+    const decision = req.capacity ? this.capacity.decide(req.capacity.queue, this.clock()) : ({ kind: "submit" } as const);
+    if (decision.kind === "refuse") {
+      this.capacity.refused(this.clock());
+      return { ok: false, code: "rate_limited", limit: "upstream_capacity", retryAfterSeconds: this.capacity.retryAfterSeconds(this.clock()) };
+    }
     const budgets = this.ledger.hold(req, "task");
-    const task = newTaskRecord(req.init, refs.upstreamRefs);
+    const task = newTaskRecord(req.init, refs.upstreamRefs, decision.kind === "queue");
     if (req.idempotency) task.idempotency_key = req.idempotency.key;
     this.tasks.insert(task);
-    return { ok: true, budgets, upstreamRefs: refs.upstreamRefs };
+    if (req.capacity) this.capacity.admitted(decision, this.clock());
+    return { ok: true, budgets, upstreamRefs: refs.upstreamRefs, ...(decision.kind === "queue" ? { queued: true } : {}) };
   }
 
   private replay(taskId: string): CreateTaskResult {

@@ -13,6 +13,7 @@ const RATE_LIMIT_WORDS = {
   max_concurrent_tasks: "Too many unfinished tasks for this tenant",
   requests_per_minute: "Too many requests per minute for this key",
   end_user_requests_per_minute: "Too many requests per minute from you",
+  upstream_capacity: "RunAPI's capacity is in use: this tenant has its share of it running (send `Prefer: respond-async, queue` to queue the task instead)",
 } as const;
 
 type Refused = Exclude<ReserveResult, { ok: true } | { code: "idempotent_replay" }>;
@@ -46,7 +47,11 @@ export function refusal(result: Refused, requiredUsd: number, backend: boolean):
       return new AppError(
         "rate_limited",
         `${what}; retry after ${result.retryAfterSeconds} s`,
-        { limit: result.limit, retry_after_seconds: result.retryAfterSeconds },
+        {
+          limit: result.limit,
+          retry_after_seconds: result.retryAfterSeconds,
+          ...(result.limit === "upstream_capacity" ? { reason: "upstream_capacity" } : {}),
+        },
         { "Retry-After": String(result.retryAfterSeconds) },
       );
     }

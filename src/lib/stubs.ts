@@ -34,3 +34,8 @@ export function metricsStub(env: Bindings) {
 export function operatorLog(env: Bindings) {
   return env.OPERATORS.get(idFor(env.OPERATORS, "operators"));
 }
+
+/** The coordinator of RunAPI's capacity (one; SPEC §14): tenants' objects report to it, a create within its lease never does. */
+export function capacityStub(env: Bindings) {
+  return env.CAPACITY.get(env.CAPACITY.idFromName("capacity"));
+}

@@ -100,7 +100,7 @@ export function catalogOperations(): Operation[] {
       summary: `${action.line}: ${action.action.replaceAll("_", " ")}${action.sync ? " (answered at once)" : ""}`,
       description: action.sync
         ? `Synchronous: validated, priced, held, forwarded, and settled in the request (\`X-Charged-Usd\`).${models}`
-        : `Validate → price from RunAPI's schedule → reserve against every budget → forward with the upstream key. Headers: \`X-Estimated-Cost-Usd\`, \`X-Budget-Remaining-Usd\`. An \`Idempotency-Key\` (≤ 512 chars) replays the first answer for 24 h.${models}`,
+        : `Validate → price from RunAPI's schedule → reserve against every budget → forward with the upstream key. Headers: \`X-Estimated-Cost-Usd\`, \`X-Budget-Remaining-Usd\`. An \`Idempotency-Key\` (≤ 512 chars) replays the first answer for 24 h. Beyond the tenant's share of RunAPI's capacity: \`429\` (\`details.reason: "upstream_capacity"\`), or with \`Prefer: respond-async, queue\` (or the tenant's \`queue\`) \`202\` with \`status: "queued"\`.${models}`,
       tag: TAGS.catalog,
       auth: "tenant",
       body: catalogBody(action),

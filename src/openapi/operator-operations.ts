@@ -184,6 +184,14 @@ export const OPERATOR_OPERATIONS: Operation[] = [
   },
   {
     method: "get",
+    path: "/admin/v1/capacity",
+    summary: "RunAPI's capacity: limits, use, and every tenant's lease, fair target and queue",
+    tag: TAGS.operator,
+    auth: "admin",
+    response: { description: "The coordinator's view", schema: S.Capacity },
+  },
+  {
+    method: "get",
     path: "/admin/v1/margins",
     summary: "Charged vs RunAPI's cost, per tenant and model",
     tag: TAGS.operator,

@@ -23,7 +23,7 @@ export const ErrorBody = z.object({
 export const CreateResponse = z.object({
   id: z.uuid().describe("The proxy's task id"),
   task_id: z.uuid(),
-  status: z.literal("pending"),
+  status: z.enum(["pending", "queued"]).describe("`queued` (answered 202): held beyond the tenant's share of RunAPI's capacity, sent in fair order"),
   model: z.string(),
   estimated_cost_usd: usd,
 });
@@ -138,6 +138,31 @@ export const PriceSync = z.object({
   rejected: z.number().int(),
 });
 
+const CapacityLimit = z.object({ max: z.number().int(), effective: z.number().int(), held: z.number().int() });
+
+export const Capacity = z.object({
+  slots: CapacityLimit.extend({ in_flight: z.number().int() }).nullable().describe("Tasks in flight at RunAPI; null: not limited"),
+  rate: CapacityLimit.extend({ used_last_minute: z.number().int() }).nullable().describe("Creates per minute; null: not limited"),
+  queued: z.number().int(),
+  tenants: z.array(
+    z.object({
+      tenant_id: z.string(),
+      weight: z.number(),
+      floor: z.number().int(),
+      in_flight: z.number().int(),
+      queued: z.number().int(),
+      want_slots: z.number().int().describe("Tasks it needs in flight: in flight, queued, refused lately"),
+      want_headroom: z.number().int().describe("Room it would like on top, served only from what no one needs"),
+      held_slots: z.number().int(),
+      target_slots: z.number().int(),
+      sends: z.boolean().describe("It sent creates lately: it gets a weighted split of the rate"),
+      held_rate: z.number().int(),
+      target_rate: z.number().int(),
+      reported_at: isoTime,
+    }),
+  ),
+});
+
 export const Margins = z.object({
   from: isoTime,
   to: isoTime,
@@ -167,6 +192,9 @@ export const Tenant = z.object({
   allowed_models: z.array(z.string()).nullable(),
   end_user_budget: Budget.nullable(),
   webhook_url: z.string().nullable(),
+  capacity_weight: z.number().describe("Weight in sharing RunAPI's capacity (default 1)"),
+  capacity_floor: z.number().int().describe("Tasks in flight it gets first when it wants them (default 0)"),
+  queue: z.boolean().describe("Beyond its share, creates wait in its queue instead of a 429"),
   webhook_secret: z.string().optional().describe("whsec_…; only on create and on rotation"),
   created_at: isoTime,
   updated_at: isoTime,

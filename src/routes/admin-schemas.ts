@@ -60,6 +60,15 @@ const MarkupOverrides = z
   )
   .max(200);
 
+/** A tenant's weight in sharing RunAPI's capacity (SPEC §14): positive, at most 2 decimals. */
+const CapacityWeight = z
+  .number()
+  .positive()
+  .max(1000)
+  .refine((v) => Number(v.toFixed(2)) === v, "at most 2 decimals");
+/** Tasks in flight a tenant gets first whenever it wants them. */
+const CapacityFloor = z.number().int().nonnegative().max(100_000);
+
 /** Budget alert thresholds: distinct whole percents, 1 to 100 ([] turns alerts off). */
 const AlertThresholds = z
   .array(z.number().int().min(1).max(100))
@@ -82,6 +91,9 @@ export const TenantCreate = z
     end_user_budget: BudgetInput.nullable().optional(),
     webhook_url: webhookUrl.nullable().optional(),
     alert_thresholds_percent: AlertThresholds.optional(),
+    capacity_weight: CapacityWeight.optional(),
+    capacity_floor: CapacityFloor.optional(),
+    queue: z.boolean().optional(),
   })
   .strict();
 
@@ -98,6 +110,9 @@ export const TenantPatch = z
     end_user_budget: BudgetInput.nullable().optional(),
     webhook_url: webhookUrl.nullable().optional(),
     alert_thresholds_percent: AlertThresholds.optional(),
+    capacity_weight: CapacityWeight.optional(),
+    capacity_floor: CapacityFloor.optional(),
+    queue: z.boolean().optional(),
     rotate_webhook_secret: z.literal(true).optional(),
   })
   .strict();
@@ -162,6 +177,9 @@ export function tenantJson(t: TenantRecord, opts: { withSecret?: boolean } = {})
   const { webhook_secret, budget, end_user_budget, ...rest } = t;
   return {
     ...rest,
+    capacity_weight: t.capacity_weight ?? 1,
+    capacity_floor: t.capacity_floor ?? 0,
+    queue: t.queue ?? false,
     budget: budgetJson(budget),
     end_user_budget: budgetJson(end_user_budget),
     ...(opts.withSecret && webhook_secret ? { webhook_secret } : {}),

@@ -37,13 +37,21 @@ export const admin = new Hono<AppEnv>()
       name: input.name,
       status: "active",
       budget: input.budget,
-      limits: { max_concurrent_tasks: input.limits?.max_concurrent_tasks ?? null, requests_per_minute: input.limits?.requests_per_minute ?? null },
+      // Limits the operator leaves out are the deployment's defaults (SPEC §14); `null` says "none" on purpose.
+      limits: {
+        max_concurrent_tasks:
+          input.limits?.max_concurrent_tasks === undefined ? c.var.config.defaultTenantMaxConcurrentTasks : input.limits.max_concurrent_tasks,
+        requests_per_minute: input.limits?.requests_per_minute === undefined ? c.var.config.defaultTenantRequestsPerMinute : input.limits.requests_per_minute,
+      },
       allowed_models: input.allowed_models ?? null,
       ...(input.markup_percent != null ? { markup_percent: input.markup_percent } : {}),
       ...(input.markup_overrides?.length ? { markup_overrides: input.markup_overrides } : {}),
       end_user_budget: input.end_user_budget ?? null,
       webhook_url: input.webhook_url ?? null,
       ...(input.alert_thresholds_percent ? { alert_thresholds_percent: input.alert_thresholds_percent } : {}),
+      ...(input.capacity_weight !== undefined ? { capacity_weight: input.capacity_weight } : {}),
+      ...(input.capacity_floor !== undefined ? { capacity_floor: input.capacity_floor } : {}),
+      ...(input.queue !== undefined ? { queue: input.queue } : {}),
       webhook_secret: newWebhookSecret(),
       created_at: now,
       updated_at: now,

@@ -10,6 +10,7 @@ import { UUID } from "../domain/task-state";
 import {
   alertThresholds,
   derivedIdempotencyScope,
+  capacityClaim,
   endUserRequestsPerMinute,
   idempotencyScope,
   isBackend,
@@ -136,6 +137,7 @@ export const catalogRoutes = new Hono<AppEnv>()
     }
 
     const bodyHash = await sha256Hex(`${action.service}/${action.action}\n${canonicalJson(valid.request)}`);
+    const capacity = capacityClaim(auth.tenant, c.req.header("prefer"));
     const outcome = await createTask(c.env, config, waitUntil, {
       ...common,
       // Without a key the proxy derives one from the request, for a short window: a retry after a create whose outcome
@@ -145,12 +147,27 @@ export const catalogRoutes = new Hono<AppEnv>()
         : { key: derivedIdempotencyScope(auth, bodyHash), bodyHash, derived: true },
       notifyUrl: valid.callbackUrl ?? auth.tenant.webhook_url,
       origin: config.publicBaseUrl ?? new URL(c.req.url).origin,
+      capacity,
+    }).catch((err: unknown) => {
+      if (err instanceof AppError) throw err;
+      // The tenant's object failed to answer: the create may or may not be held; a retry with the same Idempotency-Key is safe.
+      throw new AppError(
+        "service_unavailable",
+        "The task could not be confirmed; retry shortly (with the same Idempotency-Key a retry never makes a second task)",
+        undefined,
+        { "Retry-After": "1" },
+      );
     });
 
     if (outcome.kind === "replayed") {
       c.header("Idempotent-Replayed", "true");
       c.header("X-Estimated-Cost-Usd", formatUsd(outcome.estimateMicros));
-      return c.json(createResponse(outcome.view.id, outcome.view.model, outcome.estimateMicros, outcome.view.submission));
+      // A replay of a task still queued answers as its first request did: 202, queued.
+      const queued = outcome.view.status === "queued";
+      return c.json(
+        createResponse(outcome.view.id, outcome.view.model, outcome.estimateMicros, outcome.view.submission, queued ? "queued" : "pending"),
+        queued ? 202 : 200,
+      );
     }
     const visible = visibleScopes(auth, outcome.budgets);
     if (visible.length) c.header("X-Budget-Remaining-Usd", formatUsd(Math.min(...visible.map((b) => b.remaining_micros))));
@@ -158,6 +175,11 @@ export const catalogRoutes = new Hono<AppEnv>()
     if (outcome.kind === "unknown") {
       // RunAPI's answer was lost: the task is held and reconciled; the client polls it like any other.
       return c.json(createResponse(outcome.taskId, model, price.micros, "unknown"), 202);
+    }
+    if (outcome.kind === "queued" || outcome.kind === "retrying") {
+      // Beyond the tenant's share of RunAPI's capacity (or RunAPI said 429): held, and sent by the tenant's object in fair order.
+      if (capacity.queue) c.header("Preference-Applied", "respond-async, queue");
+      return c.json(createResponse(outcome.taskId, model, price.micros, undefined, outcome.kind === "queued" ? "queued" : "pending"), 202);
     }
     return c.json(createResponse(outcome.taskId, model, price.micros));
   })
@@ -170,6 +192,6 @@ export const catalogRoutes = new Hono<AppEnv>()
     return c.json(view);
   });
 
-function createResponse(id: string, model: string, estimateMicros: number, submission?: "unknown") {
-  return { id, task_id: id, status: "pending" as const, model, estimated_cost_usd: microsToUsd(estimateMicros), ...(submission ? { submission } : {}) };
+function createResponse(id: string, model: string, estimateMicros: number, submission?: "unknown", status: "pending" | "queued" = "pending") {
+  return { id, task_id: id, status, model, estimated_cost_usd: microsToUsd(estimateMicros), ...(submission ? { submission } : {}) };
 }

@@ -7,6 +7,7 @@ import type { TenantRecord } from "../domain/tenant";
 import { flushMetrics } from "../lib/metrics";
 import { ledgerStub, metricsStub } from "../lib/stubs";
 import { listTenants } from "../lib/tenant-store";
+import { capacityGauges } from "./admin-capacity";
 
 /** Tenants whose gauges one scrape reads (each is one call to its object); the rest are counted as skipped. */
 const MAX_TENANTS_PER_SCRAPE = 1_000;
@@ -63,6 +64,9 @@ async function tenantGauges(env: Bindings): Promise<Sample[]> {
  */
 export const metricsRoute = new Hono<AppEnv>().get("/metrics", async (c) => {
   await flushMetrics(c.env);
-  const [counters, gauges] = await Promise.all([metricsStub(c.env).read(), tenantGauges(c.env)]);
-  return c.body(renderExposition([...counters, ...gauges]), 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8", "Cache-Control": "no-store" });
+  const [counters, gauges, capacity] = await Promise.all([metricsStub(c.env).read(), tenantGauges(c.env), capacityGauges(c.env).catch(() => [])]);
+  return c.body(renderExposition([...counters, ...gauges, ...capacity]), 200, {
+    "Content-Type": "text/plain; version=0.0.4; charset=utf-8",
+    "Cache-Control": "no-store",
+  });
 });

@@ -3,6 +3,7 @@ import type { AppEnv } from "../env";
 import { auditWrites } from "../middleware/audit";
 import { operatorAuth } from "../middleware/auth";
 import { admin } from "./admin";
+import { adminCapacity } from "./admin-capacity";
 import { adminInsights } from "./admin-insights";
 import { adminKeys } from "./admin-keys";
 import { adminPrices } from "./admin-prices";
@@ -20,5 +21,6 @@ export const operatorApi = new Hono<AppEnv>()
   .route("/", adminKeys)
   .route("/", adminInsights)
   .route("/", adminPrices)
+  .route("/", adminCapacity)
   .route("/", operators)
   .route("/", metricsRoute);
