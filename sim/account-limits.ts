@@ -38,8 +38,9 @@ export class AccountLimits {
     return null;
   }
 
-  /** A task was made: the peak in flight follows. */
+  /** A task was made: the peak in flight follows, under a concurrency limit (without one it costs a count of every task, per create). */
   created(now: number): void {
+    if (this.limits().maxConcurrent <= 0) return;
     const inFlight = this.inFlight(now);
     if (inFlight > this.get("peak_in_flight")) this.set("peak_in_flight", inFlight);
   }
