@@ -67,12 +67,13 @@ export function labelString(labels: Labels): string {
 const histogramLabels = new Map<string, { own: string; buckets: string[] }>();
 
 function labelsOfHistogram(labels: Labels): { own: string; buckets: string[] } {
-  const own = labelString(labels);
-  let found = histogramLabels.get(own);
+  // Looked up by names and values as given, without sorting the names each time (a caller passes them in one order).
+  const lookup = Object.entries(labels).flat().join("\u0000");
+  let found = histogramLabels.get(lookup);
   if (!found) {
     const buckets = [...LATENCY_BUCKETS.map(String), "+Inf"].map((le) => labelString({ ...labels, le }));
-    found = { own, buckets };
-    if (histogramLabels.size < 1_000) histogramLabels.set(own, found);
+    found = { own: labelString(labels), buckets };
+    if (histogramLabels.size < 1_000) histogramLabels.set(lookup, found);
   }
   return found;
 }
