@@ -12,7 +12,13 @@ const usd = (micros) => `$${(micros / 1e6).toFixed(6)}`;
 /** A tenant with a secret key and a budget far from any limit. */
 export async function tenant(ctx, name) {
   const id = `hostile-${name}-${randomUUID().slice(0, 8)}`;
-  const res = await ctx.api.post("/admin/v1/tenants", ctx.adminToken, { id, name, budget: { limit_usd: 1000, period: "day" } });
+  const res = await ctx.api.post("/admin/v1/tenants", ctx.adminToken, {
+    id,
+    name,
+    budget: { limit_usd: 1000, period: "day" },
+    // No rate or concurrency limit (a new tenant has the defaults): the run's streams and creates are many.
+    limits: { max_concurrent_tasks: null, requests_per_minute: null },
+  });
   if (res.status !== 201) throw new Error(`tenant: ${res.status} ${res.text}`);
   const key = await ctx.api.post(`/admin/v1/tenants/${id}/keys`, ctx.adminToken, { kind: "secret" });
   return { id, key: key.json.key };

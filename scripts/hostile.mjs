@@ -169,6 +169,9 @@ async function main() {
         UPSTREAM_TIMEOUT_MS: "5000",
         ALLOW_HTTP_URLS: "true", // RunAPI's stand-in is plain http; private hosts stay refused
         ALLOW_PRIVATE_URLS: "false",
+        // RunAPI's capacity (SPEC §14) is not what this run tests: limits above anything it sends.
+        UPSTREAM_MAX_CONCURRENT_TASKS: "100000",
+        UPSTREAM_REQUESTS_PER_MINUTE: "1000000",
       },
       sim: undefined,
       persistRoot: undefined,
