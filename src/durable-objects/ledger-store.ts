@@ -18,6 +18,7 @@ import {
 import { budgetAlertBody, crossedThresholds } from "../domain/budget-alerts";
 import { compositeKey } from "../domain/composite-key";
 import { BucketStore } from "./bucket-store";
+import { RateWindows } from "./rate-windows";
 import type { EntryRow } from "./ledger-entries";
 import {
   concurrencyFits,
@@ -25,10 +26,7 @@ import {
   DERIVED_KEY_TTL_MS,
   IDEMPOTENCY_TTL_MS,
   idempotencyDecision,
-  RPM_WINDOW_MS,
-  rpmDecision,
   type IdempotencyRecord,
-  type RpmWindow,
 } from "../domain/ledger-limits";
 
 /** What a reservation is for: a video task (counts as an unfinished task) or a hold for one request (chat). */
@@ -64,8 +62,6 @@ export const LEDGER_SQL = {
 
 /** How often expired Idempotency-Keys and rate windows are swept (by the alarm). */
 const CLEANUP_EVERY_MS = 3_600_000;
-/** Per-minute windows kept before the passed ones are swept at once (a key's, and each visitor's of a publishable key). */
-const MAX_RPM_WINDOWS = 10_000;
 
 /**
  * A tenant's money in SQLite: escrow reservations (reserve → settle | release), the append-only entries,
@@ -79,12 +75,8 @@ export class LedgerStore {
   /** The budgets' totals `admit` read, for the `hold` that follows it. */
   private admitted: { req: ReserveRequest; totals: BucketTotals[] } | null = null;
   private cleanedAt = 0;
-  /**
-   * The current per-minute window of each key and visitor under a limit, in memory: this object is their only counter,
-   * so memory is exact while it runs, and a window is a minute long. Writing them cost two SQLite rows per request;
-   * after a restart (rare, and never caused by a client) the windows start over.
-   */
-  private readonly rpmWindows = new Map<string, RpmWindow>();
+  /** Per-minute windows of keys and visitors, in memory (see RateWindows). */
+  private readonly rates = new RateWindows();
   /** Budget alerts this object has queued since it started (the alarm is kept in time for them only when some were). */
   alertsQueued = 0;
 
@@ -109,10 +101,10 @@ export class LedgerStore {
       if (seen.kind === "replay") return { ok: false, code: "idempotent_replay", taskId: seen.taskId };
       if (seen.kind === "conflict") return { ok: false, code: "idempotency_conflict" };
     }
-    const rpm = req.requestsPerMinute == null ? null : rpmDecision(this.rpmRow(req.keyId), req.requestsPerMinute, req.now);
+    const rpm = req.requestsPerMinute == null ? null : this.rates.check(req.keyId, req.requestsPerMinute, req.now);
     if (rpm && !rpm.ok) return { ok: false, code: "rate_limited", limit: "requests_per_minute", retryAfterSeconds: rpm.retryAfterSeconds };
     if (req.endUser !== null && req.endUserRequestsPerMinute != null) {
-      const visitor = rpmDecision(this.rpmRow(visitorRpmKey(req.keyId, req.endUser)), req.endUserRequestsPerMinute, req.now);
+      const visitor = this.rates.check(visitorRpmKey(req.keyId, req.endUser), req.endUserRequestsPerMinute, req.now);
       if (!visitor.ok) return { ok: false, code: "rate_limited", limit: "end_user_requests_per_minute", retryAfterSeconds: visitor.retryAfterSeconds };
     }
     if (kind === "task" && req.maxConcurrentTasks != null) {
@@ -172,8 +164,8 @@ export class LedgerStore {
 
   /** Counts a request against its key's and its visitor's per-minute limits (only under a limit: a limit set later counts from then on). Call after `admit`. */
   count(req: Pick<ReserveRequest, "keyId" | "endUser" | "now" | "requestsPerMinute" | "endUserRequestsPerMinute">): void {
-    if (req.requestsPerMinute != null) this.countRequest(req.keyId, req.now);
-    if (req.endUser !== null && req.endUserRequestsPerMinute != null) this.countRequest(visitorRpmKey(req.keyId, req.endUser), req.now);
+    if (req.requestsPerMinute != null) this.rates.count(req.keyId, req.now);
+    if (req.endUser !== null && req.endUserRequestsPerMinute != null) this.rates.count(visitorRpmKey(req.keyId, req.endUser), req.now);
   }
 
   /** Budget alerts this reservation set off: one per scope, window and threshold, ever (INSERT OR IGNORE). */
@@ -220,7 +212,7 @@ export class LedgerStore {
   forgetExpired(now: number): void {
     if (now - this.cleanedAt < CLEANUP_EVERY_MS) return;
     this.sql.exec("DELETE FROM idempotency WHERE created_at <= ?", now - IDEMPOTENCY_TTL_MS);
-    this.forgetRpmWindows(now);
+    this.rates.forget(now);
     this.cleanedAt = now;
   }
 
@@ -283,22 +275,6 @@ export class LedgerStore {
     return auditTotals(entries, open, this.buckets.all(), rollup);
   }
 
-  private rpmRow(key: string): RpmWindow | null {
-    return this.rpmWindows.get(key) ?? null;
-  }
-
-  private countRequest(key: string, now: number): void {
-    const rpm = rpmDecision(this.rpmRow(key), null, now);
-    if (!rpm.ok) return;
-    if (this.rpmWindows.size >= MAX_RPM_WINDOWS && !this.rpmWindows.has(key)) this.forgetRpmWindows(now);
-    this.rpmWindows.set(key, rpm.next);
-  }
-
-  /** Drops the per-minute windows that have passed. */
-  private forgetRpmWindows(now: number): void {
-    for (const [key, w] of this.rpmWindows) if (w.window_start <= now - RPM_WINDOW_MS) this.rpmWindows.delete(key);
-  }
-
   private append(
     at: number,
     type: LedgerEntry["type"],
@@ -349,7 +325,7 @@ export class LedgerStore {
   }
 }
 
-/** The rpm-table key of one visitor of one publishable key (a key's own row is its bare id). */
+/** The rate window key of one visitor of one publishable key (a key's own window is under its bare id). */
 function visitorRpmKey(keyId: string, endUser: string): string {
   return compositeKey("eu", keyId, endUser);
 }
