@@ -20,7 +20,7 @@ import type { TaskRecord } from "../domain/task-record";
 import type { TaskStatus } from "../domain/task-state";
 import { loadConfig, type Bindings } from "../env";
 import { log } from "../lib/log";
-import { capacityStub } from "../lib/stubs";
+import { capacityStub, withinCoordinatorTimeout } from "../lib/stubs";
 import type { StoredLease, TaskQueue } from "./task-queue";
 
 /** How long a create waits for the coordinator (its answer, or capacity it is getting back) before it is admitted or not. */
@@ -43,23 +43,6 @@ export interface CapacitySettings {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/**
- * The longest a call to the coordinator may take: past it the call counts as failed (the lease stands as it is, the next
- * report tries again). Without it one call that never ends would hold every later report behind it, and the alarm
- * that awaits one would never set the next: the tenant's queue would stop starting and expiring.
- */
-export const COORDINATOR_TIMEOUT_MS = 5_000;
-
-function withinCoordinatorTimeout<T>(call: Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error("the capacity coordinator did not answer in time")), COORDINATOR_TIMEOUT_MS);
-  });
-  return Promise.race([call, late]).finally(() => {
-    if (timer !== undefined) clearTimeout(timer);
-  });
-}
 
 /**
  * The tenant object's lease on RunAPI's capacity (SPEC §14): it admits a create against the slots and rate it holds

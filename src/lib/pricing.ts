@@ -49,13 +49,7 @@ export async function priceRequest(
 ): Promise<Price> {
   const [schedule, markup] = await Promise.all([activeSchedule(kv), activeMarkup(kv)]);
   const percent = markupPercent(markup, tenantMarkup, req);
-  const priced = (costMicros: Micros, source: PriceBasis, basis: string): Price => ({
-    micros: withMarkup(costMicros, percent),
-    costMicros,
-    markupPercent: percent,
-    source,
-    basis,
-  });
+  const priced = pricer(percent);
 
   const evaluation = evaluateFor(action, req, effective, (model) => schedule.index.entry(req.service, req.action, model));
   const entrySource = schedule.index.entry(req.service, req.action, req.model ?? action.models[0] ?? null)?.source ?? "published";
@@ -139,6 +133,17 @@ export async function chatPricing(kv: KVNamespace, model: string, tenantMarkup?:
   return { rates, markupPercent: markupPercent(markup, tenantMarkup, { service: entry.service, action: entry.action, model }) };
 }
 
+/** A price from RunAPI's cost with `percent` markup on it, with where it came from. */
+function pricer(percent: number) {
+  return (costMicros: Micros, source: PriceBasis, basis: string): Price => ({
+    micros: withMarkup(costMicros, percent),
+    costMicros,
+    markupPercent: percent,
+    source,
+    basis,
+  });
+}
+
 /**
  * What making one file through RunAPI's upload endpoints costs a tenant (SPEC §12): the schedule's `files`/`upload`
  * entry, evaluated like any other (free, exact, or the most it allows), with the tenant's markup. Without such an
@@ -150,13 +155,7 @@ export async function uploadPrice(kv: KVNamespace, tenantMarkup?: Partial<Markup
   const { service, action, model } = UPLOAD_PRICE_ENTRY;
   const entry = schedule.index.entry(service, action, model);
   const percent = markupPercent(markup, tenantMarkup, UPLOAD_PRICE_ENTRY);
-  const priced = (costMicros: Micros, source: PriceBasis, basis: string): Price => ({
-    micros: withMarkup(costMicros, percent),
-    costMicros,
-    markupPercent: percent,
-    source,
-    basis,
-  });
+  const priced = pricer(percent);
   if (!entry) return priced(0, "free", "RunAPI's schedule does not price uploads");
   const evaluation = evaluate(entry, {});
   if (evaluation.kind === "free") return priced(0, "free", evaluation.basis);

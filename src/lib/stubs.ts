@@ -37,5 +37,23 @@ export function operatorLog(env: Bindings) {
 
 /** The coordinator of RunAPI's capacity (one; SPEC §14): tenants' objects report to it, a create within its lease never does. */
 export function capacityStub(env: Bindings) {
-  return env.CAPACITY.get(env.CAPACITY.idFromName("capacity"));
+  return env.CAPACITY.get(idFor(env.CAPACITY, "capacity"));
+}
+
+/**
+ * The longest a call to the coordinator may take: past it the call counts as failed (the lease stands as it is, the next
+ * report tries again). Without it one call that never ends would hold every later report behind it, and the alarm
+ * that awaits one would never set the next: the tenant's queue would stop starting and expiring.
+ */
+export const COORDINATOR_TIMEOUT_MS = 5_000;
+
+/** `call` to the coordinator, rejected when it has not answered within COORDINATOR_TIMEOUT_MS. */
+export function withinCoordinatorTimeout<T>(call: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("the capacity coordinator did not answer in time")), COORDINATOR_TIMEOUT_MS);
+  });
+  return Promise.race([call, late]).finally(() => {
+    if (timer !== undefined) clearTimeout(timer);
+  });
 }
