@@ -63,30 +63,42 @@ export function labelString(labels: Labels): string {
     .join(",");
 }
 
-/** A histogram's label strings per label set: its own, then one per bucket of LATENCY_BUCKETS and `+Inf` (labels are bounded). */
-const histogramLabels = new Map<string, { own: string; buckets: string[] }>();
+/**
+ * Observations of histograms, kept as counts per bucket until they are drained into samples (an observation costs one
+ * lookup and a few comparisons, not a sample and a key string per bucket). Label sets are bounded.
+ */
+export class HistogramTally {
+  private readonly series = new Map<string, { name: MetricName; own: string; buckets: string[]; counts: number[]; sum: number; count: number }>();
 
-function labelsOfHistogram(labels: Labels): { own: string; buckets: string[] } {
-  // Looked up by names and values as given, without sorting the names each time (a caller passes them in one order).
-  const lookup = Object.entries(labels).flat().join("\u0000");
-  let found = histogramLabels.get(lookup);
-  if (!found) {
-    const buckets = [...LATENCY_BUCKETS.map(String), "+Inf"].map((le) => labelString({ ...labels, le }));
-    found = { own: labelString(labels), buckets };
-    if (histogramLabels.size < 1_000) histogramLabels.set(lookup, found);
+  get size(): number {
+    return this.series.size;
   }
-  return found;
-}
 
-/** The samples one observation adds to a histogram: each bucket it falls in, `+Inf`, the sum and the count. */
-export function histogramSamples(name: MetricName, labels: Labels, value: number): Sample[] {
-  const { own, buckets } = labelsOfHistogram(labels);
-  const out: Sample[] = [];
-  for (let i = 0; i < LATENCY_BUCKETS.length; i++) if (value <= LATENCY_BUCKETS[i]!) out.push({ name: `${name}_bucket`, labels: buckets[i]!, value: 1 });
-  out.push({ name: `${name}_bucket`, labels: buckets[LATENCY_BUCKETS.length]!, value: 1 });
-  out.push({ name: `${name}_sum`, labels: own, value });
-  out.push({ name: `${name}_count`, labels: own, value: 1 });
-  return out;
+  observe(name: MetricName, labels: Labels, value: number): void {
+    // Looked up by name, label names and values as given, without sorting the names each time (a caller passes them in one order).
+    const lookup = `${name}\u0000${Object.entries(labels).flat().join("\u0000")}`;
+    let series = this.series.get(lookup);
+    if (!series) {
+      const buckets = [...LATENCY_BUCKETS.map(String), "+Inf"].map((le) => labelString({ ...labels, le }));
+      series = { name, own: labelString(labels), buckets, counts: buckets.map(() => 0), sum: 0, count: 0 };
+      this.series.set(lookup, series);
+    }
+    for (let i = 0; i < LATENCY_BUCKETS.length; i++) if (value <= LATENCY_BUCKETS[i]!) series.counts[i]! += 1;
+    series.counts[LATENCY_BUCKETS.length]! += 1; // +Inf
+    series.sum += value;
+    series.count += 1;
+  }
+
+  /** The samples observed since the last drain (each bucket an observation fell in, the sum and the count), and a fresh start. */
+  drain(): Sample[] {
+    const out: Sample[] = [];
+    for (const { name, own, buckets, counts, sum, count } of this.series.values()) {
+      for (let i = 0; i < counts.length; i++) if (counts[i]) out.push({ name: `${name}_bucket`, labels: buckets[i]!, value: counts[i]! });
+      out.push({ name: `${name}_sum`, labels: own, value: sum }, { name: `${name}_count`, labels: own, value: count });
+    }
+    this.series.clear();
+    return out;
+  }
 }
 
 const familyOf = (series: string) => series.replace(/_(bucket|sum|count)$/, "");

@@ -1,4 +1,4 @@
-import { histogramSamples, labelString, type Labels, type MetricName, type Sample } from "../domain/prometheus";
+import { HistogramTally, labelString, type Labels, type MetricName, type Sample } from "../domain/prometheus";
 import type { Bindings } from "../env";
 import { log } from "./log";
 import { metricsStub } from "./stubs";
@@ -16,6 +16,7 @@ const MAX_POINTS = 1_000;
 const MAX_PENDING = 5_000;
 
 const pending = new Map<string, Sample>();
+const histograms = new HistogramTally();
 const points: AnalyticsEngineDataPoint[] = [];
 let lastFlushAt = 0;
 /** When the pending flush was scheduled (0: none); one whose context died is replaced after a while. */
@@ -63,7 +64,7 @@ export const metrics = {
   },
   /** A call to RunAPI: how long until its response headers, and whether it failed. */
   upstream(operation: string, outcome: Outcome, seconds: number): void {
-    for (const s of histogramSamples("runapi_proxy_upstream_request_duration_seconds", { operation }, seconds)) add(s);
+    histograms.observe("runapi_proxy_upstream_request_duration_seconds", { operation }, seconds);
     const kind = failureKind(outcome);
     if (kind) count("runapi_proxy_upstream_errors_total", { operation, kind });
     point(["upstream", operation, kind ?? "ok"], [1, seconds * 1000]);
@@ -84,7 +85,7 @@ export const metrics = {
 export async function flushMetrics(env: Bindings): Promise<void> {
   flushScheduledAt = 0;
   lastFlushAt = Date.now();
-  const batch = [...pending.values()];
+  const batch = [...pending.values(), ...histograms.drain()];
   pending.clear();
   const events = points.splice(0);
   if (env.ANALYTICS) for (const p of events) env.ANALYTICS.writeDataPoint(p);
@@ -102,7 +103,7 @@ export async function flushMetrics(env: Bindings): Promise<void> {
  * kept alive by `keepAlive.waitUntil` (a request's context, or a Durable Object's state).
  */
 export function flushSoon(env: Bindings, keepAlive: { waitUntil(promise: Promise<unknown>): void } | undefined): void {
-  if (!pending.size && !points.length) return;
+  if (!pending.size && !histograms.size && !points.length) return;
   if (flushScheduledAt && Date.now() - flushScheduledAt < 3 * FLUSH_MS) return;
   flushScheduledAt = Date.now();
   const wait = Math.max(0, lastFlushAt + FLUSH_MS - Date.now());
