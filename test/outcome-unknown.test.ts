@@ -15,6 +15,7 @@ import {
   ledgerObject,
   me,
   nonce,
+  recorded,
   sim,
   simRequests,
   t2v,
@@ -219,6 +220,34 @@ describe("the tenant object's answer to a create is lost after it held it", () =
     const fresh = await heldCreate(tenantId, keyId, nonce());
     expect((await ledgerObject(tenantId).createTasks([fresh], Date.now() - 1_000))[0]).toMatchObject({ ok: true });
     expect((await me(key)).budgets.tenant.reserved_usd).toBe(0.3);
+  });
+
+  it("RunAPI's ids for earlier creates that ride in a create call are recorded first, even when the call comes too late to hold", async () => {
+    const { keyId, tenantId } = await tenantWithKey();
+    const earlier = await heldCreate(tenantId, keyId, nonce());
+    expect((await ledgerObject(tenantId).createTasks([earlier]))[0]).toMatchObject({ ok: true });
+    const upstreamId = crypto.randomUUID();
+    const late = await heldCreate(tenantId, keyId, nonce());
+    expect(await ledgerObject(tenantId).createTasks([late], Date.now() - 4_500, [{ taskId: earlier.taskId, upstreamId }])).toEqual([
+      { ok: false, code: "failed" },
+    ]);
+    const record = await runInDurableObject(ledgerObject(tenantId), (instance) =>
+      (instance as unknown as { tasks: { get(id: string): { upstream_id: string | null; submit: string } | undefined } }).tasks.get(earlier.taskId),
+    );
+    expect(record).toMatchObject({ upstream_id: upstreamId, submit: "accepted" });
+  });
+
+  it("under a burst (16 at once, within the default 20 unfinished tasks) every create's RunAPI id is recorded, whether it rode in a later create call or went alone", async () => {
+    const { key, tenantId } = await tenantWithKey();
+    const marker = nonce();
+    const answers = await Promise.all(Array.from({ length: 16 }, (_, i) => api(key, CREATE, { body: t2v(`${marker} ${i}`) })));
+    expect(answers.map((r) => r.status)).toEqual(answers.map(() => 200));
+    const ids = await Promise.all(answers.map(async (r) => (await json(r)).id as string));
+    for (const id of ids) await recorded(tenantId, id);
+    // Recorded as RunAPI named them: the alarm has nothing to re-send.
+    await advanceClock(tenantId, LONGEST_CREATE_MS);
+    for (const id of ids) expect(await getTask(key, id)).toMatchObject({ status: "pending" });
+    expect((await upstreamCreates(marker)).sent).toBe(16);
   });
 
   it("if the withdrawal is lost too, a retry WITHOUT an Idempotency-Key gets the task the client was told of, never a second one (issue 17 #4)", async () => {

@@ -12,12 +12,18 @@ import { refusal } from "../lib/refusal";
 import { ledgerStub } from "../lib/stubs";
 import { isLostAnswer, RunApiClient } from "../upstream/runapi";
 import type { CreateTaskRequest, CreateTaskResult, Submission } from "./tenant";
+import { RideAlong } from "./ride-along";
 import { STALE_CALL_MS } from "./tenant-api";
 import { TenantBatch } from "./tenant-batch";
 
 /** This isolate's creates and records of RunAPI's ids, gathered per tenant: one call to its object for many. */
 const creates = new TenantBatch<CreateTaskRequest, CreateTaskResult>(STALE_CALL_MS);
 const submissions = new TenantBatch<Submission, undefined>();
+/**
+ * Records of RunAPI's ids waiting to ride in the tenant's next create call (one call for both: a busy tenant's object
+ * gets one call per batch of creates, not two); one that finds none within 50 ms goes on its own.
+ */
+const riding = new RideAlong<Submission>(50);
 
 /** Everything a create needs once the request is validated and priced. */
 export interface CreateInput {
@@ -102,9 +108,10 @@ export async function createTask(env: Bindings, config: Config, waitUntil: (p: P
   let held: CreateTaskResult;
   try {
     held = await creates.call(input.tenantId, req, (reqs) => {
-      // The call carries other requests' creates too: it must end even if this request's client goes away.
-      const call = tenant.createTasks(reqs, Date.now());
-      waitUntil(call.catch(() => undefined));
+      // The call carries other requests' creates too, and RunAPI's ids for earlier ones: it must end even if this request's client goes away.
+      const carried = riding.take(input.tenantId);
+      const call = tenant.createTasks(reqs, Date.now(), carried);
+      waitUntil(call.catch(() => (carried.length ? sendSubmissions(tenant, input.tenantId, carried) : undefined)));
       return call;
     });
     // A replay of a create still with RunAPI: this call waits (briefly) for its outcome.
@@ -140,14 +147,10 @@ export async function createTask(env: Bindings, config: Config, waitUntil: (p: P
     const body = { ...createBody(newTaskRecord(req.init, held.upstreamRefs)), callback_url: callbackUrl };
     const { id } = await client.createTask(input.route.path, body, taskId);
     // The client need not wait for this write: if it is lost, the alarm re-sends the create and RunAPI answers with this id.
-    waitUntil(
-      submissions.post(
-        input.tenantId,
-        { taskId, upstreamId: id },
-        (items) => tenant.submitted(items),
-        (err, items) => log.warn("record_submission_failed", { tasks: items.length, error: errorName(err) }),
-      ),
-    );
+    // While other creates of this tenant are on their way to its object it rides in their next call (or goes alone soon).
+    const accepted = { taskId, upstreamId: id };
+    const send = (items: Submission[]) => sendSubmissions(tenant, input.tenantId, items);
+    waitUntil(creates.busy(input.tenantId) ? riding.ride(input.tenantId, accepted, send) : send([accepted]));
     return { kind: "created", taskId, budgets: held.budgets };
   } catch (err) {
     if (isLostAnswer(err)) {
@@ -196,6 +199,20 @@ function unconfirmed(taskId: string): AppError {
 
 function notStarted(): AppError {
   return new AppError(NOT_SENT.code, NOT_SENT.message, undefined, { "Retry-After": "1" });
+}
+
+/** Records RunAPI's ids for tasks, gathered with the tenant's other records in calls of their own. */
+function sendSubmissions(tenant: ReturnType<typeof ledgerStub>, tenantId: string, items: Submission[]): Promise<void> {
+  return Promise.all(
+    items.map((item) =>
+      submissions.post(
+        tenantId,
+        item,
+        (batch) => tenant.submitted(batch),
+        (err, batch) => log.warn("record_submission_failed", { tasks: batch.length, error: errorName(err) }),
+      ),
+    ),
+  ).then(() => undefined);
 }
 
 function errorName(err: unknown): string {

@@ -3,16 +3,15 @@ import type { Bindings } from "../env";
 import { log } from "../lib/log";
 import { ledgerStub } from "../lib/stubs";
 import type { HoldClose, HoldRequest, HoldResult } from "./holds";
+import { RideAlong } from "./ride-along";
 import { STALE_CALL_MS } from "./tenant-api";
 import { TenantBatch } from "./tenant-batch";
 
 /** This isolate's holds (chat completions) and their closings, gathered per tenant: one call to its object for many. */
 const reserves = new TenantBatch<HoldRequest, HoldResult>(STALE_CALL_MS);
 const closes = new TenantBatch<HoldClose, boolean>();
-/** Closings waiting to ride in the tenant's next hold call (one call for both), per tenant. */
-const riding = new Map<string, HoldClose[]>();
-/** A closing that found no hold call to ride within this long goes on its own. */
-const RIDE_MS = 50;
+/** Closings waiting to ride in the tenant's next hold call (one call for both); one that finds none within 50 ms goes on its own. */
+const riding = new RideAlong<HoldClose>(50);
 
 /**
  * Holds the most a request can cost before it goes to RunAPI (SPEC §8), in the one call to the tenant's object on
@@ -23,8 +22,7 @@ export async function holdGathered(env: Bindings, tenantId: string, req: Reserve
   const tenant = ledgerStub(env, tenantId);
   return reserves.call(tenantId, { req }, (items) => {
     // The call carries other requests' holds too, and closings of ended ones: it must end even if this request's client goes away.
-    const carried = riding.get(tenantId) ?? [];
-    riding.delete(tenantId);
+    const carried = riding.take(tenantId);
     const call = tenant.reserveMany(items, Date.now(), carried);
     waitUntil(call.catch(() => (carried.length ? sendCloses(env, tenantId, carried) : undefined)));
     return call;
@@ -39,14 +37,7 @@ export async function holdGathered(env: Bindings, tenantId: string, req: Reserve
 export async function closeGathered(env: Bindings, tenantId: string, close: HoldClose): Promise<void> {
   if (!reserves.busy(tenantId)) return sendCloses(env, tenantId, [close]);
   // Other holds of this tenant are on their way to its object: this closing rides in their next call, or goes alone soon.
-  const list = riding.get(tenantId) ?? [];
-  list.push(close);
-  riding.set(tenantId, list);
-  await new Promise((resolve) => setTimeout(resolve, RIDE_MS));
-  const left = riding.get(tenantId);
-  if (!left?.includes(close)) return;
-  riding.delete(tenantId);
-  await sendCloses(env, tenantId, left);
+  await riding.ride(tenantId, close, (left) => sendCloses(env, tenantId, left));
 }
 
 function sendCloses(env: Bindings, tenantId: string, items: HoldClose[]): Promise<void> {

@@ -139,8 +139,14 @@ export class TenantLedger extends DurableObject<Bindings> {
   /**
    * Creates gathered by the Worker, in order, each reserved and written in its own transaction, all in one commit; the
    * callers then call RunAPI. A call that arrives too late holds none: its senders may have withdrawn them (real time).
+   * RunAPI's ids for earlier creates ride along (`submitted`) and are recorded first, late or not.
    */
-  async createTasks(reqs: CreateTaskRequest[], sentAt?: number): Promise<CreateTaskResult[]> {
+  async createTasks(reqs: CreateTaskRequest[], sentAt?: number, accepted: Submission[] = []): Promise<CreateTaskResult[]> {
+    // A record that cannot be written must not fail the creates it rode with: the alarm re-sends its create and RunAPI answers with the id.
+    if (accepted.length)
+      await this.submitted(accepted).catch((err: unknown) =>
+        log.error("record_submission_failed", { tasks: accepted.length, error: err instanceof Error ? err.name : "unknown" }),
+      );
     const late = () => sentAt !== undefined && Date.now() - sentAt > LATE_CALL_MS;
     if (late()) return reqs.map(() => ({ ok: false, code: "failed" }));
     // RunAPI's capacity: a lease that admits them (a round trip only when there is none, or they do not fit and more may be free).
