@@ -1,5 +1,7 @@
 import { Hono } from "hono";
 import { cors } from "hono/cors";
+import { createMiddleware } from "hono/factory";
+import { CachedRouter } from "./lib/cached-router";
 import type { AppEnv } from "./env";
 import { errorBody, handleError } from "./lib/errors";
 import { accessLog } from "./middleware/access-log";
@@ -22,15 +24,21 @@ import { media, videos } from "./routes/media";
 import { runapiCallbacks } from "./routes/webhooks";
 
 // Front-end apps call with publishable keys; their origins are checked per key by tenantAuth.
-const tenantCors = cors({
+const browserCors = cors({
   origin: (origin) => origin,
   allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Api-Key", "X-Request-Id", "X-Turnstile-Token"],
   exposeHeaders: ["X-Request-Id", "X-Estimated-Cost-Usd", "X-Budget-Remaining-Usd", "X-Charged-Usd", "Retry-After"],
   maxAge: 600,
 });
+/** CORS for a browser's request (it sends `Origin`); a server's call only learns that the answer varies by origin. */
+const tenantCors = createMiddleware<AppEnv>(async function tenantCors(c, next) {
+  if (c.req.header("origin") !== undefined) return browserCors(c, next);
+  await next();
+  c.header("Vary", "Origin", { append: true });
+});
 
 /** The proxy: global middleware, the tenant and operator APIs, RunAPI's callback, one error format. */
-export const app = new Hono<AppEnv>()
+export const app = new Hono<AppEnv>({ router: new CachedRouter() })
   .use(accessLog)
   .use(requestContext)
   .use("/api/*", tenantCors)
