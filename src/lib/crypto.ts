@@ -1,8 +1,13 @@
 /** Small Web Crypto helpers: hashing, HMAC, constant-time comparison, random tokens. */
 const encoder = new TextEncoder();
 
+/** Two hex digits per byte value, so a hash's hex is 32 lookups (it is made for every request's key). */
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
+
 function toHex(buffer: ArrayBuffer): string {
-  return [...new Uint8Array(buffer)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  let hex = "";
+  for (const b of new Uint8Array(buffer)) hex += HEX[b];
+  return hex;
 }
 
 /** base64url without padding. */
