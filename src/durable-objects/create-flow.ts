@@ -146,11 +146,9 @@ export async function createTask(env: Bindings, config: Config, waitUntil: (p: P
   try {
     const body = { ...createBody(newTaskRecord(req.init, held.upstreamRefs)), callback_url: callbackUrl };
     const { id } = await client.createTask(input.route.path, body, taskId);
-    // The client need not wait for this write: if it is lost, the alarm re-sends the create and RunAPI answers with this id.
-    // While other creates of this tenant are on their way to its object it rides in their next call (or goes alone soon).
-    const accepted = { taskId, upstreamId: id };
-    const send = (items: Submission[]) => sendSubmissions(tenant, input.tenantId, items);
-    waitUntil(creates.busy(input.tenantId) ? riding.ride(input.tenantId, accepted, send) : send([accepted]));
+    // The client need not wait for this write (it rides in the tenant's next create call, or goes alone within 50 ms): if
+    // it is lost, the alarm re-sends the create and RunAPI answers with this id.
+    waitUntil(riding.ride(input.tenantId, { taskId, upstreamId: id }, (items) => sendSubmissions(tenant, input.tenantId, items)));
     return { kind: "created", taskId, budgets: held.budgets };
   } catch (err) {
     if (isLostAnswer(err)) {
