@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { admin, api, expectError, json, newKey, nonce, simRequests, t2v, tenantWithKey } from "./helpers";
+import { admin, api, expectError, json, newKey, nonce, proxy, simRequests, t2v, tenantWithKey } from "./helpers";
 
 // A key's own allowed_models: within the tenant's list, enforced on every billable request made with the key.
 const HAILUO_T2V = "/api/v1/hailuo/text_to_video";
@@ -88,5 +88,47 @@ describe("a key's allowed_models", () => {
     const { pk } = await publishable(undefined);
     expect((await api(pk, FLUX_T2I, { body: flux(nonce()), headers: asVisitor })).status).toBe(200);
     expect((await api(pk, HAILUO_T2V, { body: t2v(nonce()), headers: { ...asVisitor, "CF-Connecting-IP": "203.0.113.10" } })).status).toBe(200);
+  });
+});
+
+describe("allowed_models covers chat (a model, or chat for every chat model)", () => {
+  const chat = (key: string, model: string, content: string) => api(key, "/v1/chat/completions", { body: { model, messages: [{ role: "user", content }] } });
+  const listed = async (key: string) => (await json(await api(key, "/v1/models"))).data.map((m: { id: string }) => m.id);
+
+  it("a key's list: a chat model it names is served, another is refused 403 before RunAPI, and /v1/models shows only its own", async () => {
+    const { tenantId } = await tenantWithKey();
+    const { key } = await newKey(tenantId, { allowed_models: ["hailuo", "gpt-4o-mini"] });
+    const n = nonce();
+    expect((await chat(key, "gpt-4o-mini", `ok ${n}`)).status).toBe(200);
+    const refused = await expectError(await chat(key, "gpt-4o", `no ${n}`), 403, "forbidden");
+    expect(refused).toMatchObject({ type: "permission_error", details: { key_allowed_models: ["hailuo", "gpt-4o-mini"] } });
+    expect((await simRequests(n)).map((r) => JSON.parse(r.body).model)).toEqual(["gpt-4o-mini"]);
+    expect(await listed(key)).toEqual(["gpt-4o-mini"]);
+    await expectError(await api(key, "/v1/models/gpt-4o"), 404, "not_found");
+    expect((await json(await api(key, "/v1/models/gpt-4o-mini"))).id).toBe("gpt-4o-mini");
+  });
+
+  it("a tenant listing only media models refuses every chat; `chat` in its list allows them all", async () => {
+    const media = await tenantWithKey({ allowed_models: ["kling"] });
+    const n = nonce();
+    await expectError(await chat(media.key, "gpt-4o-mini", n), 403, "forbidden");
+    expect(await simRequests(n)).toHaveLength(0);
+    expect(await listed(media.key)).toEqual([]);
+    const both = await tenantWithKey({ allowed_models: ["kling", "chat"] });
+    expect((await chat(both.key, "gpt-4o", n)).status).toBe(200);
+    expect((await listed(both.key)).length).toBeGreaterThan(1);
+    // Without a key the list is RunAPI's whole chat list, as before.
+    expect((await json(await proxy("/v1/models"))).data.length).toBe((await listed(both.key)).length);
+  });
+
+  it("a publishable key refused a chat model hears neither list", async () => {
+    const { pk } = await publishable(["hailuo"]);
+    const error = await expectError(
+      await api(pk, "/v1/chat/completions", { body: { model: "gpt-4o-mini", messages: [{ role: "user", content: nonce() }] }, headers: asVisitor }),
+      403,
+      "forbidden",
+    );
+    expect(error.message).toBe("Model gpt-4o-mini is not available with this key");
+    expect(error.details).toBeUndefined();
   });
 });

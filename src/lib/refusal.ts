@@ -1,5 +1,6 @@
 import { formatUsd, microsToUsd } from "../domain/money";
 import type { ReserveResult } from "../domain/ledger";
+import { type AuthContext, isBackend, modelRefusedBy } from "../domain/tenant";
 import { AppError } from "./errors";
 
 const PERIOD_WORDS = { day: " today", week: " this week", month: " this month", total: "" } as const;
@@ -62,4 +63,16 @@ export function refusal(result: Refused, requiredUsd: number, backend: boolean):
     case "idempotency_conflict":
       return new AppError("idempotency_conflict", "This Idempotency-Key was already used with a different request body");
   }
+}
+
+/**
+ * Refuses a model the caller may not use: the tenant's or the key's `allowed_models` (models, services or `service/action`)
+ * leave it out. `what` names it in the message. A browser-side caller learns neither list, nor which of the two refused it.
+ */
+export function assertModelAllowed(auth: AuthContext, target: { service: string; action: string; model: string | null }, what: string): void {
+  const refusedBy = modelRefusedBy(auth, target);
+  if (!refusedBy) return;
+  if (!isBackend(auth)) throw new AppError("forbidden", `Model ${what} is not available with this key`);
+  if (refusedBy === "tenant") throw new AppError("forbidden", `Model ${what} is not allowed for this tenant`, { allowed_models: auth.tenant.allowed_models });
+  throw new AppError("forbidden", `Model ${what} is not enabled for this key`, { key_allowed_models: auth.key.allowed_models });
 }

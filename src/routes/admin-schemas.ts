@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { actionsOfModel, findAction, isService } from "../catalog/catalog";
+import { BUNDLED_SCHEDULE } from "../catalog/schedule.gen";
+import { isChatEntry } from "../domain/price-schedule";
 import { microsToUsd, usdToMicros } from "../domain/money";
 import { DEFAULT_END_USER_RPM, PERIODS, type Budget, type KeyRecord, type TenantRecord } from "../domain/tenant";
 
@@ -21,16 +23,24 @@ const Limits = z
   })
   .strict();
 
-/** Catalog models, services (`kling`) or actions (`kling/text_to_video`) a tenant may use. */
+/** Chat's entries: every chat model (`chat`, `chat/completions`) or one of the bundled schedule's chat models. */
+const CHAT_ENTRIES = new Set(["chat", "chat/completions", ...BUNDLED_SCHEDULE.price_schedules.filter(isChatEntry).map((s) => s.model!)]);
+
+/** Catalog models, services (`kling`) or actions (`kling/text_to_video`) a tenant may use, and chat's entries. */
 const AllowedModels = z
   .array(
     z
       .string()
       .max(200)
       .refine(
-        (v) => actionsOfModel(v).length > 0 || isService(v) || (v.split("/").length === 2 && findAction(v.split("/")[0]!, v.split("/")[1]!) !== undefined),
+        (v) =>
+          actionsOfModel(v).length > 0 ||
+          isService(v) ||
+          (v.split("/").length === 2 && findAction(v.split("/")[0]!, v.split("/")[1]!) !== undefined) ||
+          CHAT_ENTRIES.has(v),
         {
-          message: "must be a catalog model, a service (kling) or an action (kling/text_to_video); GET /api/v1/models lists them",
+          message:
+            "must be a catalog model, a service (kling) or an action (kling/text_to_video), a chat model, or chat for every chat model; GET /api/v1/models and GET /v1/models list them",
         },
       ),
   )

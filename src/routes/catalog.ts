@@ -14,7 +14,6 @@ import {
   endUserRequestsPerMinute,
   idempotencyScope,
   isBackend,
-  modelRefusedBy,
   taskViewer,
   tenantMarkup,
   visibleScopes,
@@ -25,6 +24,7 @@ import { readJsonBody } from "../lib/body";
 import { sha256Hex } from "../lib/crypto";
 import { AppError, invalidRequest } from "../lib/errors";
 import { refreshIfStale } from "../lib/price-sync";
+import { assertModelAllowed } from "../lib/refusal";
 import { priceRequest, type Price } from "../lib/pricing";
 import { ledgerStub } from "../lib/stubs";
 import { verifyHuman } from "../lib/turnstile";
@@ -60,15 +60,7 @@ export function validatedRequest(c: Context<AppEnv>, action: CatalogAction, body
     // A browser-side caller must not redirect the tenant's signed webhook.
     throw new AppError("forbidden", "Only a secret key may set callback_url; the tenant's webhook_url receives this task");
   }
-  const refusedBy = modelRefusedBy(c.var.auth, request);
-  if (refusedBy) {
-    const what = request.model ?? `${request.service} ${request.action}`;
-    // A browser-side caller learns neither list, nor which of the two refused it.
-    if (!isBackend(c.var.auth)) throw new AppError("forbidden", `Model ${what} is not available with this key`);
-    if (refusedBy === "tenant")
-      throw new AppError("forbidden", `Model ${what} is not allowed for this tenant`, { allowed_models: c.var.auth.tenant.allowed_models });
-    throw new AppError("forbidden", `Model ${what} is not enabled for this key`, { key_allowed_models: c.var.auth.key.allowed_models });
-  }
+  assertModelAllowed(c.var.auth, request, request.model ?? `${request.service} ${request.action}`);
   return parsed.value;
 }
 

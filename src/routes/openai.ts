@@ -1,16 +1,16 @@
 import { log } from "../lib/log";
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import type { AppEnv } from "../env";
 import { budgetsFor } from "../domain/budgets";
 import { chatCostMicros, estimateTokens, inputTokenBound, outputTokenBound, parseUsage } from "../domain/chat-pricing";
 import { withMarkup } from "../domain/markup";
 import { formatUsd, microsToUsd, type Micros } from "../domain/money";
-import { isBackend, tenantMarkup, visibleScopes } from "../domain/tenant";
+import { isBackend, modelRefusedBy, tenantMarkup, visibleScopes } from "../domain/tenant";
 import { readJsonText } from "../lib/body";
 import { AppError, errorBody, invalidRequest, type FieldIssue } from "../lib/errors";
 import { chatPricing, type ChatPricing } from "../lib/pricing";
 import { meterSse, parseJson, type StreamOutcome } from "../lib/sse-meter";
-import { refusal } from "../lib/refusal";
+import { assertModelAllowed, refusal } from "../lib/refusal";
 import { ledgerStub } from "../lib/stubs";
 import { closeGathered, holdGathered } from "../durable-objects/hold-flow";
 import { verifyHuman } from "../lib/turnstile";
@@ -72,19 +72,31 @@ function chargedError(err: AppError, reserved: Micros): AppError {
   return new AppError(err.code, message, err.details, headers);
 }
 
+/** What `allowed_models` is matched against for a chat: the model, of service `chat`, action `completions`. */
+function chatTarget(model: string) {
+  return { service: "chat", action: "completions", model };
+}
+
+/** The chat models, as the caller may use them: all of them without a key, else those its tenant's and key's `allowed_models` allow. */
+async function usableChatModels(c: Context<AppEnv>) {
+  const models = chatModels(await activeSchedule(c.env.TENANTS));
+  const auth = c.get("auth");
+  return auth ? models.filter((m) => modelRefusedBy(auth, chatTarget(m.id)) === null) : models;
+}
+
 /** OpenAI-compatible chat for agents (SPEC §8): the tenant's key in, the upstream key out, every chat metered. */
 export const openai = new Hono<AppEnv>()
   // Chat models only, from the price schedule (media models are in GET /api/v1/models). Public as RunAPI's list is
   // (its MCP servers call it without a key): a key, when sent, must be valid.
   .get("/models", optionalTenantAuth, async (c) => {
-    c.header("Cache-Control", "public, max-age=60");
-    return c.json({ object: "list", data: chatModels(await activeSchedule(c.env.TENANTS)) });
+    c.header("Cache-Control", c.get("auth") ? "private, max-age=60" : "public, max-age=60");
+    return c.json({ object: "list", data: await usableChatModels(c) });
   })
   .get("/models/:id{.+}", optionalTenantAuth, async (c) => {
     const id = c.req.param("id");
-    const model = chatModels(await activeSchedule(c.env.TENANTS)).find((m) => m.id === id);
+    const model = (await usableChatModels(c)).find((m) => m.id === id);
     if (!model) throw new AppError("not_found", `The model '${id}' does not exist on this proxy; GET /v1/models lists the chat models`);
-    c.header("Cache-Control", "public, max-age=60");
+    c.header("Cache-Control", c.get("auth") ? "private, max-age=60" : "public, max-age=60");
     return c.json(model);
   })
   .use(tenantAuth)
@@ -93,6 +105,8 @@ export const openai = new Hono<AppEnv>()
     const auth = c.get("auth");
     const { json, text, bytes } = await readJsonText(c, config.chatMaxBodyBytes);
     const body = checkedChatBody(json);
+    // The tenant's and the key's `allowed_models` cover chat too: a model, `chat`, or `chat/completions`.
+    assertModelAllowed(auth, chatTarget(body.model), body.model);
     const pricing = await chatPricing(c.env.TENANTS, body.model, tenantMarkup(auth.tenant));
 
     await verifyHuman(c); // a publishable key's chats need the human check too, like its creates
