@@ -201,16 +201,12 @@ function notStarted(): AppError {
 
 /** Records RunAPI's ids for tasks, gathered with the tenant's other records in calls of their own. */
 function sendSubmissions(tenant: ReturnType<typeof ledgerStub>, tenantId: string, items: Submission[]): Promise<void> {
-  return Promise.all(
-    items.map((item) =>
-      submissions.post(
-        tenantId,
-        item,
-        (batch) => tenant.submitted(batch),
-        (err, batch) => log.warn("record_submission_failed", { tasks: batch.length, error: errorName(err) }),
-      ),
-    ),
-  ).then(() => undefined);
+  return submissions.postAll(
+    tenantId,
+    items,
+    (batch) => tenant.submitted(batch),
+    (err, batch) => log.warn("record_submission_failed", { tasks: batch.length, error: errorName(err) }),
+  );
 }
 
 function errorName(err: unknown): string {

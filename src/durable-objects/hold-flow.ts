@@ -42,14 +42,10 @@ export async function closeGathered(env: Bindings, tenantId: string, close: Hold
 
 function sendCloses(env: Bindings, tenantId: string, items: HoldClose[]): Promise<void> {
   const tenant = ledgerStub(env, tenantId);
-  return Promise.all(
-    items.map((item) =>
-      closes.post(
-        tenantId,
-        item,
-        (batch) => tenant.closeHolds(batch),
-        (err, batch) => log.error("hold_close_failed", { holds: batch.length, error: err instanceof Error ? err.name : "unknown" }),
-      ),
-    ),
-  ).then(() => undefined);
+  return closes.postAll(
+    tenantId,
+    items,
+    (batch) => tenant.closeHolds(batch),
+    (err, batch) => log.error("hold_close_failed", { holds: batch.length, error: err instanceof Error ? err.name : "unknown" }),
+  );
 }

@@ -76,6 +76,11 @@ export class TenantBatch<In, Out> {
     }
   }
 
+  /** `post` for each of several items; resolves when this request has no more calls to make for any of them. */
+  async postAll(tenantId: string, items: In[], send: (items: In[]) => Promise<unknown>, failed: (error: unknown, items: In[]) => void): Promise<void> {
+    await Promise.all(items.map((item) => this.post(tenantId, item, send, failed)));
+  }
+
   /** Whether a call for this tenant is in flight or has requests waiting for the next one. */
   busy(tenantId: string): boolean {
     const queue = this.queues.get(tenantId);
