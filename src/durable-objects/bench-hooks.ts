@@ -1,4 +1,5 @@
 import { newTaskRecord } from "../domain/task-record";
+import { timeOrderedUuid } from "../lib/crypto";
 
 /** What `npm run bench` asks of a tenant's object: seed stored history, run its alarm, count the rows it writes. */
 export type BenchOp = { op: "seed"; tasks: number; tenantId: string; keyId: string } | { op: "alarms"; times: number } | { op: "countRows" } | { op: "rows" };
@@ -28,7 +29,7 @@ export async function benchHook(
         storage.transactionSync(() => {
           for (let i = start; i < Math.min(op.tasks, start + 10_000); i++) {
             const at = now - 30 * DAY_MS + Math.floor((i / op.tasks) * 30 * DAY_MS);
-            const id = crypto.randomUUID();
+            const id = timeOrderedUuid(at);
             const task = newTaskRecord({
               id,
               tenantId: op.tenantId,

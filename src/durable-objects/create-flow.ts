@@ -15,6 +15,7 @@ import type { CreateTaskRequest, CreateTaskResult, Submission } from "./tenant";
 import { RideAlong } from "./ride-along";
 import { STALE_CALL_MS } from "./tenant-api";
 import { TenantBatch } from "./tenant-batch";
+import { timeOrderedUuid } from "../lib/crypto";
 
 /** This isolate's creates and records of RunAPI's ids, gathered per tenant: one call to its object for many. */
 const creates = new TenantBatch<CreateTaskRequest, CreateTaskResult>(STALE_CALL_MS);
@@ -68,7 +69,7 @@ export type CreateOutcome =
  * when this Worker dies mid-way: the tenant object's alarm re-sends a create nobody recorded.
  */
 export async function createTask(env: Bindings, config: Config, waitUntil: (p: Promise<unknown>) => void, input: CreateInput): Promise<CreateOutcome> {
-  const taskId = crypto.randomUUID();
+  const taskId = timeOrderedUuid();
   const now = Date.now();
   const callbackUrl = `${input.origin}/webhooks/runapi/${taskId}/${await callbackToken(config.signingSecret, input.tenantId, taskId)}`;
   const tenant = ledgerStub(env, input.tenantId);

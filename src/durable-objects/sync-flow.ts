@@ -9,6 +9,7 @@ import { refusal } from "../lib/refusal";
 import { ledgerStub } from "../lib/stubs";
 import { refusedByRunApi, RunApiClient } from "../upstream/runapi";
 import type { CreateInput } from "./create-flow";
+import { timeOrderedUuid } from "../lib/crypto";
 
 /** A synchronous action's answer: RunAPI's body, the proxy's headers, and the budgets after the hold. */
 export interface SyncAnswer {
@@ -34,7 +35,7 @@ export async function syncCall(
   input: Omit<CreateInput, "idempotency" | "notifyUrl" | "origin" | "capacity">,
   requestId: string,
 ): Promise<SyncAnswer> {
-  const id = crypto.randomUUID();
+  const id = timeOrderedUuid();
   const ledger = ledgerStub(env, input.tenantId);
   const refs = Object.keys(input.references).length ? { references: input.references, viewer: input.viewer } : undefined;
   const held = await ledger

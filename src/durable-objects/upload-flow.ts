@@ -9,6 +9,7 @@ import { log } from "../lib/log";
 import type { Price } from "../lib/pricing";
 import { refusal } from "../lib/refusal";
 import { ledgerStub } from "../lib/stubs";
+import { timeOrderedUuid } from "../lib/crypto";
 
 /** One call of RunAPI's upload endpoints, as a route hands it over. */
 export interface UploadCall {
@@ -40,7 +41,7 @@ export interface UploadAnswer {
  */
 export async function uploadCall(env: Bindings, waitUntil: (p: Promise<unknown>) => void, call: UploadCall, requestId: string): Promise<UploadAnswer> {
   const { auth } = call;
-  const holdId = crypto.randomUUID();
+  const holdId = timeOrderedUuid();
   const ledger = ledgerStub(env, auth.tenant.id);
   const amount = call.price?.micros ?? 0;
   const release = (reason: string) => ledger.release(holdId, Date.now(), reason).catch(() => undefined);

@@ -56,3 +56,25 @@ export function timingSafeEqual(a: string, b: string): boolean {
 export function randomToken(prefix: string, bytes = 24): string {
   return prefix + base64url(crypto.getRandomValues(new Uint8Array(bytes)));
 }
+
+/**
+ * A new random UUID that sorts by the time it was made (version 7, RFC 9562: 48 bits of Unix milliseconds, then 74
+ * random bits). Task and hold ids are the primary keys of the tenant object's tables: ids made in time order land
+ * beside each other in SQLite's B-trees, so a batch of creates dirties a page or two instead of one per row.
+ */
+export function timeOrderedUuid(now = Date.now()): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  let ms = now;
+  for (let i = 5; i >= 0; i--) {
+    bytes[i] = ms % 256;
+    ms = Math.floor(ms / 256);
+  }
+  bytes[6] = (bytes[6]! & 0x0f) | 0x70; // version 7
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80; // variant 10
+  let hex = "";
+  for (let i = 0; i < 16; i++) {
+    hex += HEX[bytes[i]!];
+    if (i === 3 || i === 5 || i === 7 || i === 9) hex += "-";
+  }
+  return hex;
+}

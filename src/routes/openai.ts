@@ -20,6 +20,7 @@ import { readText, UpstreamBodyError } from "../upstream/read";
 import { refusedByRunApi, RunApiClient } from "../upstream/runapi";
 import { openAiError } from "../lib/openai-errors";
 import { chatModels } from "./model-views";
+import { timeOrderedUuid } from "../lib/crypto";
 
 type ChatBody = Record<string, unknown> & { model: string; messages: unknown[]; stream?: boolean; stream_options?: Record<string, unknown> | null };
 
@@ -118,7 +119,7 @@ export const openai = new Hono<AppEnv>()
       outputTokenBound(pricing.rates, body as { max_tokens?: unknown; max_completion_tokens?: unknown; n?: unknown }),
     );
     const reserved = withMarkup(reservedCost, pricing.markupPercent);
-    const id = crypto.randomUUID();
+    const id = timeOrderedUuid();
     const ledger = ledgerStub(c.env, auth.tenant.id);
     const unchecked = () => {
       log.error("chat_reserve_failed", { request_id: c.get("requestId") });
