@@ -85,6 +85,10 @@ test("the operator signs in and sees tenants with spend against budget, a chart,
   await row.click();
   await expect.poll(() => page.locator("#keys").textContent()).toContain("backend");
   await expect.poll(() => page.locator("#tasks").textContent()).toContain("completed");
+  // A task id's first characters are the time it was made (UUID v7): the table shows its random last ones.
+  const shown = await page.locator("#tasks code").evaluateAll((els) => els.map((e) => ({ text: e.textContent, id: e.getAttribute("title") ?? "" })));
+  expect(shown.length).toBeGreaterThan(0);
+  for (const s of shown) expect(s.text).toBe(`…${s.id.slice(-8)}`);
   expect(await page.locator("#tenant-chart svg").count()).toBe(1);
 
   const [download] = await Promise.all([page.waitForEvent("download"), page.getByLabel("Ledger CSV for acme").click()]);

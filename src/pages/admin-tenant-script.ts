@@ -7,6 +7,8 @@ export const ADMIN_TENANT_SCRIPT = String.raw`
   var PERIODS = [["day", "per day"], ["week", "per week"], ["month", "per month"], ["total", "in total"]];
   var numOrNull = function (v) { return v === "" ? null : Number(v); };
   var list = function (v) { return v.split(/[\s,]+/).filter(Boolean); };
+  // A task id's last 8 characters: its first ones are the time it was made (UUID v7), alike for a minute's tasks.
+  var shortId = function (id) { return "…" + id.slice(-8); };
 
   $("#new-tenant").addEventListener("click", function () { tenantForm(null); });
 
@@ -88,13 +90,13 @@ export const ADMIN_TENANT_SCRIPT = String.raw`
       var rows = r.tasks.map(function (f) {
         var w = f.webhook ? "webhook " + f.webhook.state + ", " + f.webhook.attempts + " tries, last " + (f.webhook.last_status || f.webhook.last_error || "–") + (f.webhook.host ? " (" + f.webhook.host + ")" : "") : "";
         var a = f.archive ? "archive: " + f.archive.failed + " failed, " + f.archive.retrying + " retrying" + (f.archive.last_error ? " (" + f.archive.last_error + ")" : "") : "";
-        return [el("code", { text: f.task_id.slice(0, 8) + "…", title: f.task_id }), [w, a].filter(Boolean).join("; "), when(f.updated_at)];
+        return [el("code", { text: shortId(f.task_id), title: f.task_id }), [w, a].filter(Boolean).join("; "), when(f.updated_at)];
       }).concat(r.alerts.map(function (a) { return ["budget alert " + a.threshold_percent + "%", a.state + ", " + a.attempts + " tries, last " + (a.last_status || "no answer"), when(a.created_at)]; }));
       $("#failures").replaceChildren(el("h3", { text: "Webhook and archive failures" }), table(["Task", "What failed", "When"], rows, "None: every webhook was delivered and every video archived."));
     });
     api(base + "/tasks?limit=10").then(function (r) {
       $("#tasks").replaceChildren(el("h3", { text: "Recent tasks" }), table(["Task", "Model", "Status", "Created"], r.tasks.map(function (x) {
-        return [el("code", { text: x.id.slice(0, 8) + "…", title: x.id }), x.model.replace("hailuo-", ""), el("span", { class: "pill s-" + x.status, text: x.status }), when(x.created_at)];
+        return [el("code", { text: shortId(x.id), title: x.id }), x.model.replace("hailuo-", ""), el("span", { class: "pill s-" + x.status, text: x.status }), when(x.created_at)];
       })));
     });
   }
