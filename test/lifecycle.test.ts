@@ -128,6 +128,8 @@ describe("task lifecycle", () => {
     });
     expect(task).toMatchObject({ charged_usd: 0, error_code: "generation_failed" });
     expect(typeof task.error).toBe("string");
+    // The task list says why, too: no read per failed task.
+    expect((await json(await api(key, "/api/v1/tasks"))).tasks).toEqual([expect.objectContaining({ id, status: "failed", error_code: "generation_failed" })]);
     expect((await me(key)).budgets.tenant).toMatchObject({ spent_usd: 0, reserved_usd: 0 });
     const payload = new Webhook(webhookSecret).verify(received[0]!.body, received[0]!.headers) as any;
     expect(payload).toMatchObject({ id, status: "failed", error: task.error, error_code: "generation_failed" });
@@ -288,6 +290,7 @@ describe("retries, expiry, live status, listing", () => {
 
     const all = await json(await api(key, "/api/v1/tasks"));
     expect(all.tasks.map((t: { id: string }) => t.id)).toEqual([...ids].reverse());
+    expect(all.tasks.filter((t: { error_code?: string }) => "error_code" in t)).toEqual([]); // none failed
     const done = await json(await api(key, "/api/v1/tasks?status=completed"));
     await eventually(async () => {
       const page = await json(await api(key, "/api/v1/tasks?status=completed"));

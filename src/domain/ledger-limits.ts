@@ -60,7 +60,8 @@ export function idempotencyDecision(
 
 /** One page of the tenant's task index, newest first. */
 export interface TaskPage {
-  tasks: { id: string; status: string; model: string; key_id: string; created_at: string }[];
+  /** `error_code`: why a failed task failed, as its own read says. */
+  tasks: { id: string; status: string; model: string; key_id: string; created_at: string; error_code?: string }[];
   next_cursor: string | null;
 }
 

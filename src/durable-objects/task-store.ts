@@ -2,7 +2,7 @@ import { decodeCursor, encodeCursor, type TaskPage } from "../domain/ledger-limi
 import { nextDueAt, upgradeRecord, type TaskRecord, type TaskTiming } from "../domain/task-record";
 import { canView, type TaskViewer } from "../domain/tenant";
 
-type TaskRow = { task_id: string; key_id: string; model: string; status: string; created_at: number };
+type TaskRow = { task_id: string; key_id: string; model: string; status: string; created_at: number; error_code: string | null };
 
 /** The hot queries of this store (the alarm's and every task read's), named for the query-plan test. */
 export const TASK_SQL = {
@@ -115,13 +115,23 @@ export class TaskStore {
     if (opts.endUser === null) and("end_user IS NULL");
     else if (opts.endUser !== undefined) and("end_user = ?", opts.endUser);
     if (after) and("(created_at < ? OR (created_at = ? AND task_id < ?))", after.created_at, after.created_at, after.task_id);
-    const sql = `SELECT task_id, key_id, model, status, created_at FROM tasks ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+    // Why a failed task failed, read from its record for failed rows only (the others' records stay unparsed).
+    const sql = `SELECT task_id, key_id, model, status, created_at,
+        CASE WHEN status = 'failed' THEN json_extract(record, '$.error.code') END AS error_code
+      FROM tasks ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
       ORDER BY created_at DESC, task_id DESC LIMIT ?`;
     const rows = this.sql.exec<TaskRow>(sql, ...args, limit + 1).toArray();
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return {
-      tasks: page.map((t) => ({ id: t.task_id, status: t.status, model: t.model, key_id: t.key_id, created_at: new Date(t.created_at).toISOString() })),
+      tasks: page.map((t) => ({
+        id: t.task_id,
+        status: t.status,
+        model: t.model,
+        key_id: t.key_id,
+        created_at: new Date(t.created_at).toISOString(),
+        ...(t.error_code ? { error_code: t.error_code } : {}),
+      })),
       next_cursor: rows.length > limit && last ? encodeCursor({ created_at: last.created_at, task_id: last.task_id }) : null,
     };
   }

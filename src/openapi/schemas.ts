@@ -55,7 +55,16 @@ export const Task = z
   );
 
 export const TaskList = z.object({
-  tasks: z.array(z.object({ id: z.uuid(), status: z.string(), model: z.string(), key_id: z.string(), created_at: isoTime })),
+  tasks: z.array(
+    z.object({
+      id: z.uuid(),
+      status: z.string(),
+      model: z.string(),
+      key_id: z.string(),
+      created_at: isoTime,
+      error_code: z.string().optional().describe("A failed task's error code, as its own read shows it"),
+    }),
+  ),
   next_cursor: z.string().nullable(),
 });
 

@@ -96,7 +96,7 @@ export const ADMIN_TENANT_SCRIPT = String.raw`
     });
     api(base + "/tasks?limit=10").then(function (r) {
       $("#tasks").replaceChildren(el("h3", { text: "Recent tasks" }), table(["Task", "Model", "Status", "Created"], r.tasks.map(function (x) {
-        return [el("code", { text: shortId(x.id), title: x.id }), x.model.replace("hailuo-", ""), el("span", { class: "pill s-" + x.status, text: x.status }), when(x.created_at)];
+        return [el("code", { text: shortId(x.id), title: x.id }), x.model.replace("hailuo-", ""), el("span", { class: "pill s-" + x.status, text: x.error_code ? x.status + ": " + x.error_code : x.status }), when(x.created_at)];
       })));
     });
   }
