@@ -325,6 +325,7 @@ describe("operator views", () => {
         model: "hailuo-02-text-to-video-standard",
         key_id: "key_a",
         created_at: new Date(REAL_NOW + (i ? 1000 : 3000)).toISOString(),
+        error_code: "invalid_request", // why each failed
       })),
     });
     expect((await stub.listTasks({ status: "pending", limit: 10 })).tasks.map((t) => t.id)).toEqual([ids[4], ids[2], ids[0]]);
